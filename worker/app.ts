@@ -1,0 +1,44 @@
+/** The Worker's HTTP surface: REST, socket upgrades, dev helpers; one JSON error shape for all. */
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { ApiError, codeForStatus, errorJson } from "./http.ts";
+import type { AppEnv } from "./routes/context.ts";
+import { merchantRoom } from "./routes/context.ts";
+import { ordersRoutes } from "./routes/orders.ts";
+import { merchantsRoutes } from "./routes/merchants.ts";
+import { socketRoutes } from "./routes/sockets.ts";
+import { devMode, devRoutes } from "./routes/dev.ts";
+
+/** The demo merchant `npm run dev` promises; created once per isolate, in dev mode only. */
+let demoSeeded = false;
+
+export const app = new Hono<AppEnv>()
+  .use(async (c, next) => {
+    if (!demoSeeded && devMode(c.env)) {
+      demoSeeded = true;
+      const room = merchantRoom(c.env, "demo");
+      if (!(await room.getMerchant())) await room.upsertMerchant("demo", { name: "Demo Kitchen" });
+    }
+    await next();
+  })
+  .get("/api/health", (c) => c.json({ ok: true }))
+  .route("/api/dev", devRoutes)
+  .route("/api/orders", ordersRoutes)
+  .route("/api/merchants", merchantsRoutes)
+  .route("/ws", socketRoutes)
+  .all("/api/*", () => errorJson({ code: "NOT_FOUND", message: "no such route" }))
+  .all("/ws/*", () => errorJson({ code: "NOT_FOUND", message: "no such socket path" }));
+
+app.notFound(() => errorJson({ code: "NOT_FOUND", message: "not found" }));
+
+app.onError((err, c) => {
+  if (err instanceof ApiError) {
+    return errorJson({ code: err.code, message: err.message, ...(err.details !== undefined ? { details: err.details } : {}) });
+  }
+  if (err instanceof HTTPException) {
+    return errorJson({ code: codeForStatus(err.status), message: err.message || "request refused" });
+  }
+  // Never a stack trace to the client; the log has it.
+  console.error(`[worker] ${c.req.method} ${new URL(c.req.url).pathname} failed`, err);
+  return errorJson({ code: "INTERNAL", message: "internal error" });
+});

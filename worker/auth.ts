@@ -1,0 +1,67 @@
+/**
+ * JWT HS256 bearer tokens (CONTRACT.md "Actors and tokens"). Unsigned, wrongly signed,
+ * expired or malformed → 401; the claims are checked against the contract's roles with zod.
+ */
+import type { Context } from "hono";
+import { sign, verify } from "hono/jwt";
+import { TokenClaimsSchema, type Role, type TokenClaims } from "../schema/index.ts";
+import type { Principal } from "./domain/changes.ts";
+import { ApiError } from "./http.ts";
+
+/** A verified caller. */
+export interface Caller extends Principal {
+  role: Role;
+}
+
+/** Fails closed: without AUTH_SECRET nothing is authenticated (a deploy that forgot the secret). */
+export function authSecret(env: Env): string {
+  const secret = env.AUTH_SECRET;
+  if (typeof secret !== "string" || secret.length < 16) {
+    throw new ApiError("INTERNAL", "server misconfigured: AUTH_SECRET is not set (wrangler secret put AUTH_SECRET)");
+  }
+  return secret;
+}
+
+export async function verifyToken(token: string, secret: string): Promise<Caller> {
+  let payload: unknown;
+  try {
+    payload = await verify(token, secret, "HS256");
+  } catch {
+    throw new ApiError("UNAUTHORIZED", "invalid or expired token");
+  }
+  const claims = TokenClaimsSchema.safeParse(payload);
+  if (!claims.success) throw new ApiError("UNAUTHORIZED", "token claims are not valid", claims.error.issues);
+  const { role, sub, merchantId } = claims.data;
+  return { role, id: sub, ...(role === "merchant" ? { merchantId } : {}) };
+}
+
+export async function issueToken(claims: Omit<TokenClaims, "exp">, secret: string, ttlSeconds = 12 * 60 * 60): Promise<string> {
+  return sign({ ...claims, exp: Math.floor(Date.now() / 1000) + ttlSeconds }, secret, "HS256");
+}
+
+/** The caller of a request: `Authorization: Bearer`, or `?token=` on socket upgrades only. */
+export async function authenticate(c: Pick<Context<{ Bindings: Env }>, "req" | "env">, allowQueryToken = false): Promise<Caller> {
+  const secret = authSecret(c.env);
+  const header = c.req.header("Authorization");
+  let token: string | undefined;
+  if (header !== undefined) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match) throw new ApiError("UNAUTHORIZED", "Authorization must be 'Bearer <token>'");
+    token = match[1];
+  } else if (allowQueryToken) {
+    token = c.req.query("token");
+  }
+  if (!token) throw new ApiError("UNAUTHORIZED", "missing token");
+  return verifyToken(token, secret);
+}
+
+export function requireRole(caller: Caller, ...roles: Role[]): void {
+  if (!roles.includes(caller.role)) throw new ApiError("FORBIDDEN", `this needs the role ${roles.join(" or ")}`);
+}
+
+/** Merchant staff of exactly this store (dispatch too, where `allowDispatch`). */
+export function requireMerchant(caller: Caller, merchantId: string, allowDispatch = false): void {
+  if (allowDispatch && caller.role === "dispatch") return;
+  if (caller.role !== "merchant") throw new ApiError("FORBIDDEN", "this needs a merchant token");
+  if (caller.merchantId !== merchantId) throw new ApiError("FORBIDDEN", "this token is for another merchant");
+}

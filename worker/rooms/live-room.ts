@@ -1,0 +1,178 @@
+/**
+ * What both rooms share: hibernatable sockets that open on a snapshot or a gap-free replay of
+ * the room's EventLog, broadcast of committed events, and the hardening every socket frame
+ * passes before a room looks at it (size, rate, JSON). Subclasses only say what a snapshot is
+ * and what a parsed frame does.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { CLOSE_POLICY, CLOSE_TOO_LARGE, MAX_CLIENT_FRAME_BYTES, type ErrorBody, type Role } from "../../schema/index.ts";
+import { EventLog } from "./event-log.ts";
+import { DEFAULT_SOCKET_LIMIT, parseRateLimit, RateCounter } from "../rate-limit.ts";
+
+/** Kept on each socket with serializeAttachment, so it survives hibernation. */
+export interface SocketIdentity {
+  role: Role;
+  sub: string;
+  merchantId?: string;
+}
+
+/** Header by which the Worker hands a verified identity to a room (never taken from clients). */
+export const IDENTITY_HEADER = "x-ticket-rail-identity";
+
+/** Replays are sent as JSON arrays of at most this many bytes, well under frame limits. */
+const REPLAY_FRAME_BYTES = 256 * 1024;
+
+const encoder = new TextEncoder();
+
+export function envelopeJson(event: string, seq: number | undefined, payload: unknown, requestId?: string, at = new Date().toISOString()): string {
+  return JSON.stringify({ event, ...(seq !== undefined ? { seq } : {}), ...(requestId !== undefined ? { requestId } : {}), at, payload });
+}
+
+export abstract class LiveRoom extends DurableObject<Env> {
+  protected readonly log: EventLog;
+  private readonly frames: RateCounter<WebSocket>;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.log = new EventLog(ctx.storage.sql);
+    this.frames = new RateCounter(parseRateLimit(env.SOCKET_RATE_LIMIT, DEFAULT_SOCKET_LIMIT));
+    // Answered by the runtime itself: a keep-alive never wakes a hibernated room.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+  }
+
+  /** The room's name in log lines. */
+  protected abstract get roomName(): string;
+
+  /** The payload of this room's SNAPSHOT (without epoch). */
+  protected abstract snapshotPayload(): Record<string, unknown>;
+
+  /** Handles one parsed client frame. */
+  protected abstract onFrame(ws: WebSocket, who: SocketIdentity, frame: unknown): Promise<void>;
+
+  /**
+   * Accepts an upgrade the Worker already authorised. The first frames are the snapshot, or the
+   * events after `since` then REPLAY_DONE; everything after is live. Both are sent before this
+   * returns, so no live event can slip between them.
+   */
+  protected openStream(request: Request, who: SocketIdentity): Response {
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server, [who.role]);
+    server.serializeAttachment(who);
+
+    const url = new URL(request.url);
+    const since = url.searchParams.get("since");
+    const epoch = url.searchParams.get("epoch");
+    const missed = since !== null && /^\d+$/.test(since) && epoch === this.log.epoch ? this.log.after(Number(since)) : null;
+    if (missed) {
+      for (const frame of coalesce(missed)) server.send(frame);
+      server.send(envelopeJson("REPLAY_DONE", this.log.seq, { epoch: this.log.epoch, replayed: missed.length }));
+    } else {
+      server.send(envelopeJson("SNAPSHOT", this.log.seq, { epoch: this.log.epoch, ...this.snapshotPayload() }));
+    }
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** Sends one frame to every socket of the room; a dead socket never stops the others. */
+  protected broadcast(frame: string): void {
+    for (const ws of this.ctx.getWebSockets()) {
+      try {
+        ws.send(frame);
+      } catch {
+        // Closing or closed: webSocketClose cleans up.
+      }
+    }
+  }
+
+  /** Sends stored envelopes to every socket, as one frame when there are several. */
+  protected broadcastEnvelopes(envelopes: string[]): void {
+    if (envelopes.length === 0) return;
+    this.broadcast(envelopes.length === 1 ? envelopes[0]! : `[${envelopes.join(",")}]`);
+  }
+
+  protected sendError(ws: WebSocket, error: ErrorBody, requestId?: string): void {
+    trySend(ws, envelopeJson("ERROR", undefined, error, requestId));
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const bytes = typeof message === "string" ? encoder.encode(message).byteLength : message.byteLength;
+    if (bytes > MAX_CLIENT_FRAME_BYTES) {
+      ws.close(CLOSE_TOO_LARGE, "frame over 64 KiB");
+      return;
+    }
+    const hits = this.frames.hit(ws, Date.now());
+    if (hits > this.frames.limit * 2) {
+      ws.close(CLOSE_POLICY, "rate limit exceeded");
+      this.frames.forget(ws);
+      return;
+    }
+    if (hits > this.frames.limit) {
+      this.sendError(ws, { code: "RATE_LIMITED", message: "too many frames; slow down" });
+      return;
+    }
+    if (typeof message !== "string") {
+      this.sendError(ws, { code: "BAD_REQUEST", message: "frames are JSON text" });
+      return;
+    }
+    let frame: unknown;
+    try {
+      frame = JSON.parse(message);
+    } catch {
+      this.sendError(ws, { code: "BAD_REQUEST", message: "frame is not JSON" });
+      return;
+    }
+    const who = ws.deserializeAttachment() as SocketIdentity;
+    try {
+      await this.onFrame(ws, who, frame);
+    } catch (err) {
+      // A bug must cost one reply, never the room or the other sockets.
+      console.error(`[${this.roomName}] frame failed`, err);
+      this.sendError(ws, { code: "INTERNAL", message: "internal error" }, requestIdOf(frame));
+    }
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    this.frames.forget(ws);
+    // Reciprocate so the client's close completes; 1005/1006 are reserved and cannot be sent.
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
+    } catch {
+      // Already closed.
+    }
+  }
+
+  override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
+    this.frames.forget(ws);
+    console.warn(`[${this.roomName}] socket error`, error);
+  }
+}
+
+export function trySend(ws: WebSocket, frame: string): void {
+  try {
+    ws.send(frame);
+  } catch {
+    // The socket went away; nothing to tell it.
+  }
+}
+
+/** The requestId of a frame, if it has a usable one, so even refusals can be matched. */
+export function requestIdOf(frame: unknown): string | undefined {
+  if (typeof frame !== "object" || frame === null) return undefined;
+  const id = (frame as { requestId?: unknown }).requestId;
+  return typeof id === "string" && id.length > 0 && id.length <= 64 ? id : undefined;
+}
+
+/** Joins stored envelopes into JSON-array frames of bounded size. */
+export function* coalesce(envelopes: string[]): Generator<string> {
+  let batch: string[] = [];
+  let size = 0;
+  for (const e of envelopes) {
+    if (batch.length > 0 && size + e.length > REPLAY_FRAME_BYTES) {
+      yield `[${batch.join(",")}]`;
+      batch = [];
+      size = 0;
+    }
+    batch.push(e);
+    size += e.length + 1;
+  }
+  if (batch.length > 0) yield `[${batch.join(",")}]`;
+}

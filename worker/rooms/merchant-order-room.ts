@@ -1,0 +1,492 @@
+/**
+ * MerchantOrderRoom: one per merchant, the single writer of that merchant's orders.
+ *
+ * Every change — REST or socket, from the merchant, a customer, a driver, dispatch or the
+ * acceptance deadline — is one call here. It is decided by the pure rules in domain/changes.ts,
+ * then the new order row, its stream event (next seq), its outbox rows and its idempotency
+ * record are committed in ONE SQLite transaction; only after the commit is it broadcast. So an
+ * event exists exactly when its change does, across hibernation, eviction and restarts.
+ */
+import {
+  isActiveStatus,
+  MerchantActionSchema,
+  type BulkItemResult,
+  type ErrorBody,
+  type Merchant,
+  type Order,
+  type PlaceOrderBody,
+  type StreamEventName,
+  type UpsertMerchantBody,
+  type Via,
+} from "../../schema/index.ts";
+import { createOrder, decide, SYSTEM_DEADLINE, type Change, type Principal } from "../domain/changes.ts";
+import { DEFAULT_REST_LIMIT, parseRateLimit, RateCounter } from "../rate-limit.ts";
+import { IDENTITY_HEADER, LiveRoom, envelopeJson, requestIdOf, trySend, type SocketIdentity } from "./live-room.ts";
+import { Outbox, type OutboxTargets } from "./outbox.ts";
+import { RETAIN_MS } from "./event-log.ts";
+import { projectChanges } from "../db/projection.ts";
+import { drizzle } from "drizzle-orm/d1";
+
+export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorBody };
+
+/** Who is calling and how: every mutating RPC takes one. */
+export interface CallContext {
+  principal: Principal;
+  via: Via;
+  /** The REST Idempotency-Key or the socket requestId: one namespace per caller. */
+  key?: string;
+}
+
+/** An entry of the audit trail, as stored. */
+export interface AuditRecord {
+  event: StreamEventName;
+  at: string;
+  actor: { role: Principal["role"]; id: string };
+  via: Via;
+  requestId?: string;
+  order: Order;
+}
+
+const IDEMPOTENCY_TTL_MS = 25 * 60 * 60 * 1000; // the contract promises at least 24 h
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
+
+const notFound = (what: string): Result<never> => ({ ok: false, error: { code: "NOT_FOUND", message: `${what} not found` } });
+
+export class MerchantOrderRoom extends LiveRoom {
+  private readonly sql: SqlStorage;
+  private readonly outbox: Outbox;
+  private readonly restCalls: RateCounter<string>;
+  private merchantCache: Merchant | null | undefined;
+  private lastPruneMs = 0;
+
+  /** The room's clock; tests move it to reach deadlines without sleeping. */
+  clock: () => number = () => Date.now();
+
+  /** Where the outbox delivers; tests wrap these to inject relay failures. */
+  outboxTargets: OutboxTargets;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS orders (
+      id TEXT PRIMARY KEY,
+      status TEXT NOT NULL,
+      version INTEGER NOT NULL,
+      placed_at TEXT NOT NULL,
+      active INTEGER NOT NULL,
+      json TEXT NOT NULL
+    )`);
+    this.sql.exec(`CREATE INDEX IF NOT EXISTS orders_active ON orders (active, placed_at, id)`);
+    // One alarm, many deadlines: every acceptance deadline is a row here.
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS deadlines (order_id TEXT PRIMARY KEY, due_ms INTEGER NOT NULL)`);
+    this.sql.exec(`CREATE INDEX IF NOT EXISTS deadlines_due ON deadlines (due_ms)`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS idempotency (
+      scope TEXT NOT NULL,
+      key TEXT NOT NULL,
+      fingerprint TEXT NOT NULL,
+      result TEXT NOT NULL,
+      created_ms INTEGER NOT NULL,
+      PRIMARY KEY (scope, key)
+    )`);
+    this.outbox = new Outbox(this.sql);
+    this.restCalls = new RateCounter(parseRateLimit(env.REST_RATE_LIMIT, DEFAULT_REST_LIMIT));
+    this.outboxTargets = {
+      orderRoom: (orderId, relay) => env.ORDER_ROOM.get(env.ORDER_ROOM.idFromName(orderId)).relay(relay),
+      projection: (batch) => projectChanges(drizzle(env.DB), batch),
+    };
+  }
+
+  protected get roomName(): string {
+    return `MerchantOrderRoom ${this.merchant()?.id ?? "(unconfigured)"}`;
+  }
+
+  // ---------------------------------------------------------------- merchant settings
+
+  private merchant(): Merchant | null {
+    if (this.merchantCache === undefined) {
+      const row = this.sql.exec<{ value: string }>(`SELECT value FROM meta WHERE key = 'merchant'`).toArray()[0];
+      this.merchantCache = row ? (JSON.parse(row.value) as Merchant) : null;
+    }
+    return this.merchantCache;
+  }
+
+  /** Creates or updates the merchant's settings (no stream event: they are not order changes). */
+  upsertMerchant(merchantId: string, body: UpsertMerchantBody): { created: boolean; merchant: Merchant } {
+    const before = this.merchant();
+    if (before && before.id !== merchantId) throw new Error(`room of ${before.id} asked to be ${merchantId}`);
+    const merchant: Merchant = {
+      id: merchantId,
+      name: body.name,
+      acceptWindowSeconds: body.acceptWindowSeconds ?? before?.acceptWindowSeconds ?? 600,
+      defaultPrepMinutes: body.defaultPrepMinutes ?? before?.defaultPrepMinutes ?? 15,
+    };
+    this.ctx.storage.transactionSync(() => {
+      this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('merchant', ?)`, JSON.stringify(merchant));
+      this.outbox.addMerchant(merchant, this.clock());
+    });
+    this.merchantCache = merchant;
+    this.kickOutbox();
+    return { created: before === null, merchant };
+  }
+
+  getMerchant(): Merchant | null {
+    return this.merchant();
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  getOrder(orderId: string): Order | null {
+    const row = this.sql.exec<{ json: string }>(`SELECT json FROM orders WHERE id = ?`, orderId).toArray()[0];
+    return row ? (JSON.parse(row.json) as Order) : null;
+  }
+
+  /** The live board: active orders, oldest first, with the seq they are current at. */
+  board(): { orders: Order[]; seq: number; epoch: string } | null {
+    if (!this.merchant()) return null;
+    const orders = this.sql
+      .exec<{ json: string }>(`SELECT json FROM orders WHERE active = 1 ORDER BY placed_at, id`)
+      .toArray()
+      .map((r) => JSON.parse(r.json) as Order);
+    return { orders, seq: this.log.seq, epoch: this.log.epoch };
+  }
+
+  /** The order's audit trail from the room's log, or null if the log no longer holds all of it. */
+  auditTrail(orderId: string): AuditRecord[] | null {
+    const events = this.log.forOrder(orderId);
+    if (events.length === 0 || events[0]!.version !== 1) return null;
+    return events.map((e) => {
+      const env = JSON.parse(e.envelope) as { event: StreamEventName; at: string; requestId?: string; payload: { order: Order; actor: AuditRecord["actor"] } };
+      return {
+        event: env.event,
+        at: env.at,
+        actor: env.payload.actor,
+        via: e.via as Via,
+        ...(env.requestId !== undefined ? { requestId: env.requestId } : {}),
+        order: env.payload.order,
+      };
+    });
+  }
+
+  // ---------------------------------------------------------------- operations
+
+  /** A customer places an order. */
+  placeOrder(call: CallContext, body: PlaceOrderBody): Result<Order> {
+    return this.execute(call, "placeOrder", body, (now) => {
+      const merchant = this.merchant();
+      if (!merchant) return notFound("merchant");
+      if (call.principal.role !== "customer") return { ok: false, error: { code: "FORBIDDEN", message: "only customers place orders" } };
+      const { order, event } = createOrder(body, call.principal.id, merchant, newOrderId(merchant.id, now), now);
+      this.commit(null, order, event, call, now);
+      return { ok: true, value: order };
+    });
+  }
+
+  acceptOrder(call: CallContext, orderId: string, prepMinutes?: number): Result<Order> {
+    return this.change(call, orderId, { kind: "ACCEPT", ...(prepMinutes !== undefined ? { prepMinutes } : {}) });
+  }
+
+  rejectOrder(call: CallContext, orderId: string, reason: string): Result<Order> {
+    return this.change(call, orderId, { kind: "REJECT", reason });
+  }
+
+  markPreparing(call: CallContext, orderId: string): Result<Order> {
+    return this.change(call, orderId, { kind: "MARK_PREPARING" });
+  }
+
+  markReady(call: CallContext, orderId: string): Result<Order> {
+    return this.change(call, orderId, { kind: "MARK_READY" });
+  }
+
+  updatePrepTime(call: CallContext, orderId: string, prepMinutes: number): Result<Order> {
+    return this.change(call, orderId, { kind: "UPDATE_PREP_TIME", prepMinutes });
+  }
+
+  cancelOrder(call: CallContext, orderId: string, reason: string): Result<Order> {
+    return this.change(call, orderId, { kind: "CANCEL", reason });
+  }
+
+  assignDriver(call: CallContext, orderId: string, driver: { driverId: string; name: string; etaMinutes?: number }): Result<Order> {
+    return this.change(call, orderId, { kind: "ASSIGN_DRIVER", ...driver });
+  }
+
+  driverArrived(call: CallContext, orderId: string): Result<Order> {
+    return this.change(call, orderId, { kind: "DRIVER_ARRIVED" });
+  }
+
+  pickUpOrder(call: CallContext, orderId: string): Result<Order> {
+    return this.change(call, orderId, { kind: "PICK_UP" });
+  }
+
+  deliverOrder(call: CallContext, orderId: string): Result<Order> {
+    return this.change(call, orderId, { kind: "DELIVER" });
+  }
+
+  /** The acceptance deadline: PLACED → EXPIRED once `acceptBy` has passed. */
+  expireOrder(orderId: string): Result<Order> {
+    return this.change({ principal: SYSTEM_DEADLINE, via: "system" }, orderId, { kind: "EXPIRE" });
+  }
+
+  /** Accepts many orders in one transaction; each that can move, moves. */
+  bulkAccept(call: CallContext, orderIds: string[], prepMinutes?: number): Result<{ results: BulkItemResult[] }> {
+    return this.bulk(call, "bulkAccept", orderIds, { kind: "ACCEPT", ...(prepMinutes !== undefined ? { prepMinutes } : {}) });
+  }
+
+  /** Marks many orders ready in one transaction; each that can move, moves. */
+  bulkMarkReady(call: CallContext, orderIds: string[]): Result<{ results: BulkItemResult[] }> {
+    return this.bulk(call, "bulkMarkReady", orderIds, { kind: "MARK_READY" });
+  }
+
+  /** Delivers the outbox now (used before reading projections, and by an order room that is behind). */
+  async deliverPending(): Promise<{ pending: number }> {
+    await this.flush();
+    return { pending: this.outbox.size() };
+  }
+
+  // ---------------------------------------------------------------- sockets
+
+  override async fetch(request: Request): Promise<Response> {
+    const raw = request.headers.get(IDENTITY_HEADER);
+    if (!raw || request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
+      return new Response("expected an authorised WebSocket upgrade", { status: 400 });
+    }
+    if (!this.merchant()) return Response.json({ error: { code: "NOT_FOUND", message: "merchant not found" } }, { status: 404 });
+    return this.openStream(request, JSON.parse(raw) as SocketIdentity);
+  }
+
+  protected snapshotPayload(): Record<string, unknown> {
+    return { orders: this.board()?.orders ?? [] };
+  }
+
+  protected async onFrame(ws: WebSocket, who: SocketIdentity, frame: unknown): Promise<void> {
+    const parsed = MerchantActionSchema.safeParse(frame);
+    if (!parsed.success) {
+      this.sendError(ws, { code: "BAD_REQUEST", message: "invalid action frame", details: parsed.error.issues }, requestIdOf(frame));
+      return;
+    }
+    const { action, requestId, payload } = parsed.data;
+    if (who.role !== "merchant" || who.merchantId !== this.merchant()?.id) {
+      this.sendError(ws, { code: "FORBIDDEN", message: "only this merchant's staff may act on its orders" }, requestId);
+      return;
+    }
+    const call: CallContext = { principal: { role: who.role, id: who.sub, merchantId: who.merchantId }, via: "socket", key: requestId };
+    let result: Result<Order> | Result<{ results: BulkItemResult[] }>;
+    switch (action) {
+      case "MERCHANT_ACCEPT":
+        result = this.acceptOrder(call, payload.orderId, payload.prepMinutes);
+        break;
+      case "MERCHANT_REJECT":
+        result = this.rejectOrder(call, payload.orderId, payload.reason);
+        break;
+      case "MERCHANT_MARK_PREPARING":
+        result = this.markPreparing(call, payload.orderId);
+        break;
+      case "MERCHANT_MARK_READY":
+        result = this.markReady(call, payload.orderId);
+        break;
+      case "MERCHANT_UPDATE_PREP_TIME":
+        result = this.updatePrepTime(call, payload.orderId, payload.prepMinutes);
+        break;
+      case "BULK_ACCEPT":
+        result = this.bulkAccept(call, payload.orderIds, payload.prepMinutes);
+        break;
+      case "BULK_MARK_READY":
+        result = this.bulkMarkReady(call, payload.orderIds);
+        break;
+    }
+    if (!result.ok) {
+      this.sendError(ws, result.error, requestId);
+    } else if ("results" in result.value) {
+      trySend(ws, envelopeJson("BULK_RESULT", undefined, result.value, requestId));
+    } else {
+      trySend(ws, envelopeJson("ACK", undefined, { order: result.value }, requestId));
+    }
+  }
+
+  // ---------------------------------------------------------------- alarm
+
+  /** Fires at the earliest of: an acceptance deadline, an outbox retry, housekeeping. */
+  override async alarm(): Promise<void> {
+    this.alarmAt = null; // this alarm is spent; armAlarm sets the next one
+    const now = this.clock();
+    const due = this.sql
+      .exec<{ order_id: string }>(`SELECT order_id FROM deadlines WHERE due_ms <= ? ORDER BY due_ms`, now)
+      .toArray();
+    for (const { order_id } of due) {
+      const result = this.expireOrder(order_id);
+      // An order that already left PLACED (or vanished) has no deadline left to keep.
+      if (!result.ok) this.sql.exec(`DELETE FROM deadlines WHERE order_id = ?`, order_id);
+    }
+    if (now - this.lastPruneMs >= PRUNE_EVERY_MS) {
+      this.lastPruneMs = now;
+      this.log.prune(now, (seq) => this.outbox.holds(seq));
+      this.sql.exec(`DELETE FROM idempotency WHERE created_ms < ?`, now - IDEMPOTENCY_TTL_MS);
+    }
+    await this.flush();
+  }
+
+  // ---------------------------------------------------------------- the write path
+
+  private change(call: CallContext, orderId: string, change: Change): Result<Order> {
+    return this.execute(call, change.kind, { orderId, change }, (now) => this.applyChange(call, orderId, change, now));
+  }
+
+  private bulk(call: CallContext, op: string, orderIds: string[], change: Change): Result<{ results: BulkItemResult[] }> {
+    return this.execute(call, op, { orderIds, change }, (now) => {
+      const results = orderIds.map((orderId): BulkItemResult => {
+        const r = this.applyChange(call, orderId, change, now);
+        return r.ok ? { orderId, ok: true, order: r.value } : { orderId, ok: false, error: r.error };
+      });
+      return { ok: true, value: { results } };
+    });
+  }
+
+  /** Decides one change of one order and commits it; runs inside execute's transaction. */
+  private applyChange(call: CallContext, orderId: string, change: Change, now: Date): Result<Order> {
+    const before = this.getOrder(orderId);
+    if (!before) return notFound("order");
+    const merchant = this.merchant();
+    const decision = decide(before, change, call.principal, now, merchant?.defaultPrepMinutes ?? 15);
+    if (!decision.ok) return decision;
+    this.commit(before, decision.order, decision.event, call, now);
+    return { ok: true, value: decision.order };
+  }
+
+  /** Envelopes committed by the running execute(), broadcast once it commits. */
+  private committed: string[] = [];
+
+  /** Writes one change: order row, stream event, outbox rows, deadline. Inside a transaction. */
+  private commit(before: Order | null, order: Order, event: StreamEventName, call: CallContext, now: Date): void {
+    const nowMs = now.getTime();
+    this.sql.exec(
+      `INSERT OR REPLACE INTO orders (id, status, version, placed_at, active, json) VALUES (?, ?, ?, ?, ?, ?)`,
+      order.id,
+      order.status,
+      order.version,
+      order.placedAt,
+      isActiveStatus(order.status) ? 1 : 0,
+      JSON.stringify(order),
+    );
+    const actor = { role: call.principal.role, id: call.principal.id };
+    const stored = this.log.append(order.id, order.version, call.via, nowMs, (seq) =>
+      envelopeJson(event, seq, { order, actor }, call.key, now.toISOString()),
+    );
+    this.outbox.addChange(stored.seq, order.id, nowMs);
+    if (!before && order.status === "PLACED") {
+      this.sql.exec(`INSERT OR REPLACE INTO deadlines (order_id, due_ms) VALUES (?, ?)`, order.id, Date.parse(order.acceptBy));
+    } else if (before?.status === "PLACED" && order.status !== "PLACED") {
+      this.sql.exec(`DELETE FROM deadlines WHERE order_id = ?`, order.id);
+    }
+    this.committed.push(stored.envelope);
+  }
+
+  /**
+   * Runs one operation: rate limit, idempotency, then `work` and its commits in one
+   * transaction, then broadcast. A repeat of an idempotency key returns the stored result.
+   */
+  private execute<T>(call: CallContext, op: string, args: unknown, work: (now: Date) => Result<T>): Result<T> {
+    const nowMs = this.clock();
+    const scope = `${call.principal.role}:${call.principal.id}`;
+    if (call.via === "rest" && this.restCalls.hit(scope, nowMs) > this.restCalls.limit) {
+      return { ok: false, error: { code: "RATE_LIMITED", message: "too many requests; slow down" } };
+    }
+    const fingerprint = JSON.stringify([op, args]);
+    if (call.key !== undefined) {
+      const prior = this.sql
+        .exec<{ fingerprint: string; result: string }>(`SELECT fingerprint, result FROM idempotency WHERE scope = ? AND key = ?`, scope, call.key)
+        .toArray()[0];
+      if (prior) {
+        return prior.fingerprint === fingerprint
+          ? (JSON.parse(prior.result) as Result<T>)
+          : { ok: false, error: { code: "IDEMPOTENCY_MISMATCH", message: "this key was used for a different request" } };
+      }
+    }
+    this.committed = [];
+    let result: Result<T>;
+    try {
+      result = this.ctx.storage.transactionSync(() => {
+        const r = work(new Date(nowMs));
+        if (call.key !== undefined) {
+          this.sql.exec(
+            `INSERT INTO idempotency (scope, key, fingerprint, result, created_ms) VALUES (?, ?, ?, ?, ?)`,
+            scope,
+            call.key,
+            fingerprint,
+            JSON.stringify(r),
+            nowMs,
+          );
+        }
+        return r;
+      });
+    } catch (err) {
+      // Nothing was committed: forget what the failed attempt buffered.
+      this.committed = [];
+      this.log.reload();
+      throw err;
+    }
+    const envelopes = this.committed;
+    this.committed = [];
+    if (envelopes.length > 0) {
+      this.broadcastEnvelopes(envelopes);
+      this.kickOutbox();
+    }
+    return result;
+  }
+
+  // ---------------------------------------------------------------- outbox delivery
+
+  private flushing: Promise<void> | null = null;
+  private flushAgain = false;
+
+  /** Starts delivering the outbox in the background (the alarm is the backstop). */
+  private kickOutbox(): void {
+    void this.flush().catch((err) => console.error(`[${this.roomName}] outbox flush failed`, err));
+  }
+
+  /** Delivers everything due; concurrent callers share one run. */
+  private flush(): Promise<void> {
+    if (this.flushing) {
+      this.flushAgain = true;
+      return this.flushing;
+    }
+    this.flushing = (async () => {
+      try {
+        do {
+          this.flushAgain = false;
+          await this.outbox.deliver(this.outboxTargets, this.clock());
+        } while (this.flushAgain);
+      } finally {
+        this.flushing = null;
+        await this.armAlarm();
+      }
+    })();
+    return this.flushing;
+  }
+
+  private alarmAt: number | null = null;
+
+  /** Points the one alarm at the earliest thing due. */
+  private async armAlarm(): Promise<void> {
+    const nextDeadline = this.sql.exec<{ due: number | null }>(`SELECT MIN(due_ms) AS due FROM deadlines`).one().due;
+    const nextRetry = this.outbox.nextAttemptMs();
+    const candidates = [nextDeadline, nextRetry].filter((t): t is number => t !== null);
+    if (this.log.seq > 0) candidates.push(this.lastPruneMs + PRUNE_EVERY_MS);
+    const next = candidates.length ? Math.min(...candidates) : null;
+    if (next === this.alarmAt) return;
+    this.alarmAt = next;
+    if (next === null) await this.ctx.storage.deleteAlarm();
+    else await this.ctx.storage.setAlarm(next);
+  }
+}
+
+const ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz";
+
+/** `<merchantId>.<time><random>`: routable to its room, roughly time-ordered, unguessable enough. */
+function newOrderId(merchantId: string, now: Date): string {
+  const random = crypto.getRandomValues(new Uint8Array(8));
+  let suffix = "";
+  for (const b of random) suffix += ID_ALPHABET[b % 36];
+  return `${merchantId}.${now.getTime().toString(36)}${suffix}`;
+}
+
+export { RETAIN_MS };

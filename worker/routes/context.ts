@@ -1,0 +1,54 @@
+/** What every route needs: its env type, the rooms, and the caller's CallContext. */
+import type { Context, MiddlewareHandler } from "hono";
+import { IdempotencyKeySchema, merchantIdOfOrder, type Order } from "../../schema/index.ts";
+import type { CallContext } from "../rooms/merchant-order-room.ts";
+import { authenticate, type Caller } from "../auth.ts";
+import { ApiError } from "../http.ts";
+
+export type AppEnv = { Bindings: Env; Variables: { caller: Caller } };
+export type AppContext = Context<AppEnv>;
+
+export function merchantRoom(env: Env, merchantId: string) {
+  return env.MERCHANT_ROOM.get(env.MERCHANT_ROOM.idFromName(merchantId));
+}
+
+export function orderRoom(env: Env, orderId: string) {
+  return env.ORDER_ROOM.get(env.ORDER_ROOM.idFromName(orderId));
+}
+
+/** The room that owns an order: its merchant's (the id says which). */
+export function roomOfOrder(env: Env, orderId: string) {
+  return merchantRoom(env, merchantIdOfOrder(orderId));
+}
+
+/** Authenticates every request it guards, before any validation or room is touched. */
+export const authenticated: MiddlewareHandler<AppEnv> = async (c, next) => {
+  c.set("caller", await authenticate(c));
+  await next();
+};
+
+/** The caller plus how it called: REST, with its Idempotency-Key if any. */
+export function restCall(c: AppContext): CallContext {
+  const caller = c.get("caller");
+  const rawKey = c.req.header("Idempotency-Key");
+  let key: string | undefined;
+  if (rawKey !== undefined) {
+    const parsed = IdempotencyKeySchema.safeParse(rawKey);
+    if (!parsed.success) throw new ApiError("BAD_REQUEST", "Idempotency-Key must be 1..255 characters", parsed.error.issues);
+    key = parsed.data;
+  }
+  return { principal: caller, via: "rest", ...(key !== undefined ? { key } : {}) };
+}
+
+/** Reads an order for a caller who may see it: its customer, merchant, assigned driver, dispatch. */
+export async function readableOrder(env: Env, caller: Caller, orderId: string): Promise<Order> {
+  const order = await roomOfOrder(env, orderId).getOrder(orderId);
+  if (!order) throw new ApiError("NOT_FOUND", "order not found");
+  const allowed =
+    caller.role === "dispatch" ||
+    (caller.role === "customer" && order.customerId === caller.id) ||
+    (caller.role === "merchant" && order.merchantId === caller.merchantId) ||
+    (caller.role === "driver" && order.driver?.id === caller.id);
+  if (!allowed) throw new ApiError("FORBIDDEN", "this order is not yours");
+  return order;
+}
