@@ -49,6 +49,8 @@ export interface AuditRecord {
 
 const IDEMPOTENCY_TTL_MS = 25 * 60 * 60 * 1000; // the contract promises at least 24 h
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
+/** The alarm that retries the outbox if the immediate delivery after a commit is lost. */
+const OUTBOX_BACKSTOP_MS = 2_000;
 
 const notFound = (what: string): Result<never> => ({ ok: false, error: { code: "NOT_FOUND", message: `${what} not found` } });
 
@@ -126,6 +128,7 @@ export class MerchantOrderRoom extends LiveRoom {
       this.outbox.addMerchant(merchant, this.clock());
     });
     this.merchantCache = merchant;
+    this.ensureRetryAlarm();
     this.kickOutbox();
     return { created: before === null, merchant };
   }
@@ -428,6 +431,7 @@ export class MerchantOrderRoom extends LiveRoom {
     this.committed = [];
     if (envelopes.length > 0) {
       this.broadcastEnvelopes(envelopes);
+      this.ensureRetryAlarm();
       this.kickOutbox();
     }
     return result;
@@ -464,6 +468,18 @@ export class MerchantOrderRoom extends LiveRoom {
   }
 
   private alarmAt: number | null = null;
+
+  /**
+   * Guarantees an alarm soon after a commit that queued outbox rows, even if this instance is
+   * evicted before its background flush finishes. Not awaited: the output gate holds the reply
+   * until the alarm is durable, and the commit path stays synchronous.
+   */
+  private ensureRetryAlarm(): void {
+    const at = Date.now() + OUTBOX_BACKSTOP_MS;
+    if (this.alarmAt !== null && this.alarmAt <= at) return;
+    this.alarmAt = at;
+    void this.ctx.storage.setAlarm(at);
+  }
 
   /** Points the one alarm at the earliest thing due. */
   private async armAlarm(): Promise<void> {
