@@ -1,0 +1,159 @@
+/**
+ * Socket-test helpers on top of helpers.ts: open the two rooms' sockets, send an action and wait
+ * for its reply, and check every frame a socket received against the contract — each envelope
+ * must parse with the schema/ws.ts schemas, replies carry no seq, no payload carries a seq, and
+ * a socket's stream events are numbered without gaps from where its SNAPSHOT / since left off.
+ */
+import { expect } from "vitest";
+import { z } from "zod";
+import {
+  IsoTimeSchema,
+  MerchantServerEnvelopeSchema,
+  OrderServerEnvelopeSchema,
+  type MerchantActionName,
+} from "../../schema/index.ts";
+import { open, orderStub, type TestSocket } from "./helpers.ts";
+
+export const merchantPath = (merchantId: string) => `/ws/merchant/${merchantId}/orders`;
+export const orderPath = (orderId: string) => `/ws/order/${orderId}`;
+
+const REPLIES = new Set(["ACK", "BULK_RESULT", "ERROR"]);
+const POSITIONS = new Set(["SNAPSHOT", "REPLAY_DONE"]);
+
+let requestCounter = 0;
+/** A requestId unique within the test run. */
+export function rid(prefix = "r"): string {
+  return `${prefix}-${++requestCounter}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
+export function openMerchantSocket(merchantId: string, token: string, query?: Record<string, string>): Promise<TestSocket> {
+  return open(merchantPath(merchantId), { token, ...(query ? { query } : {}) });
+}
+
+export function openOrderSocket(orderId: string, token: string, query?: Record<string, string>): Promise<TestSocket> {
+  return open(orderPath(orderId), { token, ...(query ? { query } : {}) });
+}
+
+/** Opens an order-room socket that replays the room's stream from its event 1. */
+export async function openOrderSocketFromStart(orderId: string, token: string): Promise<TestSocket> {
+  const { epoch } = await orderStub(orderId).streamInfo();
+  return openOrderSocket(orderId, token, { since: "0", epoch });
+}
+
+/** Sends one action frame and waits for the reply (ACK / BULK_RESULT / ERROR) with its requestId. */
+export async function act(
+  socket: TestSocket,
+  action: MerchantActionName,
+  payload: Record<string, unknown>,
+  requestId = rid(),
+  timeoutMs = 10_000,
+): Promise<any> {
+  const from = socket.envelopes.length;
+  socket.send({ action, requestId, payload });
+  return reply(socket, requestId, timeoutMs, from);
+}
+
+/** Waits for the first reply carrying `requestId` received at or after envelope index `from`. */
+export async function reply(socket: TestSocket, requestId: string | undefined, timeoutMs = 10_000, from = 0): Promise<any> {
+  let found: any;
+  const match = (e: any) => typeof e === "object" && REPLIES.has(e.event) && e.requestId === requestId;
+  await socket.until((envs) => (found = envs.slice(from).find(match)) !== undefined, timeoutMs, `reply to ${requestId}`);
+  return found;
+}
+
+/** Waits until the socket holds `n` stream events in total; returns them. */
+export async function streamCount(socket: TestSocket, n: number, timeoutMs = 10_000): Promise<any[]> {
+  await socket.until(() => socket.stream().length >= n, timeoutMs, `${n} stream events`);
+  return socket.stream();
+}
+
+export interface FrameCheckOptions {
+  /** The socket was opened with ?since=N (and the right epoch): its stream starts at N+1. */
+  since?: number;
+}
+
+/**
+ * Checks every frame `socket` received against the contract and returns the envelopes in
+ * arrival order. Throws (failing the test) on the first violation.
+ */
+export function checkFrames(socket: TestSocket, room: "merchant" | "order", opts: FrameCheckOptions = {}): any[] {
+  const schema: z.ZodType = room === "merchant" ? MerchantServerEnvelopeSchema : OrderServerEnvelopeSchema;
+  const out: any[] = [];
+  let expected: number | null = opts.since !== undefined ? opts.since + 1 : null;
+  let first = true;
+  for (const frame of socket.frames) {
+    if (frame === "pong") continue;
+    let parsed: unknown;
+    expect(() => (parsed = JSON.parse(frame)), `frame is JSON: ${frame.slice(0, 200)}`).not.toThrow();
+    const envelopes = Array.isArray(parsed) ? parsed : [parsed];
+    if (Array.isArray(parsed)) expect(parsed.length, "a coalesced frame is never empty").toBeGreaterThan(0);
+    for (const env of envelopes) {
+      const result = schema.safeParse(env);
+      expect(result.success, `${room} envelope fails its schema: ${JSON.stringify(env).slice(0, 500)} ${result.success ? "" : JSON.stringify(result.error.issues).slice(0, 800)}`).toBe(true);
+      const e = env as { event: string; seq?: number; at: string; payload: Record<string, unknown> };
+      expect(IsoTimeSchema.safeParse(e.at).success, `at is an ISO time: ${e.at}`).toBe(true);
+      expect(e.payload, "payload is an object").toBeTypeOf("object");
+      expect("seq" in e.payload, `seq is on the envelope, never in the payload (${e.event})`).toBe(false);
+      if (REPLIES.has(e.event)) {
+        expect(e.seq, `a reply carries no seq (${e.event})`).toBeUndefined();
+        expect(room, "the order room sends no ACK / BULK_RESULT").toSatisfy((r: string) => r === "merchant" || e.event === "ERROR");
+      } else {
+        expect(e.seq, `${e.event} carries a seq`).toBeTypeOf("number");
+      }
+      if (first) {
+        expect(
+          e.event === "SNAPSHOT" || opts.since !== undefined,
+          `the first frame of a socket opened without since is SNAPSHOT (got ${e.event})`,
+        ).toBe(true);
+        first = false;
+      }
+      if (e.event === "SNAPSHOT") {
+        expected = e.seq! + 1;
+      } else if (e.event === "REPLAY_DONE") {
+        expect(expected, "REPLAY_DONE only on a socket opened with since").not.toBeNull();
+        expect(e.seq, "REPLAY_DONE carries the seq of the last replayed event").toBe(expected! - 1);
+      } else if (!REPLIES.has(e.event)) {
+        expect(expected, `a stream event before SNAPSHOT: ${e.event}`).not.toBeNull();
+        expect(e.seq, `stream events are gap-free (${e.event})`).toBe(expected);
+        expected! += 1;
+      }
+      out.push(env);
+    }
+  }
+  return out;
+}
+
+/** True if a frame is a JSON array (several envelopes coalesced). */
+export function isArrayFrame(frame: string): boolean {
+  return frame.startsWith("[");
+}
+
+/** The frames carrying at least one stream event. */
+export function streamFrames(socket: TestSocket): string[] {
+  return socket.frames.filter((f) => {
+    if (f === "pong") return false;
+    const parsed = JSON.parse(f) as unknown;
+    const envs = (Array.isArray(parsed) ? parsed : [parsed]) as Array<{ event: string }>;
+    return envs.some((e) => !REPLIES.has(e.event) && !POSITIONS.has(e.event));
+  });
+}
+
+/** Polls `check` until it returns true (for state that is not pushed on a socket). */
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = "condition"): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * A round trip through the socket: sends `ping` and waits for its `pong`. Frames leave a socket in
+ * order, so anything the room sent before it saw the ping has arrived once this returns — the way
+ * to assert that something did NOT arrive, without sleeping.
+ */
+export async function barrier(socket: TestSocket, timeoutMs = 10_000): Promise<void> {
+  const pongs = socket.envelopes.filter((e) => e === "pong").length;
+  socket.send("ping");
+  await socket.until((envs) => envs.filter((e) => e === "pong").length > pongs, timeoutMs, "pong");
+}
