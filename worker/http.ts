@@ -43,9 +43,25 @@ export const limitBody: MiddlewareHandler = bodyLimit({
   },
 });
 
-/** zod validation of a request part; failures are 400 BAD_REQUEST with the zod issues. */
+const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
+
+/**
+ * zod validation of a request part; failures are 400 BAD_REQUEST with the zod issues.
+ *
+ * Hono's json validator reads a body whose Content-Type is not JSON as `{}`. A `fetch` without
+ * headers sends `text/plain`, so an accept's `prepMinutes` would be silently dropped for the
+ * merchant's default: a body that is there but not declared JSON is refused instead.
+ */
 export function valid<T extends ZodType, Target extends "json" | "query" | "param">(target: Target, schema: T) {
-  return zValidator(target, schema, (result) => {
+  return zValidator(target, schema, (result, c) => {
+    if (target === "json" && hasBody(c.req.raw)) {
+      const mediaType = (c.req.header("Content-Type") ?? "").split(";")[0]!.trim();
+      if (!JSON_MEDIA_TYPE.test(mediaType)) throw new ApiError("BAD_REQUEST", "a request body must be JSON (Content-Type: application/json)");
+    }
     if (!result.success) throw new ApiError("BAD_REQUEST", `invalid ${target === "json" ? "body" : target}`, result.error.issues);
   });
+}
+
+function hasBody(request: Request): boolean {
+  return request.body !== null && request.headers.get("Content-Length") !== "0";
 }
