@@ -37,8 +37,8 @@ const who = {
 } satisfies Record<string, Principal>;
 type Who = keyof typeof who;
 
-/** The status changes, the status each leads to, and who the contract lets make them. */
-const STATUS_CHANGES: { change: Change; to: OrderStatus; may: Record<Who, OrderStatus[]> }[] = (
+/** The status changes, the status each leads to, and who the contract lets make them from where. */
+const STATUS_CHANGES: { change: Change; to: OrderStatus; may: Record<Who, readonly OrderStatus[]> }[] = (
   [
     [{ kind: "ACCEPT", prepMinutes: 12 }, "ACCEPTED", { ownMerchant: ["PLACED"] }],
     [{ kind: "REJECT", reason: "closed" }, "REJECTED", { ownMerchant: ["PLACED"] }],
@@ -48,11 +48,11 @@ const STATUS_CHANGES: { change: Change; to: OrderStatus; may: Record<Who, OrderS
     [{ kind: "EXPIRE" }, "EXPIRED", { system: ["PLACED"] }],
     [{ kind: "PICK_UP" }, "PICKED_UP", { assignedDriver: ["READY"] }],
     [{ kind: "DELIVER" }, "DELIVERED", { assignedDriver: ["PICKED_UP"] }],
-  ] as const
+  ] satisfies [Change, OrderStatus, Partial<Record<Who, OrderStatus[]>>][]
 ).map(([change, to, may]) => ({ change, to, may: { ...emptyMay(), ...may } }));
 
-function emptyMay(): Record<Who, OrderStatus[]> {
-  return Object.fromEntries(Object.keys(who).map((k) => [k, []])) as unknown as Record<Who, OrderStatus[]>;
+function emptyMay(): Record<Who, readonly OrderStatus[]> {
+  return Object.fromEntries(Object.keys(who).map((k) => [k, []])) as unknown as Record<Who, readonly OrderStatus[]>;
 }
 
 /** An actor of the right kind but not this order's: their refusal is 403 whatever the status. */
@@ -73,7 +73,7 @@ describe("decide: status changes, every status × every actor", () => {
   for (const { change, to, may } of STATUS_CHANGES) {
     describe(change.kind, () => {
       it(`moves to ${to} exactly in the contract's (from, by) pairs and refuses the rest with 409`, () => {
-        for (const [w, from] of Object.entries(may) as [Who, OrderStatus[]][]) {
+        for (const [w, from] of Object.entries(may) as [Who, readonly OrderStatus[]][]) {
           if (FORBIDDEN_FOR[change.kind]!.includes(w)) continue;
           for (const status of STATUSES) {
             const now = change.kind === "EXPIRE" ? AFTER_DEADLINE : NOW;
