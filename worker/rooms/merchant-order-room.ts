@@ -346,13 +346,28 @@ export class MerchantOrderRoom extends LiveRoom {
 
   /** Decides one change of one order and commits it; runs inside execute's transaction. */
   private applyChange(call: CallContext, orderId: string, change: Change, now: Date): Result<Order> {
-    const before = this.getOrder(orderId);
+    let before = this.getOrder(orderId);
     if (!before) return notFound("order");
+    if (change.kind !== "EXPIRE") before = this.expireIfDue(before, now);
     const merchant = this.merchant();
     const decision = decide(before, change, call.principal, now, merchant?.defaultPrepMinutes ?? 15);
     if (!decision.ok) return decision;
     this.commit(before, decision.order, decision.event, call, now);
     return { ok: true, value: decision.order };
+  }
+
+  /**
+   * An order still PLACED at acceptBy is EXPIRED (contract), whether or not the alarm has run:
+   * alarms can be late or retried, and a change must never slip in between the deadline and the
+   * alarm (an accept a minute after acceptBy). The expiry is committed as the system's own change,
+   * before the requested one is decided against it.
+   */
+  private expireIfDue(order: Order, now: Date): Order {
+    if (order.status !== "PLACED" || now.getTime() < Date.parse(order.acceptBy)) return order;
+    const expiry = decide(order, { kind: "EXPIRE" }, SYSTEM_DEADLINE, now, this.merchant()?.defaultPrepMinutes ?? 15);
+    if (!expiry.ok) return order;
+    this.commit(order, expiry.order, expiry.event, { principal: SYSTEM_DEADLINE, via: "system" }, now);
+    return expiry.order;
   }
 
   /** Envelopes committed by the running execute(), broadcast once it commits. */
