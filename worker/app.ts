@@ -1,7 +1,7 @@
 /** The Worker's HTTP surface: REST, socket upgrades, dev helpers; one JSON error shape for all. */
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { ApiError, codeForStatus, errorJson } from "./http.ts";
+import { ApiError, codeForStatus, errorJson, limitBody, refusePoisonedJson } from "./http.ts";
 import type { AppEnv } from "./routes/context.ts";
 import { merchantRoom } from "./routes/context.ts";
 import { ordersRoutes } from "./routes/orders.ts";
@@ -13,6 +13,10 @@ import { devMode, devRoutes } from "./routes/dev.ts";
 let demoSeeded = false;
 
 export const app = new Hono<AppEnv>()
+  // Every API request, including those whose route reads no body: an oversized Content-Length
+  // is refused (413) before auth, validation or any room is touched. Not on /ws/*: upgrades carry
+  // no body, and 101 responses must pass through untouched.
+  .use("/api/*", limitBody, refusePoisonedJson)
   .use(async (c, next) => {
     if (!demoSeeded && devMode(c.env)) {
       demoSeeded = true;

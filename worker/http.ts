@@ -6,6 +6,7 @@ import { zValidator } from "@hono/zod-validator";
 import type { ZodType } from "zod";
 import { ERROR_STATUS, type ErrorBody, type ErrorCode } from "../schema/index.ts";
 import type { Result } from "./rooms/merchant-order-room.ts";
+import { findPoisonedKey } from "./json-guard.ts";
 
 /** Thrown anywhere in a request; app.onError renders `{ error: { code, message, details? } }`. */
 export class ApiError extends HTTPException {
@@ -61,6 +62,27 @@ export function valid<T extends ZodType, Target extends "json" | "query" | "para
     if (!result.success) throw new ApiError("BAD_REQUEST", `invalid ${target === "json" ? "body" : target}`, result.error.issues);
   });
 }
+
+/**
+ * Refuses a JSON body with a prototype-poisoning key anywhere in it (json-guard.ts), before any
+ * route or schema sees it: zod would quietly drop such keys, and "quietly" is how a later merge
+ * ends up copying one. Runs after the body limit, so it reads at most MAX_BODY_BYTES, and reads
+ * a clone: the route's own middleware and validator still get an unread body.
+ */
+export const refusePoisonedJson: MiddlewareHandler = async (c, next) => {
+  const mediaType = (c.req.header("Content-Type") ?? "").split(";")[0]!.trim();
+  if (hasBody(c.req.raw) && JSON_MEDIA_TYPE.test(mediaType)) {
+    let body: unknown;
+    try {
+      body = JSON.parse(await c.req.raw.clone().text());
+    } catch {
+      // Malformed JSON is the validator's to report, with the route's own message.
+    }
+    const poisoned = findPoisonedKey(body);
+    if (poisoned !== null) throw new ApiError("BAD_REQUEST", `a request body may not contain the key "${poisoned}"`);
+  }
+  await next();
+};
 
 function hasBody(request: Request): boolean {
   return request.body !== null && request.headers.get("Content-Length") !== "0";

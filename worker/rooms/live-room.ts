@@ -8,6 +8,7 @@ import { DurableObject } from "cloudflare:workers";
 import { CLOSE_POLICY, CLOSE_TOO_LARGE, MAX_CLIENT_FRAME_BYTES, type ErrorBody, type Role } from "../../schema/index.ts";
 import { EventLog } from "./event-log.ts";
 import { DEFAULT_SOCKET_LIMIT, parseRateLimit, RateCounter } from "../rate-limit.ts";
+import { findPoisonedKey } from "../json-guard.ts";
 
 /** Kept on each socket with serializeAttachment, so it survives hibernation. */
 export interface SocketIdentity {
@@ -118,6 +119,11 @@ export abstract class LiveRoom extends DurableObject<Env> {
       frame = JSON.parse(message);
     } catch {
       this.sendError(ws, { code: "BAD_REQUEST", message: "frame is not JSON" });
+      return;
+    }
+    const poisoned = findPoisonedKey(frame);
+    if (poisoned !== null) {
+      this.sendError(ws, { code: "BAD_REQUEST", message: `frames may not contain the key "${poisoned}"` }, requestIdOf(frame));
       return;
     }
     const who = ws.deserializeAttachment() as SocketIdentity;
