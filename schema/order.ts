@@ -54,8 +54,24 @@ export function merchantIdOfOrder(orderId: string): string {
   return orderId.slice(0, orderId.lastIndexOf("."));
 }
 
-/** Free text typed by people (notes, reasons, names): stored and echoed as text, never markup. */
-export const TextSchema = (max: number) => z.string().trim().min(1).max(max);
+/**
+ * A UTF-16 code unit of a surrogate pair standing alone. JSON can carry one ("\ud800"), but it is
+ * not a character: no UTF-8 store can keep it (D1 turns it into U+FFFD), so text holding one could
+ * never be echoed back the way it was sent.
+ */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Free text typed by people (notes, reasons, names): stored and echoed as text, never markup.
+ * Any Unicode is welcome, control characters included; text that is not Unicode is refused.
+ */
+export const TextSchema = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .refine((s) => !LONE_SURROGATE.test(s), "must be valid Unicode text (it has a lone surrogate)");
 
 export const PrepMinutesSchema = z.number().int().min(1).max(180);
 export const IsoTimeSchema = z.iso.datetime();
