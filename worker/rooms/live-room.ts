@@ -107,7 +107,9 @@ export abstract class LiveRoom extends DurableObject<Env> {
       return;
     }
     if (hits > this.frames.limit) {
-      this.sendError(ws, { code: "RATE_LIMITED", message: "too many frames; slow down" });
+      // Still a reply to one frame: name its requestId so the client knows which action was not
+      // taken. Parsing costs at most `limit` frames more per window: the socket closes at twice.
+      this.sendError(ws, { code: "RATE_LIMITED", message: "too many frames; slow down" }, requestIdOfText(message));
       return;
     }
     if (typeof message !== "string") {
@@ -165,6 +167,16 @@ export function requestIdOf(frame: unknown): string | undefined {
   if (typeof frame !== "object" || frame === null) return undefined;
   const id = (frame as { requestId?: unknown }).requestId;
   return typeof id === "string" && id.length > 0 && id.length <= 64 ? id : undefined;
+}
+
+/** The requestId of a raw frame, if it is JSON text with a usable one. */
+function requestIdOfText(message: string | ArrayBuffer): string | undefined {
+  if (typeof message !== "string") return undefined;
+  try {
+    return requestIdOf(JSON.parse(message));
+  } catch {
+    return undefined;
+  }
 }
 
 /** Joins stored envelopes into JSON-array frames of bounded size. */
