@@ -215,6 +215,9 @@ describe("size and rate limits", () => {
     const limited = screen.envelopes.filter((e) => e.event === "ERROR");
     expect(limited).toHaveLength(31);
     expect(limited.every((e) => e.payload.code === "RATE_LIMITED")).toBe(true);
+    // Each refusal is a reply to one frame: it names that frame's requestId, so the client can
+    // tell which of its actions were not taken (frames 1..199 of the flood were, 199..229 not).
+    expect(limited.map((e) => e.requestId)).toEqual(Array.from({ length: 31 }, (_, i) => `f-${199 + i}`));
     expect(screen.stream().filter((e) => e.event === "PREP_TIME_UPDATED")).toHaveLength(199);
     checkFrames(screen, "merchant");
     screen.close();
