@@ -99,6 +99,30 @@ describe("after eviction", () => {
   });
 });
 
+describe("eviction that closes the sockets", () => {
+  it("the client sees its socket close, reconnects with since, and misses nothing", async () => {
+    const { merchantId, staff } = await setupMerchant();
+    const screen = await openMerchantSocket(merchantId, staff);
+    const epoch = screen.envelopes[0].payload.epoch;
+    await placeOrder(merchantId);
+    await streamCount(screen, 1);
+    await evictDurableObject(merchantStub(merchantId), { webSockets: "close" });
+    const closed = await screen.waitClosed();
+    expect(closed.code).not.toBe(1000);
+    const order = await placeOrder(merchantId);
+    await api("POST", `/api/merchants/${merchantId}/orders/${order.id}/accept`, { token: staff, body: {} });
+    const back = await openMerchantSocket(merchantId, staff, { since: "1", epoch });
+    expect(back.stream().map((e) => [e.seq, e.event])).toEqual([
+      [2, "ORDER_CREATED"],
+      [3, "MERCHANT_ACCEPTED"],
+    ]);
+    expect(back.envelopes.at(-1)).toMatchObject({ event: "REPLAY_DONE", seq: 3, payload: { epoch } });
+    expect((await act(back, "MERCHANT_MARK_READY", { orderId: order.id })).event).toBe("ACK");
+    checkFrames(back, "merchant", { since: 1 });
+    back.close();
+  });
+});
+
 describe("ping / pong", () => {
   it("is answered by the runtime: after eviction, 450 pings get 450 pongs, the room never wakes, no frame is rate-limited", async () => {
     const { merchantId } = await setupMerchant();

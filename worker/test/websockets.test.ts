@@ -3,8 +3,9 @@
  * every change once, in seq order; the sender also gets its reply; the customer's order room
  * streams the order's whole life; a snapshot is the board at exactly its seq.
  */
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { api, flushOutbox, orderStub, placeOrder, setupMerchant, token, tokens } from "./helpers.ts";
+import { api, flushOutbox, inMerchantRoom, merchantStub, orderStub, placeOrder, setupMerchant, token, tokens } from "./helpers.ts";
 import {
   act,
   barrier,
@@ -195,6 +196,40 @@ describe("merchant room: several screens", () => {
     checkFrames(watcher, "merchant");
     screen.close();
     watcher.close();
+  });
+
+  it("changes made by the system and by customers reach the screens and the customer too (ORDER_EXPIRED, ORDER_CANCELLED)", async () => {
+    const { merchantId, staff } = await setupMerchant({ acceptWindowSeconds: 60 });
+    const customerToken = await tokens.customer("cust-expiry");
+    const late = await placeOrder(merchantId, customerToken);
+    const changed = await placeOrder(merchantId, customerToken);
+    await flushOutbox(merchantId);
+    const screen = await openMerchantSocket(merchantId, staff);
+    const phone = await openOrderSocketFromStart(late.id, customerToken);
+    const otherPhone = await openOrderSocketFromStart(changed.id, customerToken);
+
+    const cancel = await api("POST", `/api/orders/${changed.id}/cancel`, { token: customerToken, body: { reason: "ordered twice" } });
+    expect(cancel.status).toBe(200);
+    await inMerchantRoom(merchantId, (room) => {
+      room.clock = () => Date.now() + 61_000;
+    });
+    expect(await runDurableObjectAlarm(merchantStub(merchantId))).toBe(true);
+
+    const events = await streamCount(screen, 2);
+    expect(events.map((e) => [e.event, e.payload.order.id, e.payload.actor])).toEqual([
+      ["ORDER_CANCELLED", changed.id, { role: "customer", id: "cust-expiry" }],
+      ["ORDER_EXPIRED", late.id, { role: "system", id: "acceptance-deadline" }],
+    ]);
+    const expired = (await streamCount(phone, 2))[1];
+    expect(expired).toMatchObject({ event: "ORDER_EXPIRED", seq: 2, payload: { order: { status: "EXPIRED", version: 2 } } });
+    expect(expired.payload.merchantAction).toBeUndefined();
+    const cancelled = (await streamCount(otherPhone, 2))[1];
+    expect(cancelled).toMatchObject({ event: "ORDER_CANCELLED", payload: { order: { status: "CANCELLED", cancelReason: "ordered twice" } } });
+    expect(cancelled.payload.merchantAction).toBeUndefined();
+    checkFrames(screen, "merchant");
+    checkFrames(phone, "order", { since: 0 });
+    checkFrames(otherPhone, "order", { since: 0 });
+    for (const s of [screen, phone, otherPhone]) s.close();
   });
 
   it("dispatch may watch a merchant's room; its screen gets every event", async () => {
