@@ -55,14 +55,19 @@ export const merchantsRoutes = new Hono<AppEnv>()
     const board = await room.board();
     if (!board) throw new ApiError("NOT_FOUND", "merchant not found");
     if (query.status === "active") {
-      // The live board comes from the room itself: exactly consistent with `seq`.
-      const start = query.cursor ? Number(decodeCursor(query.cursor).id) : 0;
-      const page = board.orders.slice(start, start + query.limit);
-      const more = start + query.limit < board.orders.length;
+      // The live board comes from the room itself: exactly consistent with `seq`. The cursor is
+      // the last (placedAt, id) seen, not an offset: orders leave the board between two pages,
+      // and an offset would then skip the ones that moved up.
+      const after = query.cursor ? decodeCursor(query.cursor) : null;
+      const rest = after
+        ? board.orders.filter((o) => o.placedAt > after.placedAt || (o.placedAt === after.placedAt && o.id > after.id))
+        : board.orders;
+      const page = rest.slice(0, query.limit);
+      const last = page[page.length - 1];
       return c.json({
         orders: page,
         seq: board.seq,
-        ...(more ? { nextCursor: encodeCursor({ placedAt: "", id: String(start + query.limit) }) } : {}),
+        ...(rest.length > query.limit && last ? { nextCursor: encodeCursor({ placedAt: last.placedAt, id: last.id }) } : {}),
       });
     }
     // History comes from D1, which the room's outbox keeps up to date.
