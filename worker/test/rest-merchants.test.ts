@@ -90,6 +90,25 @@ describe("GET /api/merchants/:merchantId/orders", () => {
     expect(page2.body.nextCursor).toBeUndefined();
   });
 
+  it("status=active: the cursor is a position in time, so an order leaving the board between pages skips nothing", async () => {
+    const { merchantId, staff } = await setupMerchant();
+    const [a, b, c, d] = [await placeOrder(merchantId), await placeOrder(merchantId), await placeOrder(merchantId), await placeOrder(merchantId)];
+    const page1 = await api("GET", `/api/merchants/${merchantId}/orders?status=active&limit=2`, { token: staff });
+    expect(page1.body.orders.map((o: Order) => o.id)).toEqual([a.id, b.id]);
+    // Between the two pages the kitchen rejects A: it leaves the board.
+    expect((await api("POST", actionPath(merchantId, a.id, "reject"), { token: staff, body: { reason: "sold out" } })).status).toBe(200);
+    const e = await placeOrder(merchantId);
+    const page2 = await api("GET", `/api/merchants/${merchantId}/orders?status=active&limit=2&cursor=${encodeURIComponent(page1.body.nextCursor)}`, {
+      token: staff,
+    });
+    expect(page2.body.orders.map((o: Order) => o.id)).toEqual([c.id, d.id]);
+    const page3 = await api("GET", `/api/merchants/${merchantId}/orders?status=active&limit=2&cursor=${encodeURIComponent(page2.body.nextCursor)}`, {
+      token: staff,
+    });
+    expect(page3.body.orders.map((o: Order) => o.id)).toEqual([e.id]);
+    expect(page3.body.nextCursor).toBeUndefined();
+  });
+
   it("status=all: history from D1, newest first, cursor pagination with limit, every status", async () => {
     const { merchantId, staff } = await setupMerchant();
     const ids: string[] = [];
