@@ -1,8 +1,55 @@
-// Builds the dashboard into dashboard/dist (served by the Worker as static assets).
-import { mkdirSync, copyFileSync, readdirSync } from "node:fs";
+// Builds the dashboard into dashboard/dist, which the Worker serves as static assets:
+// dashboard/src/main.ts bundled by esbuild (with zod, partysocket and schema/) into app.js,
+// plus everything in dashboard/public (index.html, app.css, favicon).
+import { build } from "esbuild";
+import { cpSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 
-const here = new URL(".", import.meta.url).pathname;
+const here = fileURLToPath(new URL(".", import.meta.url));
 const out = join(here, "dist");
+const watch = process.argv.includes("--watch");
+
+// Empty dist but keep the directory itself: a running `wrangler dev` watches it.
 mkdirSync(out, { recursive: true });
-for (const f of readdirSync(join(here, "public"))) copyFileSync(join(here, "public", f), join(out, f));
+for (const entry of readdirSync(out)) rmSync(join(out, entry), { recursive: true, force: true });
+cpSync(join(here, "public"), out, { recursive: true });
+
+/**
+ * zod's namespace re-exports every error-message locale (~260 KiB minified); the dashboard only
+ * uses the English one, which zod imports directly. Swap the locale index for an empty module.
+ */
+const onlyEnglishZod = {
+  name: "only-english-zod",
+  setup(b) {
+    b.onResolve({ filter: /locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]/.test(args.importer) ? { path: "zod-locales", namespace: "stub" } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "stub" }, () => ({ contents: "export {};", loader: "js" }));
+  },
+};
+
+const options = {
+  entryPoints: [join(here, "src", "main.ts")],
+  outfile: join(out, "app.js"),
+  bundle: true,
+  format: "esm",
+  platform: "browser",
+  target: ["es2022", "chrome110", "safari16", "firefox110"],
+  minify: true,
+  sourcemap: true,
+  legalComments: "none",
+  plugins: [onlyEnglishZod],
+  logLevel: "warning",
+};
+
+if (watch) {
+  const { context } = await import("esbuild");
+  const ctx = await context(options);
+  await ctx.watch();
+  console.log("dashboard: watching dashboard/src");
+} else {
+  const result = await build({ ...options, metafile: true });
+  const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
+  console.log(`dashboard: built dashboard/dist (${(bytes / 1024).toFixed(0)} KiB incl. source map)`);
+}

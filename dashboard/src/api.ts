@@ -1,0 +1,88 @@
+/**
+ * The REST client (browser and Node: it only needs `fetch`). Answers are parsed with the
+ * contract's schemas; refusals become ApiError with the contract's error code.
+ */
+import type { z } from "zod";
+import { ErrorResponseSchema, type DevTokenBody, type ErrorCode } from "../../schema/index.ts";
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode | "NETWORK",
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+export interface ApiClient {
+  /** "" in the browser (same origin), "http://localhost:8787" from Node. */
+  baseUrl: string;
+  fetch: typeof fetch;
+}
+
+export function browserClient(): ApiClient {
+  return { baseUrl: "", fetch: (input, init) => fetch(input, init) };
+}
+
+export interface CallOptions<T> {
+  token?: string;
+  body?: unknown;
+  idempotencyKey?: string;
+  schema?: z.ZodType<T>;
+}
+
+export async function apiCall<T = unknown>(client: ApiClient, method: string, path: string, opts: CallOptions<T> = {}): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
+  if (opts.body !== undefined) headers["Content-Type"] = "application/json";
+  if (opts.idempotencyKey) headers["Idempotency-Key"] = opts.idempotencyKey;
+  let res: Response;
+  try {
+    res = await client.fetch(`${client.baseUrl}${path}`, {
+      method,
+      headers,
+      ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
+    });
+  } catch (err) {
+    throw new ApiError(0, "NETWORK", `network error: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const text = await res.text();
+  let json: unknown = undefined;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: reported below
+  }
+  if (!res.ok) {
+    const parsed = ErrorResponseSchema.safeParse(json);
+    if (parsed.success) throw new ApiError(res.status, parsed.data.error.code, parsed.data.error.message, parsed.data.error.details);
+    throw new ApiError(res.status, "INTERNAL", `HTTP ${res.status}`);
+  }
+  if (!opts.schema) return json as T;
+  const parsed = opts.schema.safeParse(json);
+  if (!parsed.success) throw new ApiError(res.status, "INTERNAL", `unexpected answer from ${method} ${path}`, parsed.error.issues);
+  return parsed.data;
+}
+
+/** Local development only: a token for any role (404 when the Worker is deployed). */
+export async function devToken(client: ApiClient, body: DevTokenBody): Promise<string> {
+  const res = await apiCall<{ token: string }>(client, "POST", "/api/dev/token", { body });
+  if (typeof res?.token !== "string") throw new ApiError(200, "INTERNAL", "no token in the answer");
+  return res.token;
+}
+
+/**
+ * Whether dev tokens are on. An empty body is refused with 400 when the route exists and 404
+ * when it does not, so this asks without minting anything.
+ */
+export async function devModeAvailable(client: ApiClient): Promise<boolean> {
+  try {
+    await apiCall(client, "POST", "/api/dev/token", { body: {} });
+    return true;
+  } catch (err) {
+    return err instanceof ApiError && err.code === "BAD_REQUEST";
+  }
+}

@@ -1,0 +1,239 @@
+/**
+ * The kitchen board as a pure reducer: snapshots and stream events in, tickets and effects
+ * (sounds, alarms, resyncs) out. The clock is an argument, so every rule is unit-testable.
+ *
+ * - A SNAPSHOT replaces the board (keeping only what this screen knows locally: which tickets
+ *   were already seen, and cancellation alarms nobody has acknowledged yet).
+ * - A stream event is applied exactly once: seq <= last applied is ignored; a gap is refused
+ *   and reported, so the connection resumes from the last applied seq.
+ * - Orders leave when picked up; rejected / expired / cancelled tickets stay a short while with
+ *   a banner; a cancellation of an order already cooking stays until someone acknowledges it.
+ */
+import { isActiveStatus, type Order, type OrderStatus, type StreamEventName } from "../../schema/index.ts";
+import { judgeSeq, emptyStats, type StreamCursor, type StreamStats } from "./stream.ts";
+
+export type Column = "new" | "cooking" | "ready";
+
+export const COLUMNS: ReadonlyArray<{ id: Column; title: string }> = [
+  { id: "new", title: "New" },
+  { id: "cooking", title: "Cooking" },
+  { id: "ready", title: "Ready" },
+];
+
+export function columnOf(status: OrderStatus): Column | null {
+  switch (status) {
+    case "PLACED":
+      return "new";
+    case "ACCEPTED":
+    case "PREPARING":
+      return "cooking";
+    case "READY":
+      return "ready";
+    default:
+      return null;
+  }
+}
+
+/** How long a rejected / expired / cancelled (not yet cooking) ticket keeps its banner. */
+export const LEAVE_MS = 10_000;
+
+export interface Leaving {
+  since: number;
+  /** null: stays until acknowledged (an order cancelled while cooking). */
+  removeAt: number | null;
+  alarm: boolean;
+}
+
+export interface Ticket {
+  order: Order;
+  /** The column it sits in; a leaving ticket stays in the column it left from. */
+  column: Column;
+  /** When this screen first saw it. */
+  firstSeenAt: number;
+  /** A new order flashes until someone looks at it (touch, focus or action). */
+  seen: boolean;
+  leaving?: Leaving;
+}
+
+export interface BoardState {
+  cursor: StreamCursor | null;
+  tickets: Readonly<Record<string, Ticket>>;
+  stats: StreamStats;
+  /** When the last snapshot or stream event arrived (ms). */
+  lastEventAt: number | null;
+}
+
+export type BoardEffect =
+  | { kind: "new-order"; orderId: string }
+  | { kind: "cancelled-while-cooking"; orderId: string }
+  | { kind: "gap"; expected: number; got: number };
+
+export interface BoardUpdate {
+  state: BoardState;
+  effects: BoardEffect[];
+}
+
+export function initialBoard(): BoardState {
+  return { cursor: null, tickets: {}, stats: emptyStats(), lastEventAt: null };
+}
+
+export interface SnapshotInput {
+  seq: number;
+  epoch: string;
+  orders: Order[];
+}
+
+export function applySnapshot(state: BoardState, snap: SnapshotInput, now: number): BoardUpdate {
+  const tickets: Record<string, Ticket> = {};
+  const effects: BoardEffect[] = [];
+  for (const order of snap.orders) {
+    const column = columnOf(order.status);
+    if (!column) continue;
+    const before = state.tickets[order.id];
+    const isNewToScreen = before === undefined;
+    tickets[order.id] = {
+      order,
+      column,
+      firstSeenAt: before?.firstSeenAt ?? now,
+      seen: before ? before.seen || order.status !== "PLACED" : order.status !== "PLACED",
+    };
+    if (isNewToScreen && order.status === "PLACED" && state.cursor !== null) effects.push({ kind: "new-order", orderId: order.id });
+  }
+  // An unacknowledged cancellation alarm is a job for the cook, not a room fact: keep it.
+  for (const [id, t] of Object.entries(state.tickets)) {
+    if (t.leaving?.alarm && !tickets[id]) tickets[id] = t;
+  }
+  return {
+    state: {
+      cursor: { epoch: snap.epoch, since: snap.seq },
+      tickets,
+      stats: { ...state.stats, snapshots: state.stats.snapshots + 1 },
+      lastEventAt: now,
+    },
+    effects,
+  };
+}
+
+export interface StreamInput {
+  seq: number;
+  event: StreamEventName;
+  order: Order;
+}
+
+export function applyStreamEvent(state: BoardState, ev: StreamInput, now: number): BoardUpdate {
+  if (!state.cursor) return { state, effects: [{ kind: "gap", expected: 1, got: ev.seq }] };
+  const verdict = judgeSeq(state.cursor.since, ev.seq);
+  if (verdict === "duplicate") {
+    return { state: { ...state, stats: { ...state.stats, duplicates: state.stats.duplicates + 1 } }, effects: [] };
+  }
+  if (verdict === "gap") {
+    return {
+      state: { ...state, stats: { ...state.stats, gaps: state.stats.gaps + 1 } },
+      effects: [{ kind: "gap", expected: state.cursor.since + 1, got: ev.seq }],
+    };
+  }
+  const effects: BoardEffect[] = [];
+  const tickets = { ...state.tickets };
+  const before = tickets[ev.order.id];
+  // Versions only grow; an older copy of an order never overwrites a newer one.
+  const order = before && before.order.version > ev.order.version ? before.order : ev.order;
+  const column = columnOf(order.status);
+  if (column) {
+    const fresh = before === undefined;
+    tickets[order.id] = {
+      order,
+      column,
+      firstSeenAt: before?.firstSeenAt ?? now,
+      seen: fresh ? order.status !== "PLACED" : before.seen || order.status !== "PLACED",
+    };
+    if (fresh && order.status === "PLACED") effects.push({ kind: "new-order", orderId: order.id });
+  } else if (order.status === "PICKED_UP" || order.status === "DELIVERED") {
+    delete tickets[order.id];
+  } else if (before && !before.leaving) {
+    // REJECTED, EXPIRED, CANCELLED: a banner first, so nobody wonders where the ticket went.
+    const wasCooking = before.order.status === "ACCEPTED" || before.order.status === "PREPARING" || before.order.status === "READY";
+    const alarm = order.status === "CANCELLED" && wasCooking;
+    tickets[order.id] = { ...before, order, seen: true, leaving: { since: now, removeAt: alarm ? null : now + LEAVE_MS, alarm } };
+    if (alarm) effects.push({ kind: "cancelled-while-cooking", orderId: order.id });
+  } else if (before) {
+    tickets[order.id] = { ...before, order };
+  }
+  return {
+    state: {
+      cursor: { epoch: state.cursor.epoch, since: ev.seq },
+      tickets,
+      stats: { ...state.stats, applied: state.stats.applied + 1 },
+      lastEventAt: now,
+    },
+    effects,
+  };
+}
+
+/** After a replay the client must be exactly at the room's seq; anything else is a gap. */
+export function applyReplayDone(state: BoardState, done: { seq: number; epoch: string }): BoardUpdate {
+  const stats = { ...state.stats, replays: state.stats.replays + 1 };
+  if (!state.cursor || state.cursor.epoch !== done.epoch || state.cursor.since !== done.seq) {
+    return {
+      state: { ...state, stats: { ...stats, gaps: stats.gaps + 1 } },
+      effects: [{ kind: "gap", expected: done.seq, got: state.cursor?.since ?? 0 }],
+    };
+  }
+  return { state: { ...state, stats }, effects: [] };
+}
+
+/** Drops tickets whose banner has been shown long enough. */
+export function expireLeaving(state: BoardState, now: number): BoardState {
+  const gone = Object.values(state.tickets).filter((t) => t.leaving && t.leaving.removeAt !== null && t.leaving.removeAt <= now);
+  if (gone.length === 0) return state;
+  const tickets = { ...state.tickets };
+  for (const t of gone) delete tickets[t.order.id];
+  return { ...state, tickets };
+}
+
+/** The cook saw the cancellation alarm: the ticket goes. */
+export function acknowledgeAlarm(state: BoardState, orderId: string): BoardState {
+  const t = state.tickets[orderId];
+  if (!t?.leaving) return state;
+  const tickets = { ...state.tickets };
+  delete tickets[orderId];
+  return { ...state, tickets };
+}
+
+export function markSeen(state: BoardState, orderIds: Iterable<string>): BoardState {
+  let tickets: Record<string, Ticket> | null = null;
+  for (const id of orderIds) {
+    const t = state.tickets[id];
+    if (t && !t.seen) {
+      tickets ??= { ...state.tickets };
+      tickets[id] = { ...t, seen: true };
+    }
+  }
+  return tickets ? { ...state, tickets } : state;
+}
+
+/**
+ * Tickets of one column in working order: New by accept deadline, Cooking by ready-by, Ready by
+ * when they became ready (oldest first: the driver takes the oldest bag first).
+ */
+export function ticketsIn(state: BoardState, column: Column): Ticket[] {
+  const key = (t: Ticket): string => {
+    const o = t.order;
+    if (column === "new") return o.acceptBy;
+    if (column === "cooking") return o.readyBy ?? o.acceptedAt ?? o.placedAt;
+    return o.readyAt ?? o.placedAt;
+  };
+  return Object.values(state.tickets)
+    .filter((t) => t.column === column)
+    .sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : a.order.id < b.order.id ? -1 : 1));
+}
+
+/** Tickets that need the cook's eyes on the alarm banner. */
+export function alarms(state: BoardState): Ticket[] {
+  return Object.values(state.tickets)
+    .filter((t) => t.leaving?.alarm)
+    .sort((a, b) => a.leaving!.since - b.leaving!.since);
+}
+
+export function isActionable(t: Ticket): boolean {
+  return !t.leaving && isActiveStatus(t.order.status);
+}

@@ -1,0 +1,33 @@
+/**
+ * The resume rule both screens follow (CONTRACT.md "Snapshot, sequence, resume"): a room numbers
+ * its stream events 1, 2, 3, … without gaps; a client keeps the last seq it applied and applies
+ * each event exactly once.
+ */
+
+/** What to do with a stream event numbered `seq` when `applied` is the last one applied. */
+export type SeqVerdict = "apply" | "duplicate" | "gap";
+
+export function judgeSeq(applied: number, seq: number): SeqVerdict {
+  if (seq <= applied) return "duplicate";
+  return seq === applied + 1 ? "apply" : "gap";
+}
+
+/** Where to resume from: sent as `?since=&epoch=` on every (re)connect once a snapshot was seen. */
+export interface StreamCursor {
+  epoch: string;
+  since: number;
+}
+
+/** Counters a test (or a curious engineer) can read on `window.__ticketRail`. */
+export interface StreamStats {
+  /** Stream events applied since the page loaded. */
+  applied: number;
+  /** Stream events received again (replays overlapping what was applied) and ignored. */
+  duplicates: number;
+  /** Gaps seen (each forces a resume from the last applied seq). */
+  gaps: number;
+  snapshots: number;
+  replays: number;
+}
+
+export const emptyStats = (): StreamStats => ({ applied: 0, duplicates: 0, gaps: 0, snapshots: 0, replays: 0 });

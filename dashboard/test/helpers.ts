@@ -1,0 +1,131 @@
+/**
+ * Browser-test helpers: REST calls against the running Worker (dev tokens), Chromium with the
+ * flags this machine needs, and page helpers for the kitchen board and the tracking page.
+ */
+import { inject } from "vitest";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { apiCall, devToken, type ApiClient } from "../src/api.ts";
+import { ListOrdersResponseSchema, OrderSchema, type Order, type OrderItem } from "../../schema/index.ts";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    baseUrl: string;
+  }
+}
+
+export const baseUrl = (): string => inject("baseUrl");
+export const client = (): ApiClient => ({ baseUrl: baseUrl(), fetch: (input, init) => fetch(input, init) });
+
+export const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--no-first-run",
+  "--disable-quic",
+  "--disable-sync",
+];
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+}
+
+export function uniqueId(prefix: string): string {
+  return `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
+export const token = {
+  customer: (id: string) => devToken(client(), { role: "customer", sub: id }),
+  merchant: (merchantId: string, staff = "e2e-staff") => devToken(client(), { role: "merchant", sub: staff, merchantId }),
+  dispatch: () => devToken(client(), { role: "dispatch", sub: "e2e-dispatch" }),
+  driver: (id: string) => devToken(client(), { role: "driver", sub: id }),
+};
+
+/** A fresh merchant per test: its own room, so seq counts start at 0. */
+export async function newMerchant(name = "E2E Kitchen", settings: { acceptWindowSeconds?: number; defaultPrepMinutes?: number } = {}): Promise<string> {
+  const merchantId = uniqueId("m");
+  await apiCall(client(), "PUT", `/api/merchants/${merchantId}`, { token: await token.dispatch(), body: { name, ...settings } });
+  return merchantId;
+}
+
+export const SAMPLE_ITEMS: OrderItem[] = [
+  { name: "Margherita pizza", quantity: 2, unitPriceCents: 1100, notes: "extra basil" },
+  { name: "Lemonade", quantity: 1, unitPriceCents: 350 },
+];
+
+export async function placeOrder(merchantId: string, customerId = "e2e-alice", items: OrderItem[] = SAMPLE_ITEMS, notes?: string): Promise<Order> {
+  return apiCall(client(), "POST", "/api/orders", {
+    token: await token.customer(customerId),
+    body: { merchantId, items, ...(notes ? { notes } : {}) },
+    schema: OrderSchema,
+  });
+}
+
+export async function cancelAsCustomer(order: Order, reason: string): Promise<Order> {
+  return apiCall(client(), "POST", `/api/orders/${encodeURIComponent(order.id)}/cancel`, {
+    token: await token.customer(order.customerId),
+    body: { reason },
+    schema: OrderSchema,
+  });
+}
+
+export async function merchantPost(merchantId: string, orderId: string, action: "accept" | "preparing" | "ready", body: object = {}): Promise<Order> {
+  return apiCall(client(), "POST", `/api/merchants/${merchantId}/orders/${encodeURIComponent(orderId)}/${action}`, {
+    token: await token.merchant(merchantId),
+    body,
+    schema: OrderSchema,
+  });
+}
+
+/** The merchant room's current seq: how many stream events it has emitted. */
+export async function roomSeq(merchantId: string): Promise<number> {
+  const res = await apiCall(client(), "GET", `/api/merchants/${merchantId}/orders?status=active`, { token: await token.dispatch(), schema: ListOrdersResponseSchema });
+  return res.seq;
+}
+
+/** Signs a screen in through the dev sign-in form, like a cook would, and waits until live. */
+export async function openBoard(context: BrowserContext, merchantId: string, staff = "Kim"): Promise<Page> {
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.error(`[board page error] ${e.message}`));
+  await page.goto(`${baseUrl()}/`);
+  await page.locator("#signin-merchant").fill(merchantId);
+  await page.locator("#signin-staff").fill(staff);
+  await page.locator("#signin-dev").click();
+  await waitLive(page);
+  return page;
+}
+
+/** Opens the tracking page as the order's customer (dev sign-in with the customer id). */
+export async function openTracking(context: BrowserContext, order: Order): Promise<Page> {
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.error(`[tracking page error] ${e.message}`));
+  await page.goto(`${baseUrl()}/track/${encodeURIComponent(order.id)}`);
+  await page.locator("#signin-customer").fill(order.customerId);
+  await page.locator("#signin-dev").click();
+  await page.locator(".link[data-status=live]").waitFor({ timeout: 15_000 });
+  return page;
+}
+
+export async function waitLive(page: Page, timeout = 15_000): Promise<void> {
+  await page.locator(".link[data-status=live]").waitFor({ timeout });
+}
+
+export const ticket = (page: Page, orderId: string) => page.locator(`.ticket[data-order-id="${orderId}"]`);
+export const ticketIn = (page: Page, column: "new" | "cooking" | "ready", orderId: string) =>
+  page.locator(`.column[data-column="${column}"] .ticket[data-order-id="${orderId}"]`);
+
+export interface ProbeStats {
+  applied: number;
+  duplicates: number;
+  gaps: number;
+  snapshots: number;
+  replays: number;
+}
+
+export function probe(page: Page): Promise<{ stats: ProbeStats; status: string; seq: number; tickets: Array<{ id: string; status: string; leaving: boolean }> }> {
+  return page.evaluate(() => {
+    const p = (window as unknown as { __ticketRail: { stats: ProbeStats; status: string; seq: number; tickets: Array<{ id: string; status: string; leaving: boolean }> } }).__ticketRail;
+    return { stats: { ...p.stats }, status: p.status, seq: p.seq, tickets: p.tickets };
+  });
+}
