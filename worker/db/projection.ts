@@ -20,6 +20,13 @@ export interface ProjectionBatch {
   changes: ProjectedChange[];
 }
 
+/**
+ * D1 binds at most 100 parameters per statement, and an item row has 6 columns: an order of more
+ * than 16 items in one INSERT was refused ("too many SQL variables"), forever, taking the rest of
+ * its projection batch down with it on every retry.
+ */
+const ITEM_ROWS_PER_STATEMENT = Math.floor(100 / 6);
+
 /** Applies a batch in one D1 batch (one transaction). */
 export async function projectChanges(db: DrizzleD1Database, batch: ProjectionBatch): Promise<void> {
   const statements: BatchItem<"sqlite">[] = [];
@@ -65,21 +72,17 @@ export async function projectChanges(db: DrizzleD1Database, batch: ProjectionBat
         }),
     );
     if (o.version === 1) {
-      statements.push(
-        db
-          .insert(orderItems)
-          .values(
-            o.items.map((item, position) => ({
-              orderId: o.id,
-              position,
-              name: item.name,
-              quantity: item.quantity,
-              unitPriceCents: item.unitPriceCents,
-              notes: item.notes ?? null,
-            })),
-          )
-          .onConflictDoNothing(),
-      );
+      const items = o.items.map((item, position) => ({
+        orderId: o.id,
+        position,
+        name: item.name,
+        quantity: item.quantity,
+        unitPriceCents: item.unitPriceCents,
+        notes: item.notes ?? null,
+      }));
+      for (let i = 0; i < items.length; i += ITEM_ROWS_PER_STATEMENT) {
+        statements.push(db.insert(orderItems).values(items.slice(i, i + ITEM_ROWS_PER_STATEMENT)).onConflictDoNothing());
+      }
     }
     statements.push(
       db
