@@ -188,4 +188,18 @@ describe("outbox delivery", () => {
     await waitConsistent(merchantId, ids, 45_000);
     await expectSameEverywhere(merchantId, ids);
   }, 90_000);
+
+  it("the largest order the API accepts (100 items) reaches D1 whole, and does not hold up the others", async () => {
+    const { merchantId, staff } = await setupMerchant();
+    const items = Array.from({ length: 100 }, (_, i) => ({ name: `dish ${i}`, quantity: (i % 99) + 1, unitPriceCents: 100 + i, notes: `note ${i}` }));
+    const big = await api<Order>("POST", "/api/orders", { token: await tokens.customer(), body: { merchantId, items } });
+    expect(big.status).toBe(201);
+    const small = await placeOrder(merchantId);
+    await waitConsistent(merchantId, [big.body.id, small.id]);
+    const stored = await env.DB.prepare(`SELECT position, name, quantity, unit_price_cents AS unitPriceCents, notes FROM order_items WHERE order_id = ? ORDER BY position`)
+      .bind(big.body.id)
+      .all<{ position: number; name: string; quantity: number; unitPriceCents: number; notes: string }>();
+    expect(stored.results.map(({ position, ...item }) => ({ ...item, position }))).toEqual(items.map((item, position) => ({ ...item, position })));
+    expect((await api<Order>("GET", `/api/orders/${big.body.id}`, { token: staff })).body.items).toEqual(items);
+  }, 60_000);
 });
