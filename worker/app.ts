@@ -8,9 +8,11 @@ import { ordersRoutes } from "./routes/orders.ts";
 import { merchantsRoutes } from "./routes/merchants.ts";
 import { socketRoutes } from "./routes/sockets.ts";
 import { devMode, devRoutes } from "./routes/dev.ts";
+import type { Principal } from "./domain/changes.ts";
 
 /** The demo merchant `npm run dev` promises; created once per isolate, in dev mode only. */
 let demoSeeded = false;
+const DEV_SEED: Principal = { role: "system", id: "dev-seed" };
 
 export const app = new Hono<AppEnv>()
   // Every API request, including those whose route reads no body: an oversized Content-Length
@@ -21,7 +23,7 @@ export const app = new Hono<AppEnv>()
     if (!demoSeeded && devMode(c.env)) {
       demoSeeded = true;
       const room = merchantRoom(c.env, "demo");
-      if (!(await room.getMerchant())) await room.upsertMerchant("demo", { name: "Demo Kitchen" });
+      if (!(await room.getMerchant())) await room.upsertMerchant({ principal: DEV_SEED, via: "system" }, "demo", { name: "Demo Kitchen" });
     }
     await next();
   })

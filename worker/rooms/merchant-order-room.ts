@@ -113,24 +113,29 @@ export class MerchantOrderRoom extends LiveRoom {
     return this.merchantCache;
   }
 
-  /** Creates or updates the merchant's settings (no stream event: they are not order changes). */
-  upsertMerchant(merchantId: string, body: UpsertMerchantBody): { created: boolean; merchant: Merchant } {
-    const before = this.merchant();
-    if (before && before.id !== merchantId) throw new Error(`room of ${before.id} asked to be ${merchantId}`);
-    const merchant: Merchant = {
-      id: merchantId,
-      name: body.name,
-      acceptWindowSeconds: body.acceptWindowSeconds ?? before?.acceptWindowSeconds ?? 600,
-      defaultPrepMinutes: body.defaultPrepMinutes ?? before?.defaultPrepMinutes ?? 15,
-    };
-    this.ctx.storage.transactionSync(() => {
+  /**
+   * Creates or updates the merchant's settings (no stream event: they are not order changes).
+   * A mutating request like any other: rate limited, and idempotent under the caller's key.
+   */
+  upsertMerchant(call: CallContext, merchantId: string, body: UpsertMerchantBody): Result<{ created: boolean; merchant: Merchant }> {
+    const result = this.execute(call, "upsertMerchant", { merchantId, body }, (now) => {
+      const before = this.merchant();
+      if (before && before.id !== merchantId) throw new Error(`room of ${before.id} asked to be ${merchantId}`);
+      const merchant: Merchant = {
+        id: merchantId,
+        name: body.name,
+        acceptWindowSeconds: body.acceptWindowSeconds ?? before?.acceptWindowSeconds ?? 600,
+        defaultPrepMinutes: body.defaultPrepMinutes ?? before?.defaultPrepMinutes ?? 15,
+      };
       this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('merchant', ?)`, JSON.stringify(merchant));
-      this.outbox.addMerchant(merchant, this.clock());
+      this.outbox.addMerchant(merchant, now.getTime());
+      return { ok: true, value: { created: before === null, merchant } };
     });
-    this.merchantCache = merchant;
+    // Re-read from storage: the transaction may have written it (or, on a replay, not).
+    this.merchantCache = undefined;
     this.ensureRetryAlarm();
     this.kickOutbox();
-    return { created: before === null, merchant };
+    return result;
   }
 
   getMerchant(): Merchant | null {

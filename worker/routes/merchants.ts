@@ -44,8 +44,8 @@ export const merchantsRoutes = new Hono<AppEnv>()
   .put("/:merchantId", merchantParam, limitBody, valid("json", UpsertMerchantBodySchema), async (c) => {
     requireRole(c.get("caller"), "dispatch");
     const { merchantId } = c.req.valid("param");
-    const { created, merchant } = await merchantRoom(c.env, merchantId).upsertMerchant(merchantId, c.req.valid("json"));
-    return c.json(merchant, created ? 201 : 200);
+    const result = await merchantRoom(c.env, merchantId).upsertMerchant(restCall(c), merchantId, c.req.valid("json"));
+    return result.ok ? c.json(result.value.merchant, result.value.created ? 201 : 200) : respond(c, result);
   })
   .get("/:merchantId/orders", merchantParam, valid("query", ListOrdersQuerySchema), async (c) => {
     const { merchantId } = c.req.valid("param");
