@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from "vitest";
 import type { AuditEntry, BulkItemResult, Order } from "../../schema/index.ts";
-import { api, ITEMS, placeOrder, setupMerchant, tokens } from "./helpers.ts";
+import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
+import { api, inMerchantRoom, ITEMS, merchantStub, placeOrder, setupMerchant, tokens } from "./helpers.ts";
 import { expectError, expectGapless, expectJson, merchantLog, orderIn } from "./rest-support.ts";
 
 const withKey = (key: string) => ({ "Idempotency-Key": key });
@@ -171,5 +172,59 @@ describe("Idempotency-Key", () => {
     const ok = await api<Order>("POST", path, { token: staff, body: {}, headers: withKey("k".repeat(255)) });
     expect(ok.status).toBe(200);
     expect((await merchantLog(merchantId)).at(-1)!.requestId).toBe("k".repeat(255));
+  });
+
+  it("PUT /api/merchants is a mutating request too: a repeat answers the first response (201), another body is 422", async () => {
+    const merchantId = `m-put-${crypto.randomUUID().slice(0, 8)}`;
+    const dispatch = await tokens.dispatch();
+    const body = { name: "Ramen Ya", acceptWindowSeconds: 300 };
+    const first = await api("PUT", `/api/merchants/${merchantId}`, { token: dispatch, body, headers: withKey("create-ramen") });
+    expectJson(first, 201);
+    const again = await api("PUT", `/api/merchants/${merchantId}`, { token: dispatch, body, headers: withKey("create-ramen") });
+    expect(again.status).toBe(201);
+    expect(again.body).toEqual(first.body);
+    expectError(
+      await api("PUT", `/api/merchants/${merchantId}`, { token: dispatch, body: { name: "Sushi Ya" }, headers: withKey("create-ramen") }),
+      422,
+      "IDEMPOTENCY_MISMATCH",
+    );
+    // Without a key (or with a new one) a PUT is a plain update: 200.
+    const update = await api("PUT", `/api/merchants/${merchantId}`, { token: dispatch, body: { name: "Ramen Ya 2" } });
+    expect(update.status).toBe(200);
+    expect(update.body).toMatchObject({ name: "Ramen Ya 2", acceptWindowSeconds: 300 });
+  });
+
+  it("keys survive eviction and are kept at least 24 hours", async () => {
+    const { merchantId, staff } = await setupMerchant();
+    const order = await orderIn(merchantId, "ACCEPTED");
+    const path = `/api/merchants/${merchantId}/orders/${order.id}/ready`;
+    const first = await api<Order>("POST", path, { token: staff, headers: withKey("ready-once") });
+    expect(first.status).toBe(200);
+    const events = (await merchantLog(merchantId)).length;
+
+    await evictDurableObject(merchantStub(merchantId));
+    const afterEviction = await api<Order>("POST", path, { token: staff, headers: withKey("ready-once") });
+    expect(afterEviction.status).toBe(200);
+    expect(afterEviction.body).toEqual(first.body);
+
+    // A day later (the alarm's housekeeping has run), the key still answers the first response.
+    const moveClock = (ms: number) =>
+      inMerchantRoom(merchantId, (room) => {
+        room.clock = () => Date.now() + ms;
+      });
+    await moveClock(24 * 60 * 60_000);
+    await runDurableObjectAlarm(merchantStub(merchantId));
+    const dayLater = await api<Order>("POST", path, { token: staff, headers: withKey("ready-once") });
+    expect(dayLater.status).toBe(200);
+    expect(dayLater.body).toEqual(first.body);
+    expect((await merchantLog(merchantId)).length).toBe(events);
+
+    // Long after, the key may be forgotten: the same request is then decided afresh (and refused,
+    // the order being READY already) — never replayed as a different change.
+    await moveClock(3 * 24 * 60 * 60_000);
+    await runDurableObjectAlarm(merchantStub(merchantId));
+    const muchLater = await api("POST", path, { token: staff, headers: withKey("ready-once") });
+    expect([200, 409]).toContain(muchLater.status);
+    expect((await merchantLog(merchantId)).length).toBe(events);
   });
 });
