@@ -167,6 +167,18 @@ describe("merchant room resume", () => {
       await waitFor(async () => (await merchantStub(merchantId).deliverPending()).pending === 0, 120_000, "outbox drained");
       expect((await orderStub(order.id).streamInfo()).seq).toBe(total);
 
+      // Housekeeping now (a fresh instance, so it is due) keeps everything: none of it is 24 h old.
+      await evictDurableObject(merchantStub(merchantId));
+      expect(await runDurableObjectAlarm(merchantStub(merchantId))).toBe(true);
+      const oldestNow = await runInDurableObject(merchantStub(merchantId), (_room, state) =>
+        state.storage.sql.exec<{ seq: number }>(`SELECT MIN(seq) AS seq FROM events`).one().seq,
+      );
+      expect(oldestNow).toBe(1);
+      const full = await openMerchantSocket(merchantId, staff, { since: "1", epoch });
+      await full.until((envs) => envs.some((e) => e.event === "REPLAY_DONE"), 60_000, "REPLAY_DONE");
+      expect(full.stream()).toHaveLength(total - 1);
+      full.close();
+
       // A day and more later, the room's housekeeping prunes.
       await runInDurableObject(merchantStub(merchantId), (room: MerchantOrderRoom) => {
         room.clock = () => Date.now() + RETAIN_MS + 60 * 60 * 1000;
