@@ -19,6 +19,8 @@ export const orderPath = (orderId: string) => `/ws/order/${orderId}`;
 
 const REPLIES = new Set(["ACK", "BULK_RESULT", "ERROR"]);
 const POSITIONS = new Set(["SNAPSHOT", "REPLAY_DONE"]);
+/** The envelope's fields (CONTRACT.md "Frames"); anything else is a protocol leak. */
+const ENVELOPE_KEYS = new Set(["event", "seq", "requestId", "at", "payload"]);
 
 let requestCounter = 0;
 /** A requestId unique within the test run. */
@@ -91,6 +93,8 @@ export function checkFrames(socket: TestSocket, room: "merchant" | "order", opts
       const result = schema.safeParse(env);
       expect(result.success, `${room} envelope fails its schema: ${JSON.stringify(env).slice(0, 500)} ${result.success ? "" : JSON.stringify(result.error.issues).slice(0, 800)}`).toBe(true);
       const e = env as { event: string; seq?: number; at: string; payload: Record<string, unknown> };
+      for (const key of Object.keys(e)) expect(ENVELOPE_KEYS.has(key), `unexpected envelope key ${key} on ${e.event}`).toBe(true);
+      if (e.event === "ERROR") for (const key of Object.keys(e.payload)) expect(["code", "message", "details"]).toContain(key);
       expect(IsoTimeSchema.safeParse(e.at).success, `at is an ISO time: ${e.at}`).toBe(true);
       expect(e.payload, "payload is an object").toBeTypeOf("object");
       expect("seq" in e.payload, `seq is on the envelope, never in the payload (${e.event})`).toBe(false);
