@@ -1,0 +1,86 @@
+/**
+ * CPU profile of the product's isolate (the Worker and both room classes run in it) through the
+ * DevTools inspector that `wrangler dev --inspector-port` exposes. Used by `--profile SCENARIO`
+ * to answer "where does the time go"; never during a normal run (profiling slows the isolate).
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { WebSocket } from "ws";
+import { round } from "./common.mjs";
+
+export async function captureProfile(inspectorPort, { samplingIntervalUs = 250 } = {}) {
+  const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json();
+  const target = targets.find((t) => t.webSocketDebuggerUrl) ?? targets[0];
+  if (!target) throw new Error("no inspector target");
+  const ws = new WebSocket(target.webSocketDebuggerUrl, { perMessageDeflate: false, maxPayload: 1 << 30 });
+  await new Promise((resolve, reject) => {
+    ws.once("open", resolve);
+    ws.once("error", reject);
+  });
+  let nextId = 1;
+  const pending = new Map();
+  ws.on("message", (data) => {
+    const msg = JSON.parse(data.toString());
+    if (msg.id && pending.has(msg.id)) {
+      const p = pending.get(msg.id);
+      pending.delete(msg.id);
+      if (msg.error) p.reject(new Error(JSON.stringify(msg.error)));
+      else p.resolve(msg.result);
+    }
+  });
+  const send = (method, params = {}) =>
+    new Promise((resolve, reject) => {
+      const id = nextId++;
+      pending.set(id, { resolve, reject });
+      ws.send(JSON.stringify({ id, method, params }));
+    });
+  await send("Profiler.enable");
+  await send("Profiler.setSamplingInterval", { interval: samplingIntervalUs });
+  await send("Profiler.start");
+  return {
+    async stop(file) {
+      const { profile } = await send("Profiler.stop");
+      ws.close();
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, JSON.stringify(profile));
+      return { file, ...summarizeProfile(profile) };
+    },
+  };
+}
+
+/** Self and inclusive time per function name, and the share of idle / GC / program. */
+export function summarizeProfile(profile) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const label = (n) => {
+    const f = n.callFrame;
+    const file = f.url ? path.basename(f.url.split("?")[0]) : "native";
+    return `${f.functionName || "(anonymous)"} ${file}:${f.lineNumber + 1}`;
+  };
+  const self = new Map();
+  const inclusive = new Map();
+  let total = 0;
+  for (let i = 0; i < profile.samples.length; i++) {
+    const dt = (profile.timeDeltas[i] ?? 0) / 1000;
+    total += dt;
+    let node = byId.get(profile.samples[i]);
+    self.set(label(node), (self.get(label(node)) ?? 0) + dt);
+    const seen = new Set();
+    while (node) {
+      const name = node.callFrame.functionName || "(anonymous)";
+      if (!seen.has(name)) {
+        seen.add(name);
+        inclusive.set(name, (inclusive.get(name) ?? 0) + dt);
+      }
+      node = byId.get(parent.get(node.id));
+    }
+  }
+  const top = (m, n) =>
+    [...m.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([name, ms]) => ({ name, ms: round(ms, 1), pct: round((100 * ms) / total, 1) }));
+  const idle = (inclusive.get("(idle)") ?? 0) + (inclusive.get("(program)") ?? 0);
+  return { total_ms: round(total, 0), busy_ms: round(total - idle, 0), top_self: top(self, 30), top_inclusive: top(inclusive, 40) };
+}

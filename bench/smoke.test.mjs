@@ -1,0 +1,58 @@
+/**
+ * Smoke test of the benchmark itself: `--quick` runs end to end against a real `wrangler dev`
+ * and writes a JSON report with every field issue 5 asks for. It checks the harness works, not
+ * the product's figures (those depend on the machine), so no target is asserted here.
+ *
+ * Not part of the workerd test pool (vitest only includes worker/ and schema/). Run it with
+ * Node 24 from node_modules:   npx node --test bench/smoke.test.mjs
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const KS = ["1", "10", "50", "200"];
+
+test("bench --quick runs, stops what it started and writes a complete latest.json", { timeout: 600_000 }, () => {
+  const out = path.join(os.tmpdir(), `ticket-rail-bench-smoke-${process.pid}.json`);
+  fs.rmSync(out, { force: true });
+  const run = spawnSync(process.execPath, ["bench/run.mjs", "--quick", "--out", out], { cwd: ROOT, stdio: "inherit", timeout: 590_000 });
+  assert.equal(run.status, 0, "bench --quick exited non-zero");
+
+  const report = JSON.parse(fs.readFileSync(out, "utf8"));
+  fs.rmSync(out, { force: true });
+  assert.equal(report.mode, "quick");
+  assert.deepEqual(report.errors, []);
+  const isNumber = (v) => typeof v === "number" && Number.isFinite(v);
+  for (const key of ["fanout_p50_ms", "fanout_p99_ms", "ws_baseline_fanout_p50_ms"]) {
+    for (const k of KS) assert.ok(isNumber(report[key]?.[k]), `${key}[${k}] is a number`);
+  }
+  for (const key of [
+    "relay_p50_ms",
+    "relay_p99_ms",
+    "rush_sustained_orders_per_s",
+    "rush_lost_events",
+    "rush_duplicated_events",
+    "bulk_ms",
+    "singles_ms",
+    "bulk_speedup",
+    "resume_1000_ms",
+    "floor_echo_p50_ms",
+    "polling_visible_p50_ms",
+  ]) {
+    assert.ok(isNumber(report[key]), `${key} is a number`);
+  }
+  assert.equal(report.resume_exact, true, "the replay was exactly the missed events");
+  assert.ok(isNumber(report.machine.cores) && report.machine.cores > 0);
+  assert.match(report.machine.node, /^v\d+/);
+  assert.match(report.machine.workerd, /workerd/);
+  assert.ok(Array.isArray(report.targets) && report.targets.length > 0);
+
+  // Nothing the bench started may outlive it.
+  const leftovers = spawnSync("pgrep", ["-f", "ticket-rail-bench-"], { encoding: "utf8" }).stdout.trim();
+  assert.equal(leftovers, "", `processes left behind: ${leftovers}`);
+});
