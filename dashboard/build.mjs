@@ -10,10 +10,11 @@ const here = fileURLToPath(new URL(".", import.meta.url));
 const out = join(here, "dist");
 const watch = process.argv.includes("--watch");
 
-// Empty dist but keep the directory itself: a running `wrangler dev` watches it.
+// Overwrite in place and then drop stale files, rather than emptying dist first: a running
+// `wrangler dev` watches this directory and would briefly serve index.html for app.js.
 mkdirSync(out, { recursive: true });
-for (const entry of readdirSync(out)) rmSync(join(out, entry), { recursive: true, force: true });
 cpSync(join(here, "public"), out, { recursive: true });
+const produced = new Set([...readdirSync(join(here, "public")), "app.js", "app.js.map"]);
 
 /**
  * zod's namespace re-exports every error-message locale (~260 KiB minified); the dashboard only
@@ -42,6 +43,8 @@ const options = {
   plugins: [onlyEnglishZod],
   logLevel: "warning",
 };
+
+for (const entry of readdirSync(out)) if (!produced.has(entry)) rmSync(join(out, entry), { recursive: true, force: true });
 
 if (watch) {
   const { context } = await import("esbuild");

@@ -6,14 +6,18 @@ import type { z } from "zod";
 import { ErrorResponseSchema, type DevTokenBody, type ErrorCode } from "../../schema/index.ts";
 
 export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: ErrorCode | "NETWORK",
-    message: string,
-    readonly details?: unknown,
-  ) {
+  // Plain fields, not parameter properties: `npm run simulate` runs this file with Node's
+  // type stripping, which only erases types.
+  readonly status: number;
+  readonly code: ErrorCode | "NETWORK";
+  readonly details: unknown;
+
+  constructor(status: number, code: ErrorCode | "NETWORK", message: string, details?: unknown) {
     super(message);
     this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    this.details = details;
   }
 }
 

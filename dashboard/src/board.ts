@@ -181,6 +181,14 @@ export function applyReplayDone(state: BoardState, done: { seq: number; epoch: s
   return { state: { ...state, stats }, effects: [] };
 }
 
+/**
+ * Gives up resuming: the next connect asks for a SNAPSHOT, which replaces the board. Used when
+ * resuming keeps failing (a replay that never lines up must not loop forever).
+ */
+export function forgetCursor(state: BoardState): BoardState {
+  return { ...state, cursor: null };
+}
+
 /** Drops tickets whose banner has been shown long enough. */
 export function expireLeaving(state: BoardState, now: number): BoardState {
   const gone = Object.values(state.tickets).filter((t) => t.leaving && t.leaving.removeAt !== null && t.leaving.removeAt <= now);

@@ -84,10 +84,16 @@ export function deadlineOf(order: Order, now: number): Deadline | null {
   return null;
 }
 
-/** `accept in 7:42` / `expires in 0:40` / `ready in 3:10` / `2:15 over`. */
+/** The countdown in two parts: a short caption and the clock (`accept in` `7:42`, `over` `2:15`). */
+export function deadlineParts(d: Deadline): { caption: string; time: string } {
+  if (d.kind === "accept") return { caption: d.urgency === "late" ? "expires in" : "accept in", time: clock(d.msLeft) };
+  return d.msLeft < 0 ? { caption: "over by", time: clock(-d.msLeft) } : { caption: "ready in", time: clock(d.msLeft) };
+}
+
+/** `accept in 7:42` / `expires in 0:40` / `ready in 3:10` / `over by 2:15`. */
 export function deadlineText(d: Deadline): string {
-  if (d.kind === "accept") return d.urgency === "late" ? `expires in ${clock(d.msLeft)}` : `accept in ${clock(d.msLeft)}`;
-  return d.msLeft < 0 ? `${clock(-d.msLeft)} over` : `ready in ${clock(d.msLeft)}`;
+  const { caption, time } = deadlineParts(d);
+  return `${caption} ${time}`;
 }
 
 /** Customer-facing status words. */

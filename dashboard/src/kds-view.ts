@@ -6,7 +6,7 @@
 import { canTransition, NON_STATUS_CHANGES, type Order } from "../../schema/index.ts";
 import { COLUMNS, ticketsIn, type BoardState, type Column, type Ticket } from "./board.ts";
 import { h, setText } from "./dom.ts";
-import { age, clock, deadlineOf, deadlineText, shortOrderNumber, timeOfDay, URGENCY_LABEL, type Urgency } from "./format.ts";
+import { age, clock, deadlineOf, deadlineParts, shortOrderNumber, timeOfDay, URGENCY_LABEL, type Urgency } from "./format.ts";
 import { QUICK_PREP_MINUTES, SHORTCUTS } from "./keyboard.ts";
 import type { LinkStatus } from "./connection.ts";
 
@@ -137,6 +137,7 @@ export function renderBoard(dom: BoardDom, v: ViewState, now: number): void {
   }
   setText(dom.soundButton, v.sound === "off" ? "♪ Enable sound" : v.sound === "muted" ? "♪ Sound muted" : "♪ Sound on");
   dom.soundButton.setAttribute("aria-pressed", String(v.sound === "on"));
+  dom.soundButton.classList.toggle("attention", v.sound === "off");
   dom.rushButton.hidden = !v.rush.available;
   dom.rushButton.disabled = v.rush.running;
   setText(dom.rushButton, v.rush.running ? `⚡ Rush running… ${v.rush.placed} placed` : "⚡ Simulate rush");
@@ -204,13 +205,16 @@ function updateTimers(el: HTMLElement, t: Ticket, now: number): void {
     urgency = d.urgency;
     const label = URGENCY_LABEL[d.urgency];
     setText(dl.querySelector(".dl-icon")!, label.icon);
+    const parts = deadlineParts(d);
     setText(dl.querySelector(".dl-word")!, label.word);
-    setText(dl.querySelector(".dl-time")!, deadlineText(d));
+    setText(dl.querySelector(".dl-caption")!, parts.caption);
+    setText(dl.querySelector(".dl-time")!, parts.time);
   } else if (t.order.status === "READY") {
     const waited = now - Date.parse(t.order.readyAt ?? t.order.updatedAt);
     urgency = waited > 10 * 60_000 ? "soon" : "ok";
     setText(dl.querySelector(".dl-icon")!, "◷");
     setText(dl.querySelector(".dl-word")!, "Waiting");
+    setText(dl.querySelector(".dl-caption")!, "for");
     setText(dl.querySelector(".dl-time")!, clock(waited));
   }
   if (el.dataset.urgency !== urgency) el.dataset.urgency = urgency;
@@ -279,7 +283,13 @@ function buildTicket(t: Ticket, v: ViewState, live: boolean): HTMLElement {
     );
   } else {
     card.appendChild(
-      h("div", { class: "deadline", "data-deadline": "" }, h("span", { class: "dl-icon", "aria-hidden": "true" }), h("span", { class: "dl-word" }), h("span", { class: "dl-time" })),
+      h(
+        "div",
+        { class: "deadline", "data-deadline": "" },
+        h("span", { class: "dl-icon", "aria-hidden": "true" }),
+        h("span", { class: "dl-word" }),
+        h("span", { class: "dl-clock" }, h("span", { class: "dl-caption" }), h("span", { class: "dl-time" })),
+      ),
     );
   }
 
@@ -321,7 +331,7 @@ function buildTicket(t: Ticket, v: ViewState, live: boolean): HTMLElement {
         "div",
         { class: "prep" },
         canChange && !t.leaving ? btn("prep", "−5", "small", { "data-delta": -5, "aria-label": "Prep time minus 5 minutes" }) : null,
-        h("span", { class: "prep-text", "data-prep": o.prepMinutes }, `Prep ${o.prepMinutes} min${o.readyBy ? ` · due ${timeOfDay(o.readyBy)}` : ""}`),
+        h("span", { class: "prep-text", "data-prep": o.prepMinutes }, `Prep ${o.prepMinutes} min${o.readyBy ? ` · ${timeOfDay(o.readyBy)}` : ""}`),
         canChange && !t.leaving ? btn("prep", "+5", "small", { "data-delta": 5, "aria-label": "Prep time plus 5 minutes" }) : null,
       ),
     );

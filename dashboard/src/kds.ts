@@ -17,6 +17,7 @@ import {
   applyStreamEvent,
   COLUMNS,
   expireLeaving,
+  forgetCursor,
   initialBoard,
   isActionable,
   markSeen,
@@ -37,6 +38,9 @@ type Reply = Extract<MerchantServerEnvelope, { event: "ACK" | "BULK_RESULT" | "E
 /** A request without an answer this long is reported as unknown (never retried blindly). */
 const REPLY_TIMEOUT_MS = 10_000;
 const ALARM_REPEAT_MS = 5_000;
+/** More gaps than this within GAP_WINDOW_MS: stop resuming and take a fresh snapshot. */
+const MAX_GAPS = 3;
+const GAP_WINDOW_MS = 10_000;
 
 interface PendingRequest {
   resolve: (reply: Reply) => void;
@@ -68,6 +72,7 @@ export class KitchenDisplay {
   private showHelp = false;
   private renderQueued = false;
   private lastAlarmSound = 0;
+  private recentGaps: number[] = [];
   private readonly ticker: ReturnType<typeof setInterval>;
   private readonly onKey = (e: KeyboardEvent) => this.handleKey(e);
 
@@ -174,8 +179,17 @@ export class KitchenDisplay {
       if (e.kind === "new-order") chime = true;
       else if (e.kind === "cancelled-while-cooking") this.soundAlarm(true);
       else if (e.kind === "gap") {
-        console.warn(`[ticket-rail] stream gap (expected ${e.expected}, got ${e.got}): resuming`);
+        const now = Date.now();
+        this.recentGaps = [...this.recentGaps.filter((t) => now - t < GAP_WINDOW_MS), now];
+        if (this.recentGaps.length > MAX_GAPS) {
+          console.warn(`[ticket-rail] stream gap again (expected ${e.expected}, got ${e.got}): taking a fresh snapshot`);
+          this.board = forgetCursor(this.board);
+          this.recentGaps = [];
+        } else {
+          console.warn(`[ticket-rail] stream gap (expected ${e.expected}, got ${e.got}): resuming from ${this.board.cursor?.since ?? 0}`);
+        }
         this.link.resume();
+        return;
       }
     }
     if (chime) this.sound.newOrder();

@@ -86,7 +86,7 @@ export interface RushOptions {
   orders?: number;
   /** Over how long (default 20 s); the first few land at once, like a real rush. */
   spreadMs?: number;
-  /** How long drivers keep moving after the last order (default 40 s). */
+  /** How long drivers keep moving after the last order (default 90 s). */
   driversForMs?: number;
   random?: Random;
   log?: (line: string) => void;
@@ -115,7 +115,7 @@ export async function runRush(opts: RushOptions): Promise<RushSummary> {
   const log = opts.log ?? (() => {});
   const count = opts.orders ?? 10;
   const spreadMs = opts.spreadMs ?? 20_000;
-  const driversForMs = opts.driversForMs ?? 40_000;
+  const driversForMs = opts.driversForMs ?? 90_000;
   const summary: RushSummary = { placed: [], cancelled: [], driverMoves: 0, errors: [] };
   const tokens = new Map<string, Promise<string>>();
   const tokenFor = (key: string, body: Parameters<typeof devToken>[1]) => {

@@ -39,6 +39,7 @@ export class TrackingPage {
   private readonly root: HTMLElement;
   private readonly ticker: ReturnType<typeof setInterval>;
   private renderQueued = false;
+  private recentGaps: number[] = [];
 
   constructor(
     mount: HTMLElement,
@@ -114,7 +115,16 @@ export class TrackingPage {
           now,
         ));
     }
-    if (effects.some((e) => e.kind === "gap")) this.link.resume();
+    if (effects.some((e) => e.kind === "gap")) {
+      // Resume from the last applied seq; if that keeps failing, start over from a snapshot.
+      const now = Date.now();
+      this.recentGaps = [...this.recentGaps.filter((t) => now - t < 10_000), now];
+      if (this.recentGaps.length > 3) {
+        this.state = { ...this.state, cursor: null };
+        this.recentGaps = [];
+      }
+      this.link.resume();
+    }
     this.render();
   }
 

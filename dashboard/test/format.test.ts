@@ -45,7 +45,7 @@ describe("format", () => {
     expect(deadlineOf(cooking, T0 + 500_000)?.urgency).toBe("soon");
     const late = deadlineOf(cooking, T0 + 735_000)!;
     expect(late.urgency).toBe("late");
-    expect(deadlineText(late)).toBe("2:15 over");
+    expect(deadlineText(late)).toBe("over by 2:15");
   });
 });
 

@@ -43,8 +43,11 @@ export const token = {
 };
 
 /** A fresh merchant per test: its own room, so seq counts start at 0. */
-export async function newMerchant(name = "E2E Kitchen", settings: { acceptWindowSeconds?: number; defaultPrepMinutes?: number } = {}): Promise<string> {
-  const merchantId = uniqueId("m");
+export function newMerchant(name = "E2E Kitchen", settings: { acceptWindowSeconds?: number; defaultPrepMinutes?: number } = {}): Promise<string> {
+  return newMerchantWithId(uniqueId("m"), name, settings);
+}
+
+export async function newMerchantWithId(merchantId: string, name: string, settings: { acceptWindowSeconds?: number; defaultPrepMinutes?: number } = {}): Promise<string> {
   await apiCall(client(), "PUT", `/api/merchants/${merchantId}`, { token: await token.dispatch(), body: { name, ...settings } });
   return merchantId;
 }
@@ -88,6 +91,9 @@ export async function roomSeq(merchantId: string): Promise<number> {
 export async function openBoard(context: BrowserContext, merchantId: string, staff = "Kim"): Promise<Page> {
   const page = await context.newPage();
   page.on("pageerror", (e) => console.error(`[board page error] ${e.message}`));
+  page.on("console", (m) => {
+    if (m.type() === "warning" || (m.type() === "error" && !m.text().includes("Failed to load resource"))) console.warn(`[board console] ${m.text()}`);
+  });
   await page.goto(`${baseUrl()}/`);
   await page.locator("#signin-merchant").fill(merchantId);
   await page.locator("#signin-staff").fill(staff);
