@@ -42,13 +42,26 @@ export class StreamWatcher {
     readonly name: string,
   ) {}
 
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /** Runs connect/drop/noticeClosed one at a time: concurrent callers must not open two sockets. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
   get connected(): boolean {
     return this.socket !== null && this.socket.closed === null;
   }
 
   /** Connects; with `resume` (and a known position) it asks for everything after it. */
-  async connect(resume = true): Promise<void> {
-    if (this.socket) await this.drop();
+  connect(resume = true): Promise<void> {
+    return this.exclusive(() => this.connectNow(resume));
+  }
+
+  private async connectNow(resume: boolean): Promise<void> {
+    if (this.socket) await this.dropNow();
     const query: Record<string, string> = {};
     if (resume && this.lastSeq !== null && this.epoch !== null) {
       query.since = String(this.lastSeq);
@@ -61,7 +74,11 @@ export class StreamWatcher {
   }
 
   /** Closes from the client side and waits for the close to complete (no frame can follow). */
-  async drop(): Promise<void> {
+  drop(): Promise<void> {
+    return this.exclusive(() => this.dropNow());
+  }
+
+  private async dropNow(): Promise<void> {
     const socket = this.socket;
     if (!socket) return;
     if (socket.closed === null) {
@@ -74,12 +91,28 @@ export class StreamWatcher {
   }
 
   /** The server closed the socket (eviction, restart): account for it like a drop. */
-  async noticeClosed(): Promise<boolean> {
-    if (!this.socket || this.socket.closed === null) return false;
-    this.drain();
-    this.socket = null;
-    this.drops++;
-    return true;
+  noticeClosed(): Promise<boolean> {
+    return this.exclusive(async () => {
+      if (!this.socket || this.socket.closed === null) return false;
+      this.drain();
+      this.socket = null;
+      this.drops++;
+      return true;
+    });
+  }
+
+  /** Reconnects with `since` if the socket is gone (closed by either side); true if it did. */
+  resumeIfClosed(): Promise<boolean> {
+    return this.exclusive(async () => {
+      if (this.socket && this.socket.closed === null) return false;
+      if (this.socket) {
+        this.drain();
+        this.socket = null;
+        this.drops++;
+      }
+      await this.connectNow(true);
+      return true;
+    });
   }
 
   /** Processes every envelope received since the last call. */
