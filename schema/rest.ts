@@ -95,6 +95,18 @@ export const DevTokenBodySchema = z
   });
 export type DevTokenBody = z.infer<typeof DevTokenBodySchema>;
 
+/**
+ * Dev mode only (`POST /api/dev/faults`, used by `npm run chaos`): make one merchant room's relays
+ * to order rooms and/or D1 fail for a while; `afterDelivery` loses the acknowledgement instead.
+ */
+export const DevFaultsBodySchema = z.object({
+  merchantId: IdSchema,
+  failOrderRoomRelaysForMs: z.number().int().min(0).max(600_000).optional(),
+  failProjectionForMs: z.number().int().min(0).max(600_000).optional(),
+  afterDelivery: z.boolean().optional(),
+});
+export type DevFaultsBody = z.infer<typeof DevFaultsBodySchema>;
+
 /** The claims a token must carry. */
 export const TokenClaimsSchema = z
   .object({

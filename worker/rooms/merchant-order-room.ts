@@ -11,6 +11,7 @@ import {
   isActiveStatus,
   MerchantActionSchema,
   type BulkItemResult,
+  type DevFaultsBody,
   type ErrorBody,
   type Merchant,
   type Order,
@@ -249,6 +250,48 @@ export class MerchantOrderRoom extends LiveRoom {
   async deliverPending(): Promise<{ pending: number }> {
     await this.flush();
     return { pending: this.outbox.size() };
+  }
+
+  // ---------------------------------------------------------------- dev-only fault injection
+
+  private devFaults: { orderRoomUntil: number; projectionUntil: number; afterDelivery: boolean } | null = null;
+
+  /**
+   * Dev mode only (`POST /api/dev/faults`, driven by `npm run chaos`): until the given times,
+   * relays to order rooms and/or to the D1 projection fail as if the receiver were down - or, with
+   * `afterDelivery`, they arrive but the acknowledgement is lost. The outbox's own retries must do
+   * all the recovering. In memory on purpose: an eviction or restart ends the outage, as a real
+   * one would end; without DEV_MODE it refuses, whoever calls.
+   */
+  injectRelayFaults(spec: DevFaultsBody): Result<{ orderRoomUntil: string | null; projectionUntil: string | null }> {
+    if (this.env.DEV_MODE !== "true") return notFound("fault injection");
+    if (!this.merchant()) return notFound("merchant");
+    if (!this.devFaults) {
+      const state = { orderRoomUntil: 0, projectionUntil: 0, afterDelivery: false };
+      this.devFaults = state;
+      const real = this.outboxTargets;
+      const down = (until: number) => this.clock() < until;
+      this.outboxTargets = {
+        orderRoom: async (orderId, relay) => {
+          if (down(state.orderRoomUntil) && !state.afterDelivery) throw new Error("dev fault: order room unreachable");
+          const ack = await real.orderRoom(orderId, relay);
+          if (down(state.orderRoomUntil)) throw new Error("dev fault: order room acknowledgement lost");
+          return ack;
+        },
+        projection: async (batch) => {
+          if (down(state.projectionUntil) && !state.afterDelivery) throw new Error("dev fault: D1 unreachable");
+          await real.projection(batch);
+          if (down(state.projectionUntil)) throw new Error("dev fault: D1 acknowledgement lost");
+        },
+      };
+    }
+    const now = this.clock();
+    const faults = this.devFaults;
+    if (spec.failOrderRoomRelaysForMs) faults.orderRoomUntil = Math.max(faults.orderRoomUntil, now + spec.failOrderRoomRelaysForMs);
+    if (spec.failProjectionForMs) faults.projectionUntil = Math.max(faults.projectionUntil, now + spec.failProjectionForMs);
+    faults.afterDelivery = spec.afterDelivery ?? false;
+    const iso = (t: number) => (t > now ? new Date(t).toISOString() : null);
+    return { ok: true, value: { orderRoomUntil: iso(faults.orderRoomUntil), projectionUntil: iso(faults.projectionUntil) } };
   }
 
   // ---------------------------------------------------------------- sockets

@@ -1,9 +1,12 @@
-/** Local development only: mint tokens. Answers 404 unless DEV_MODE is set (only .dev.vars sets it). */
+/**
+ * Local development only: mint tokens, and inject relay faults for `npm run chaos`. Answers 404
+ * unless DEV_MODE is set (only .dev.vars sets it), before anything else is looked at.
+ */
 import { Hono } from "hono";
-import { DevTokenBodySchema } from "../../schema/index.ts";
-import { authSecret, issueToken } from "../auth.ts";
-import { ApiError, limitBody, valid } from "../http.ts";
-import type { AppEnv } from "./context.ts";
+import { DevFaultsBodySchema, DevTokenBodySchema } from "../../schema/index.ts";
+import { authSecret, issueToken, requireRole } from "../auth.ts";
+import { ApiError, limitBody, respond, valid } from "../http.ts";
+import { authenticated, merchantRoom, type AppEnv } from "./context.ts";
 
 export function devMode(env: Env): boolean {
   return env.DEV_MODE === "true";
@@ -18,4 +21,10 @@ export const devRoutes = new Hono<AppEnv>()
     const { role, sub, merchantId } = c.req.valid("json");
     const token = await issueToken({ role, sub, ...(role === "merchant" ? { merchantId } : {}) }, authSecret(c.env));
     return c.json({ token });
+  })
+  // Makes one merchant room's relays to order rooms and/or D1 fail for a while (dispatch only).
+  .post("/faults", authenticated, limitBody, valid("json", DevFaultsBodySchema), async (c) => {
+    requireRole(c.get("caller"), "dispatch");
+    const body = c.req.valid("json");
+    return respond(c, await merchantRoom(c.env, body.merchantId).injectRelayFaults(body));
   });
