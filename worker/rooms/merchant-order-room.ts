@@ -50,6 +50,8 @@ export interface AuditRecord {
 
 const IDEMPOTENCY_TTL_MS = 25 * 60 * 60 * 1000; // the contract promises at least 24 h
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
+/** Characters per stored part of an idempotent result: at most 3 bytes each in UTF-8, so ≤ 768 KB. */
+const RESULT_PART_CHARS = 256 * 1024;
 /** The alarm that retries the outbox if the immediate delivery after a commit is lost. */
 const OUTBOX_BACKSTOP_MS = 2_000;
 
@@ -91,6 +93,14 @@ export class MerchantOrderRoom extends LiveRoom {
       result TEXT NOT NULL,
       created_ms INTEGER NOT NULL,
       PRIMARY KEY (scope, key)
+    )`);
+    // The rest of a stored result too big for one row (see storeResult).
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS idempotency_parts (
+      scope TEXT NOT NULL,
+      key TEXT NOT NULL,
+      part INTEGER NOT NULL,
+      chunk TEXT NOT NULL,
+      PRIMARY KEY (scope, key, part)
     )`);
     this.outbox = new Outbox(this.sql);
     this.restCalls = new RateCounter(parseRateLimit(env.REST_RATE_LIMIT, DEFAULT_REST_LIMIT));
@@ -372,6 +382,10 @@ export class MerchantOrderRoom extends LiveRoom {
       this.lastPruneMs = now;
       this.log.prune(now, (seq) => this.outbox.holds(seq));
       this.sql.exec(`DELETE FROM idempotency WHERE created_ms < ?`, now - IDEMPOTENCY_TTL_MS);
+      this.sql.exec(
+        `DELETE FROM idempotency_parts WHERE NOT EXISTS
+           (SELECT 1 FROM idempotency i WHERE i.scope = idempotency_parts.scope AND i.key = idempotency_parts.key)`,
+      );
     }
     await this.flush();
   }
@@ -463,7 +477,7 @@ export class MerchantOrderRoom extends LiveRoom {
         .toArray()[0];
       if (prior) {
         return prior.fingerprint === fingerprint
-          ? (JSON.parse(prior.result) as Result<T>)
+          ? (JSON.parse(this.storedResult(scope, call.key, prior.result)) as Result<T>)
           : { ok: false, error: { code: "IDEMPOTENCY_MISMATCH", message: "this key was used for a different request" } };
       }
     }
@@ -472,16 +486,7 @@ export class MerchantOrderRoom extends LiveRoom {
     try {
       result = this.ctx.storage.transactionSync(() => {
         const r = work(new Date(nowMs));
-        if (call.key !== undefined) {
-          this.sql.exec(
-            `INSERT INTO idempotency (scope, key, fingerprint, result, created_ms) VALUES (?, ?, ?, ?, ?)`,
-            scope,
-            call.key,
-            fingerprint,
-            JSON.stringify(r),
-            nowMs,
-          );
-        }
+        if (call.key !== undefined) this.storeResult(scope, call.key, fingerprint, JSON.stringify(r), nowMs);
         return r;
       });
     } catch (err) {
@@ -498,6 +503,44 @@ export class MerchantOrderRoom extends LiveRoom {
       this.kickOutbox();
     }
     return result;
+  }
+
+  /**
+   * Stores an operation's result under its idempotency key. SQLite-backed Durable Objects cap a
+   * row at 2 MB (the local runtime allows more), and a bulk of 100 large orders answers several
+   * MB: the first part goes in the key's row, the rest in idempotency_parts, each part at most
+   * RESULT_PART_CHARS (≤ 768 KB of UTF-8), never splitting a surrogate pair.
+   */
+  private storeResult(scope: string, key: string, fingerprint: string, json: string, nowMs: number): void {
+    const parts: string[] = [];
+    for (let start = 0; start < json.length; ) {
+      let end = Math.min(json.length, start + RESULT_PART_CHARS);
+      const last = json.charCodeAt(end - 1);
+      if (end < json.length && last >= 0xd800 && last <= 0xdbff) end--;
+      parts.push(json.slice(start, end));
+      start = end;
+    }
+    this.sql.exec(
+      `INSERT INTO idempotency (scope, key, fingerprint, result, created_ms) VALUES (?, ?, ?, ?, ?)`,
+      scope,
+      key,
+      fingerprint,
+      parts[0] ?? "",
+      nowMs,
+    );
+    // Leftovers of an expired use of the same key must not be read as part of this result.
+    this.sql.exec(`DELETE FROM idempotency_parts WHERE scope = ? AND key = ?`, scope, key);
+    for (let i = 1; i < parts.length; i++) {
+      this.sql.exec(`INSERT INTO idempotency_parts (scope, key, part, chunk) VALUES (?, ?, ?, ?)`, scope, key, i, parts[i]!);
+    }
+  }
+
+  /** A stored result, reassembled from its row and any further parts. */
+  private storedResult(scope: string, key: string, first: string): string {
+    const rest = this.sql
+      .exec<{ chunk: string }>(`SELECT chunk FROM idempotency_parts WHERE scope = ? AND key = ? ORDER BY part`, scope, key)
+      .toArray();
+    return rest.length === 0 ? first : first + rest.map((r) => r.chunk).join("");
   }
 
   // ---------------------------------------------------------------- outbox delivery
