@@ -16,7 +16,7 @@ import { act, checkFrames, merchantPath, openMerchantSocket, orderPath } from ".
 async function refused(path: string, opts: Parameters<typeof connect>[1], status: number, code: string) {
   const { socket, response } = await connect(path, opts);
   expect(socket, `${path} ${JSON.stringify(opts)} should be refused`).toBeNull();
-  expect(response.status, `${path} ${JSON.stringify(opts.headers ?? {})}`).toBe(status);
+  expect(response.status, `${path} ${JSON.stringify(opts?.headers ?? {})}`).toBe(status);
   expect(response.headers.get("content-type")).toMatch(/application\/json/);
   const body = await response.json();
   expect(ErrorResponseSchema.safeParse(body).success, JSON.stringify(body)).toBe(true);

@@ -9,6 +9,7 @@ import { runInDurableObject } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { MERCHANT_ACTION_NAMES, MAX_CLIENT_FRAME_BYTES, type Order } from "../../schema/index.ts";
+import type { MerchantOrderRoom } from "../rooms/merchant-order-room.ts";
 import { merchantStub, placeOrder, setupMerchant, tokens, type TestSocket } from "./helpers.ts";
 import { act, barrier, checkFrames, openMerchantSocket, rid } from "./socket-helpers.ts";
 
@@ -187,7 +188,7 @@ describe("fuzzing a merchant room socket", () => {
           expect(probe, JSON.stringify(frames).slice(0, 500)).toMatchObject({ event: "ACK", payload: { order: { id: probeOrder.id, prepMinutes: prep } } });
           probes++;
         }),
-        { numRuns: 150, interruptAfterTimeMs: 120_000 },
+        { numRuns: 150, interruptAfterTimeLimit: 120_000 },
       );
       expect(probes).toBeGreaterThan(20);
 
@@ -218,9 +219,11 @@ describe("fuzzing a merchant room socket", () => {
       // Nothing reached merchant B: no frame, no event, its order untouched.
       await barrier(bScreen);
       expect(bScreen.envelopes.filter((e) => e !== "pong")).toHaveLength(1);
-      const bState = await runInDurableObject(merchantStub(b.merchantId), (room: any) => ({ seq: room.board().seq as number, order: room.getOrder(foreign.id) as Order }));
-      expect(bState.seq).toBe(bSeq);
-      expect(bState.order.version).toBe(1);
+      const bState = await runInDurableObject(merchantStub(b.merchantId), (room: MerchantOrderRoom) => ({
+        seq: room.board()!.seq,
+        version: room.getOrder(foreign.id)!.version,
+      }));
+      expect(bState).toEqual({ seq: bSeq, version: 1 });
 
       // No prototype was polluted, in the room's isolate or ours.
       const polluted = await runInDurableObject(merchantStub(a.merchantId), () => ({
