@@ -265,7 +265,7 @@ function buildTicket(t: Ticket, v: ViewState, live: boolean): HTMLElement {
     t.leaving
       ? null
       : h("button", { type: "button", class: "select", "data-action": "select", "data-order-id": id, "aria-pressed": String(selected), title: "Select (Space)" }, selected ? "☑" : "☐"),
-    h("span", { class: "ticket-no" }, shortOrderNumber(id)),
+    h("span", { class: "ticket-no", title: `Order ${id}` }, shortOrderNumber(id)),
     !t.seen ? h("span", { class: "new-badge" }, "NEW") : null,
     h("span", { class: "ticket-age", title: `placed ${timeOfDay(o.placedAt)}` }, h("span", { "data-age": "" })),
   );

@@ -242,8 +242,15 @@ export class KitchenDisplay {
     });
   }
 
+  /** Says so when a key or tap tries to act on a board that is not live (nothing is queued). */
+  private refuseNotLive(): boolean {
+    if (this.link.live) return false;
+    this.notify("warn", "Not live — nothing was sent", [{ ok: false, text: "This screen is not in sync with the kitchen. Try again once it shows LIVE." }], 6_000);
+    return true;
+  }
+
   private async act(orderId: string, label: string, frame: Omit<MerchantAction, "requestId">, verb: string): Promise<void> {
-    if (!this.link.live || this.pending.has(orderId)) return;
+    if (this.refuseNotLive() || this.pending.has(orderId)) return;
     this.board = markSeen(this.board, [orderId]);
     this.pending.set(orderId, label);
     this.render();
@@ -313,7 +320,7 @@ export class KitchenDisplay {
   }
 
   private async bulk(kind: "accept" | "ready"): Promise<void> {
-    if (!this.link.live) return;
+    if (this.refuseNotLive()) return;
     const column = kind === "accept" ? "new" : "cooking";
     // Every selected ticket of that column goes, even one this screen already shows as
     // cancelled: the room decides, and the results say which moved and why others did not.

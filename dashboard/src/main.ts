@@ -2,7 +2,8 @@
  * Entry point of the dashboard bundle. `/track/:orderId` is the customer's tracking page;
  * everything else is the kitchen display (the Worker serves index.html for any path).
  */
-import { ApiError, apiCall, browserClient, devModeAvailable } from "./api.ts";
+import { OrderSchema } from "../../schema/index.ts";
+import { ApiError, apiCall, browserClient, devModeAvailable, devToken } from "./api.ts";
 import { h } from "./dom.ts";
 import { KitchenDisplay } from "./kds.ts";
 import { clearSession, loadSession, readClaims, saveSession, type Session } from "./session.ts";
@@ -69,9 +70,11 @@ async function tracking(orderId: string, message?: string): Promise<void> {
   }
   const session: Session | null = loadSession("customer", Date.now());
   if (!session) {
+    const dev = await devMode;
     showSignIn({
       mount: app,
-      devMode: await devMode,
+      devMode: dev,
+      ...(dev ? await customerOf(orderId) : {}),
       role: "customer",
       title: "Track your order",
       subtitle: "Sign in to follow your order live.",
@@ -97,6 +100,20 @@ async function tracking(orderId: string, message?: string): Promise<void> {
     clearSession("customer");
     void tracking(orderId);
   });
+}
+
+/**
+ * Local development only: who placed this order, so the demo's tracking page is one click
+ * (looked up with a dev dispatch token; a deployed Worker has no dev tokens).
+ */
+async function customerOf(orderId: string): Promise<{ prefill?: string }> {
+  try {
+    const token = await devToken(browserClient(), { role: "dispatch", sub: "dev-tracking-lookup" });
+    const order = await apiCall(browserClient(), "GET", `/api/orders/${encodeURIComponent(orderId)}`, { token, schema: OrderSchema });
+    return { prefill: order.customerId };
+  } catch {
+    return {};
+  }
 }
 
 const trackMatch = /^\/track\/([^/]+)\/?$/.exec(location.pathname);

@@ -16,6 +16,8 @@ export interface SignInOptions {
   subtitle: string;
   /** Shown above the forms (why we are here again: expired, refused, …). */
   message?: string;
+  /** A value for the first dev field (the order's customer id on a tracking page). */
+  prefill?: string;
   onSession: (session: Session) => void;
 }
 
@@ -29,7 +31,7 @@ export function showSignIn(o: SignInOptions): void {
   if (o.devMode) {
     const first = o.role === "merchant"
       ? h("input", { name: "merchant", id: "signin-merchant", value: localStorage.getItem("ticketRail.lastMerchant") ?? "demo", autocomplete: "off", required: true, pattern: "[A-Za-z0-9_\\-]{1,64}" })
-      : h("input", { name: "customer", id: "signin-customer", value: localStorage.getItem("ticketRail.lastCustomer") ?? "", placeholder: "e.g. alice", autocomplete: "off", required: true, pattern: "[A-Za-z0-9_\\-]{1,64}" });
+      : h("input", { name: "customer", id: "signin-customer", value: o.prefill ?? localStorage.getItem("ticketRail.lastCustomer") ?? "", placeholder: "e.g. alice", autocomplete: "off", required: true, pattern: "[A-Za-z0-9_\\-]{1,64}" });
     const name = o.role === "merchant" ? h("input", { name: "staff", id: "signin-staff", placeholder: "e.g. Kim", autocomplete: "off", required: true, maxlength: 60 }) : null;
     const submit = h("button", { type: "submit", class: "primary", id: "signin-dev" }, o.role === "merchant" ? "Start shift" : "Track my order");
     const form = h(
@@ -93,5 +95,5 @@ export function showSignIn(o: SignInOptions): void {
       h("div", { class: "signin-card" }, h("div", { class: "signin-brand" }, h("span", { class: "logo", "aria-hidden": "true" }, "▤"), "Ticket Rail"), h("h1", {}, o.title), h("p", { class: "signin-sub" }, o.subtitle), error, ...forms),
     ),
   );
-  (o.mount.querySelector<HTMLElement>("#signin-staff") ?? o.mount.querySelector<HTMLElement>("input, textarea"))?.focus();
+  (o.mount.querySelector<HTMLElement>("#signin-staff") ?? o.mount.querySelector<HTMLElement>(o.prefill ? "#signin-dev" : "input, textarea"))?.focus();
 }

@@ -138,6 +138,10 @@ describe("kitchen display", () => {
     // Actions are disabled, never queued, while not live.
     expect(await page.locator(".not-live").isVisible()).toBe(true);
     for (const b of await ticket(page, before.id).locator('[data-action="accept"]').all()) expect(await b.isDisabled()).toBe(true);
+    // A bump-bar accept while offline is refused on screen, not queued for later.
+    await page.keyboard.press("ArrowDown");
+    await page.keyboard.press("a");
+    await page.locator(".notice").filter({ hasText: "Not live — nothing was sent" }).waitFor();
 
     const kept = await placeOrder(merchantId, "e2e-o1");
     const dropped = await placeOrder(merchantId, "e2e-o2");
@@ -150,7 +154,10 @@ describe("kitchen display", () => {
     await ticketIn(page, "new", kept.id).waitFor({ timeout: 5_000 });
 
     const emitted = await roomSeq(merchantId);
-    expect(emitted).toBe(4); // created ×3, cancelled ×1
+    expect(emitted).toBe(4); // created ×3, cancelled ×1 — and no accept replayed from offline
+    await page.waitForTimeout(500);
+    expect(await roomSeq(merchantId)).toBe(4);
+    expect(await ticket(page, before.id).getAttribute("data-status")).toBe("PLACED");
     const state = await probe(page);
     expect(state.seq).toBe(emitted);
     expect(state.stats.applied).toBe(emitted);
