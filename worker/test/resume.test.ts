@@ -154,12 +154,15 @@ describe("merchant room resume", () => {
 
       // More than RETAIN_EVENTS real changes, made through the room's own operation (the one the
       // socket action calls), so the log, the outbox and the order room all carry them.
+      // Yielding every 100 changes, as a busy kitchen's room would between frames, so its own
+      // background work (outbox delivery) runs meanwhile.
       const extra = RETAIN_EVENTS + 20;
-      await runInDurableObject(merchantStub(merchantId), (room: MerchantOrderRoom) => {
+      await runInDurableObject(merchantStub(merchantId), async (room: MerchantOrderRoom) => {
         const call = { principal: { role: "merchant" as const, id: "staff-1", merchantId }, via: "socket" as const };
         for (let i = 0; i < extra; i++) {
           const r = room.updatePrepTime(call, order.id, 1 + (i % 180));
           if (!r.ok) throw new Error(JSON.stringify(r.error));
+          if (i % 100 === 99) await new Promise((resolve) => setTimeout(resolve, 0));
         }
       });
       const total = 2 + extra;

@@ -6,8 +6,8 @@
  */
 import { describe, expect, it } from "vitest";
 import type { Order } from "../../schema/index.ts";
-import { flushOutbox, placeOrder, setupMerchant, tokens } from "./helpers.ts";
-import { act, checkFrames, openMerchantSocket, openOrderSocket, rid, streamCount } from "./socket-helpers.ts";
+import { merchantStub, placeOrder, setupMerchant, tokens } from "./helpers.ts";
+import { act, checkFrames, openMerchantSocket, openOrderSocket, rid, streamCount, waitFor } from "./socket-helpers.ts";
 
 const ITERATIONS = 200;
 
@@ -35,7 +35,8 @@ describe("round trip", () => {
           )),
         );
       }
-      await flushOutbox(merchantId);
+      // Every order's room holds its ORDER_CREATED before the clock starts.
+      await waitFor(async () => (await merchantStub(merchantId).deliverPending()).pending === 0, 60_000, "outbox drained");
 
       const toAck: number[] = [];
       const toCustomer: number[] = [];
