@@ -35,7 +35,6 @@ export interface ViewState {
   rush: { available: boolean; running: boolean; placed: number };
   kitchen: string;
   staff: string;
-  showHelp: boolean;
 }
 
 // ------------------------------------------------------------------ layout
@@ -154,7 +153,6 @@ export function renderBoard(dom: BoardDom, v: ViewState, now: number): void {
   renderAlarm(dom.alarm, v, now);
   renderBulk(dom.bulk, v, live);
   renderNotices(dom.notices, v.notices);
-  dom.help.classList.toggle("expanded", v.showHelp);
 }
 
 type CardEl = HTMLElement & { _sig?: string };

@@ -69,7 +69,6 @@ export class KitchenDisplay {
   private notices: Notice[] = [];
   private noticeSeq = 0;
   private rush = { available: false, running: false, placed: 0 };
-  private showHelp = false;
   private renderQueued = false;
   private lastAlarmSound = 0;
   private recentGaps: number[] = [];
@@ -96,20 +95,20 @@ export class KitchenDisplay {
       onRepeatedFailure: () => void this.checkToken(),
     });
     this.ticker = setInterval(() => this.tick(), 1000);
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- getters below read live state
-    const self = this;
+    // Getters, so a test reading window.__ticketRail always sees the current state.
+    const display = this;
     const probe: KitchenProbe = {
       get stats() {
-        return self.board.stats;
+        return display.board.stats;
       },
       get status() {
-        return self.link.status;
+        return display.link.status;
       },
       get seq() {
-        return self.board.cursor?.since ?? 0;
+        return display.board.cursor?.since ?? 0;
       },
       get tickets() {
-        return Object.values(self.board.tickets).map((t) => ({ id: t.order.id, status: t.order.status, leaving: !!t.leaving }));
+        return Object.values(display.board.tickets).map((t) => ({ id: t.order.id, status: t.order.status, leaving: !!t.leaving }));
       },
     };
     (window as unknown as { __ticketRail: KitchenProbe }).__ticketRail = probe;
@@ -523,9 +522,6 @@ export class KitchenDisplay {
       case "mute":
         this.sound.setMuted(!this.sound.muted);
         return;
-      case "help":
-        this.showHelp = !this.showHelp;
-        return;
     }
   }
 
@@ -590,7 +586,6 @@ export class KitchenDisplay {
         rush: this.rush,
         kitchen: this.session.claims.merchantId ?? "",
         staff: this.session.name ?? this.session.claims.sub,
-        showHelp: this.showHelp,
       };
       renderBoard(this.dom, view, Date.now());
     });

@@ -16,8 +16,7 @@ export type KeyCommand =
   | { kind: "bulk-accept" }
   | { kind: "bulk-ready" }
   | { kind: "escape" }
-  | { kind: "mute" }
-  | { kind: "help" };
+  | { kind: "mute" };
 
 /** The quick prep choices offered on Accept (minutes); keys 1–4 pick them. */
 export const QUICK_PREP_MINUTES = [10, 15, 20, 30] as const;
@@ -57,8 +56,6 @@ export function commandForKey(e: KeyInput, menuOpen: boolean): KeyCommand | null
     case "-":
     case "_":
       return { kind: "prep", delta: -5 };
-    case "?":
-      return { kind: "help" };
   }
   if (/^[1-9]$/.test(e.key)) {
     const n = Number(e.key);

@@ -62,20 +62,20 @@ export class TrackingPage {
       onStatus: () => this.render(),
     });
     this.ticker = setInterval(() => this.render(), 1000);
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- getters below read live state
-    const self = this;
+    // Getters, so a test reading window.__ticketRail always sees the current state.
+    const page = this;
     const probe: TrackingProbe = {
       get stats() {
-        return self.state.stats;
+        return page.state.stats;
       },
       get status() {
-        return self.link.status;
+        return page.link.status;
       },
       get seq() {
-        return self.state.cursor?.since ?? 0;
+        return page.state.cursor?.since ?? 0;
       },
       get order() {
-        return self.state.order;
+        return page.state.order;
       },
     };
     (window as unknown as { __ticketRail: TrackingProbe }).__ticketRail = probe;
