@@ -6,7 +6,7 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { api, flushOutbox, merchantStub, orderStub, placeOrder, setupMerchant, tokens } from "./helpers.ts";
-import { act, barrier, checkFrames, openMerchantSocket, openOrderSocket, openOrderSocketFromStart, rid, streamCount } from "./socket-helpers.ts";
+import { act, barrier, checkFrames, openMerchantSocket, openOrderSocket, openOrderSocketFromStart, rid, streamCount, waitFor } from "./socket-helpers.ts";
 
 /** True if the Durable Object had a live instance, which this evicts (evictDurableObject rejects otherwise). */
 async function isRunning(stub: DurableObjectStub): Promise<boolean> {
@@ -156,6 +156,8 @@ describe("ping / pong", () => {
     const { merchantId, staff } = await setupMerchant();
     const screen = await openMerchantSocket(merchantId, staff);
     await barrier(screen);
+    // Nothing scheduled that could wake the room by itself (creating it queued a D1 projection).
+    await waitFor(async () => (await runInDurableObject(merchantStub(merchantId), (_room, state) => state.storage.getAlarm())) === null, 10_000, "no alarm");
     await evictDurableObject(merchantStub(merchantId));
     await barrier(screen);
     expect(await isRunning(merchantStub(merchantId))).toBe(false);

@@ -4,13 +4,13 @@
  * API's JSON error shape.
  */
 import { env } from "cloudflare:workers";
-import { createExecutionContext, evictDurableObject } from "cloudflare:test";
+import { createExecutionContext, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ErrorResponseSchema } from "../../schema/index.ts";
 import { app } from "../app.ts";
 import { issueToken } from "../auth.ts";
 import { BASE, SECRET, api, connect, flushOutbox, merchantStub, placeOrder, setupMerchant, token, tokens } from "./helpers.ts";
-import { act, checkFrames, merchantPath, openMerchantSocket, orderPath } from "./socket-helpers.ts";
+import { act, checkFrames, merchantPath, openMerchantSocket, orderPath, waitFor } from "./socket-helpers.ts";
 
 /** Expects the upgrade to be refused with `status` / `code` and no socket. */
 async function refused(path: string, opts: Parameters<typeof connect>[1], status: number, code: string) {
@@ -71,6 +71,8 @@ describe("merchant room upgrades", () => {
     const a = await setupMerchant();
     const b = await setupMerchant();
     const stub = merchantStub(b.merchantId);
+    // Nothing scheduled that could wake the room by itself (creating it queued a D1 projection).
+    await waitFor(async () => (await runInDurableObject(stub, (_room, state) => state.storage.getAlarm())) === null, 10_000, "no alarm");
     await isRunning(stub); // evicts it if it was running
     expect(await isRunning(stub)).toBe(false);
     await refused(merchantPath(b.merchantId), { token: a.staff }, 403, "FORBIDDEN");
