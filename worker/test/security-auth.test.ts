@@ -356,6 +356,52 @@ describe("sockets: refused upgrades are HTTP errors before any socket opens", ()
   });
 });
 
+describe("sockets: an open socket reaches nothing it may not", () => {
+  it("another merchant's screen cannot act on this merchant's orders; dispatch may watch but not act", async () => {
+    const foreign = await open(`/ws/merchant/${m2}/orders`, { token: await as("staff2") });
+    const watching = await open(`/ws/merchant/${m1}/orders`, { token: await as("dispatch") });
+    const frames = [
+      { action: "MERCHANT_MARK_READY", requestId: "x1", payload: { orderId: order.id } },
+      { action: "MERCHANT_UPDATE_PREP_TIME", requestId: "x2", payload: { orderId: order.id, prepMinutes: 99 } },
+      { action: "BULK_MARK_READY", requestId: "x3", payload: { orderIds: [order.id] } },
+    ];
+    for (const f of frames) foreign.send(f);
+    for (const f of frames) watching.send(f);
+    await foreign.until((e) => e.filter((x) => ["ERROR", "BULK_RESULT", "ACK"].includes(x.event)).length === 3, 5000, "foreign replies");
+    await watching.until((e) => e.filter((x) => ["ERROR", "BULK_RESULT", "ACK"].includes(x.event)).length === 3, 5000, "dispatch replies");
+    const replies = (s: typeof foreign) => s.envelopes.filter((x) => ["ERROR", "BULK_RESULT", "ACK"].includes(x.event));
+    // In m2's room, m1's order does not exist; in m1's room, dispatch may not act.
+    expect(replies(foreign).map((r) => r.event === "BULK_RESULT" ? r.payload.results[0].error.code : r.payload.code)).toEqual(["NOT_FOUND", "NOT_FOUND", "NOT_FOUND"]);
+    expect(replies(watching).map((r) => r.payload.code)).toEqual(["FORBIDDEN", "FORBIDDEN", "FORBIDDEN"]);
+    expect(foreign.closed).toBeNull();
+    expect(watching.closed).toBeNull();
+    await expectNothingChanged();
+    foreign.close();
+    watching.close();
+  });
+
+  it("a driver taken off an order loses it: the open socket closes and neither it nor REST opens again", async () => {
+    const t = { cust: await as("customerA"), staff: await as("staff1"), ops: await as("dispatch") };
+    const placed = await api<Order>("POST", "/api/orders", { token: t.cust, body: { merchantId: m1, items: ITEMS } });
+    const id = placed.body.id;
+    await api("POST", `/api/orders/${id}/driver`, { token: t.ops, body: { driverId: "drv-a", name: "Ada" } });
+    await merchantStub(m1).deliverPending();
+    const ada = await open(`/ws/order/${id}`, { token: await as("driverA") });
+    await api("POST", `/api/orders/${id}/driver`, { token: t.ops, body: { driverId: "drv-b", name: "Bo" } });
+    await merchantStub(m1).deliverPending();
+    expect((await ada.waitClosed()).code).toBe(1008);
+    const again = await upgrade(`/ws/order/${id}`, { authorization: `Bearer ${await as("driverA")}` });
+    expectErrorShape(again, 403, "FORBIDDEN", "reassigned driver's socket");
+    expectErrorShape(await api("GET", `/api/orders/${id}`, { token: await as("driverA") }), 403, "FORBIDDEN", "reassigned driver's GET");
+    await api("POST", `/api/merchants/${m1}/orders/${id}/accept`, { token: t.staff, body: {} });
+    await api("POST", `/api/merchants/${m1}/orders/${id}/ready`, { token: t.staff });
+    expectErrorShape(await api("POST", `/api/orders/${id}/pickup`, { token: await as("driverA") }), 403, "FORBIDDEN", "reassigned driver's pickup");
+    expect((await api("POST", `/api/orders/${id}/pickup`, { token: await as("driverB") })).status).toBe(200);
+    // Leave the fixture's stream position as expectNothingChanged knows it.
+    stream.seq = (await merchantStub(m1).board())!.seq;
+  });
+});
+
 describe("the right principal passes every route (control for the matrix above)", () => {
   it("a whole lifecycle by exactly the entitled callers", async () => {
     const t = { cust: await as("customerA"), staff: await as("staff1"), drv: await as("driverA"), ops: await as("dispatch") };
