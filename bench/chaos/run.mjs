@@ -406,8 +406,8 @@ async function trafficWorker() {
     if (counts.orders < CFG.orders && (counts.orders < wantOrders || r < 0.05)) {
       const doomedShort = counts.leftToExpire < CFG.deadlines;
       await placeOrder(m, doomedShort && chance(Math.max(0.15, (CFG.deadlines - counts.leftToExpire) / Math.max(1, CFG.orders - counts.orders))));
-    } else if (r < 0.06) await race(m);
-    else if (r < 0.1) {
+    } else if (r < 0.1) await race(m);
+    else if (r < 0.14) {
       const mine = [...ledger.values()].filter((e) => e.first && e.merchantId === m.id && e.kind !== "place");
       if (mine.length) await retryEntry(m, pick(mine));
     } else {

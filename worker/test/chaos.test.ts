@@ -16,7 +16,7 @@ import { api, inMerchantRoom, ITEMS, merchantStub, orderStub, setupMerchant, tok
 import { boardDiff, canonical, merchantLog, merchantOrders, orderLog, StreamWatcher } from "./chaos-support.ts";
 
 const CONFIG = {
-  merchants: 3,
+  merchants: 4,
   screensPerMerchant: 2,
   trackersPerMerchant: 3,
   ordersPerMerchant: 30,
@@ -426,12 +426,20 @@ async function race(m: Merchant): Promise<void> {
   if (winners > 1) throw new Error(`race on ${orderId}: ${winners} winners`);
 }
 
+/** Every kind of fault has happened a few times (a slow eviction must not starve the others). */
+const faultsEnough = () =>
+  counts.disconnects >= 3 &&
+  counts.evictions >= 2 &&
+  counts.relayFaultsInjected.orderRoom >= 3 &&
+  counts.relayFaultsInjected.projection >= 3 &&
+  counts.deadlinesFired >= 3;
+
 async function worker(world: Merchant[], deadline: number): Promise<void> {
   while (Date.now() < deadline) {
-    const open = world.filter((m) => m.placed < CONFIG.ordersPerMerchant || m.actions < CONFIG.actionsPerMerchant);
-    if (open.length === 0) return;
+    const budgetLeft = world.filter((m) => m.placed < CONFIG.ordersPerMerchant || m.actions < CONFIG.actionsPerMerchant);
+    if (budgetLeft.length === 0 && faultsEnough()) return;
     await maybeInjectFault(world);
-    const m = pick(open);
+    const m = pick(budgetLeft.length > 0 ? budgetLeft : world);
     const r = random();
     if (m.placed < CONFIG.ordersPerMerchant && (r < 0.3 || m.orders.length < 3)) await placeOrder(m);
     else if (r < 0.36) await race(m);
@@ -708,9 +716,8 @@ it(
     expect(counts.lost + counts.duplicated + counts.diverged).toBe(0);
     // The run really exercised what it claims to.
     expect(counts.orders).toBeGreaterThanOrEqual(CONFIG.merchants * 10);
-    expect(counts.disconnects).toBeGreaterThan(0);
+    expect(faultsEnough()).toBe(true);
     expect(counts.relayCallsFailed.orderRoom + counts.relayCallsFailed.projection).toBeGreaterThan(0);
-    expect(counts.deadlinesFired).toBeGreaterThan(0);
   },
   120_000,
 );
