@@ -80,11 +80,17 @@ export class Outbox {
     return this.sql.exec<{ t: number | null }>(`SELECT MIN(next_ms) AS t FROM outbox`).one().t;
   }
 
+  /** Rows acknowledged so far (tells deliver whether a pass made progress). */
+  private delivered = 0;
+
   /**
    * Delivers what is due. Relays of one order go in seq order and stop at the first failure, so
-   * an OrderRoom never sees version n+1 before n; different orders go in parallel.
+   * an OrderRoom never sees version n+1 before n; different orders go in parallel. A pass takes
+   * at most SCAN_LIMIT rows and PROJECTION_BATCH projections: `more` says another pass has work
+   * (it was full and made progress; a failing receiver's rows back off instead of spinning).
    */
-  async deliver(targets: OutboxTargets, nowMs: number): Promise<void> {
+  async deliver(targets: OutboxTargets, nowMs: number): Promise<{ more: boolean }> {
+    const deliveredBefore = this.delivered;
     const rows = this.sql
       .exec<Row>(
         `SELECT o.id, o.target, o.seq, o.order_id, o.merchant_json, o.attempts, o.next_ms, e.envelope, e.via
@@ -93,7 +99,8 @@ export class Outbox {
       .toArray();
     const due = (r: Row) => r.attempts === 0 || r.next_ms <= nowMs;
 
-    const projection = rows.filter((r) => r.target === "projection" && due(r)).slice(0, PROJECTION_BATCH);
+    const dueProjection = rows.filter((r) => r.target === "projection" && due(r));
+    const projection = dueProjection.slice(0, PROJECTION_BATCH);
     const perOrder = new Map<string, Row[]>();
     const blocked = new Set<string>();
     for (const r of rows) {
@@ -107,6 +114,8 @@ export class Outbox {
       else perOrder.set(r.order_id, [r]);
     }
     await Promise.all([this.deliverProjection(targets, projection, nowMs), this.deliverOrderRooms(targets, [...perOrder.values()], nowMs)]);
+    const full = rows.length === SCAN_LIMIT || dueProjection.length > PROJECTION_BATCH;
+    return { more: full && this.delivered > deliveredBefore };
   }
 
   private async deliverProjection(targets: OutboxTargets, rows: Row[], nowMs: number): Promise<void> {
@@ -146,6 +155,7 @@ export class Outbox {
 
   private done(rows: Row[]): void {
     for (const r of rows) this.sql.exec(`DELETE FROM outbox WHERE id = ?`, r.id);
+    this.delivered += rows.length;
   }
 
   private failed(rows: Row[], err: unknown, nowMs: number): void {
