@@ -7,7 +7,8 @@
  * every scenario, prints one table and writes bench/results/latest.json. Everything it starts
  * is stopped at the end, on error and on Ctrl-C.
  *
- *   node bench/run.mjs [--quick] [--out FILE] [--only fanout,relay,...] [--profile SCENARIO] [--ref GIT_REF]
+ *   node bench/run.mjs [--quick] [--out FILE] [--only fanout,relay,...] [--profile SCENARIO] [--ks 1,50]
+ *                      [--ref GIT_REF | --app-dir DIR]
  */
 import { execFileSync, fork } from "node:child_process";
 import fs from "node:fs";
@@ -36,6 +37,8 @@ const OUT = path.resolve(option("--out") ?? path.join(BENCH_DIR, "results", QUIC
 const ONLY = option("--only")?.split(",");
 const PROFILE = option("--profile");
 const REF = option("--ref");
+/** Benchmark an already prepared copy of the product instead (experiments, other checkouts). */
+const APP_DIR = option("--app-dir") ? path.resolve(option("--app-dir")) : null;
 const SCENARIOS = ["floor", "fanout", "relay", "bulk", "resume", "polling", "rush"];
 const runs = (s) => !ONLY || ONLY.includes(s);
 
@@ -45,8 +48,8 @@ const RATE_LIMITS = { REST_RATE_LIMIT: "100000/10", SOCKET_RATE_LIMIT: "100000/1
 // Rush rates climb from well below to well above the 300/s target; the first failing step ends it.
 const PLAN = QUICK
   ? {
-      fanout: { ks: [1, 10, 50, 200], n: 50, warmup: 5 },
-      relay: { n: 50, warmup: 5, batch: 55 },
+      fanout: { ks: [1, 10, 50, 200], n: 40, warmup: 5 },
+      relay: { n: 40, warmup: 5, batch: 45 },
       rush: { screens: 20, rates: [10, 20, 40, 80, 160, 320], stepMs: 2000 },
       bulk: { rounds: 1, screens: 5 },
       resume: { events: 1000, reps: 3 },
@@ -63,6 +66,8 @@ const PLAN = QUICK
       polling: { n: 1000, warmup: 50, sim: { pollers: 40, periodMs: 5000, spreadMs: 5000 } },
     };
 const POLL_PERIOD_MS = 5000;
+// For profiling and debugging one size: --ks 1,50
+if (option("--ks")) PLAN.fanout.ks = option("--ks").split(",").map(Number);
 
 // ---------------------------------------------------------------- load processes
 
@@ -139,8 +144,11 @@ async function main() {
   const logs = ensureDir(path.join(tmp, "logs"));
   // The servers' logs outlive the temp dir (registered after it, so copied before it goes).
   onCleanup(() => fs.cpSync(logs, path.join(BENCH_DIR, "results", "logs"), { recursive: true }));
-  const app = path.join(tmp, "app");
-  machine.product_source = snapshotProduct(app, REF);
+  let app = path.join(tmp, "app");
+  if (APP_DIR) {
+    app = APP_DIR;
+    machine.product_source = `directory ${APP_DIR} (--app-dir)`;
+  } else machine.product_source = snapshotProduct(app, REF);
   log(`benchmarking ${machine.product_source}`);
 
   const [port, inspectorPort, echoPort, echoInspectorPort, wsPort] = await distinctPorts(5);
@@ -237,12 +245,18 @@ async function main() {
       await table[name]();
       if (profiling) {
         const dir = path.join(BENCH_DIR, "results", "profiles");
-        results.profiles[name] = await profiling.stop(path.join(dir, `${name}.cpuprofile`));
         // The profile's line numbers point into wrangler's dev bundle: keep it next to the profile.
+        let bundle = null;
         for (const d of fs.readdirSync(path.join(ctx.app, ".wrangler", "tmp"))) {
-          const bundle = path.join(ctx.app, ".wrangler", "tmp", d, "index.js");
-          if (fs.existsSync(bundle)) fs.cpSync(bundle, path.join(dir, `${name}.bundle.js`));
+          const candidate = path.join(ctx.app, ".wrangler", "tmp", d, "index.js");
+          if (d.startsWith("dev-") && fs.existsSync(candidate)) {
+            bundle = path.join(dir, `${name}.bundle.js`);
+            fs.mkdirSync(dir, { recursive: true });
+            fs.cpSync(candidate, bundle);
+          }
         }
+        results.profiles[name] = await profiling.stop(path.join(dir, `${name}.cpuprofile`), bundle);
+        results.profiles[name].server_cpu = results.scenarios[name]?.cpu ?? null;
       }
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);

@@ -38,18 +38,78 @@ export async function captureProfile(inspectorPort, { samplingIntervalUs = 250 }
   await send("Profiler.setSamplingInterval", { interval: samplingIntervalUs });
   await send("Profiler.start");
   return {
-    async stop(file) {
+    /** Stops, writes the .cpuprofile and summarises it (by module when given wrangler's bundle). */
+    async stop(file, bundleFile) {
       const { profile } = await send("Profiler.stop");
       ws.close();
       fs.mkdirSync(path.dirname(file), { recursive: true });
       fs.writeFileSync(file, JSON.stringify(profile));
-      return { file, ...summarizeProfile(profile) };
+      const bundle = bundleFile && fs.existsSync(bundleFile) ? fs.readFileSync(bundleFile, "utf8") : null;
+      return { file, ...summarizeProfile(profile, bundle) };
     },
   };
 }
 
-/** Self and inclusive time per function name, and the share of idle / GC / program. */
-export function summarizeProfile(profile) {
+/**
+ * Which source module each line of wrangler's bundle came from: esbuild marks every module with
+ * a `// path/to/module.ts` comment line.
+ */
+function moduleMap(bundle) {
+  const starts = [];
+  const lines = bundle.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^\/\/ (\S+\.(?:m?[jt]s|json))$/.exec(lines[i]);
+    if (m) starts.push([i, m[1]]);
+  }
+  return (line) => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    let found = "(bundle prelude)";
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (starts[mid][0] <= line) {
+        found = starts[mid][1];
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found;
+  };
+}
+
+/** A coarse owner for a module path: which part of the stack the time belongs to. */
+function ownerOf(modulePath) {
+  const m = /node_modules\/(?:\.pnpm\/[^/]+\/node_modules\/)?((?:@[^/]+\/)?[^/]+)/.exec(modulePath);
+  if (m) return `lib ${m[1]}`;
+  const w = /(worker\/[^/]+(?:\/[^/]+)?|schema\/[^/]+)$/.exec(modulePath);
+  return w ? w[1] : modulePath;
+}
+
+const NATIVE_GROUPS = [
+  [/^(exec|one|toArray|next|raw|transactionSync|get databaseSize)$/, "native: SQLite (sql.exec, transactionSync)"],
+  [/^(parse|stringify)$/, "native: JSON.parse / JSON.stringify"],
+  [/^(send|close|accept|acceptWebSocket|getWebSockets|serializeAttachment|deserializeAttachment)$/, "native: WebSocket"],
+  [/^(setAlarm|deleteAlarm|getAlarm|sync)$/, "native: storage alarm / sync"],
+  [/^(fetch|idFromName|get|relay|getOrder|placeOrder|batch|prepare|bind|run|all|first)$/, "native: RPC / fetch / D1 binding calls"],
+  [/^(importKey|verify|sign|digest|getRandomValues|randomUUID)$/, "native: WebCrypto"],
+  [/^\(garbage collector\)$/, "(garbage collector)"],
+  [/^\(program\)$/, "(program: runtime outside JS)"],
+  [/^\(idle\)$/, "(idle)"],
+];
+
+/** Self and inclusive time per function name and per module owner; idle / GC / program apart. */
+export function summarizeProfile(profile, bundle = null) {
+  const moduleOf = bundle ? moduleMap(bundle) : null;
+  const owners = new Map();
+  const ownerLabel = (n) => {
+    const f = n.callFrame;
+    if (!f.url || f.url.startsWith("node-internal") || !moduleOf) {
+      const name = f.functionName || "(anonymous)";
+      if (f.url && f.url.startsWith("cloudflare-internal")) return `runtime ${f.url.replace(/:.*$/, "")}`;
+      for (const [re, label] of NATIVE_GROUPS) if (re.test(name)) return label;
+      return f.url ? `runtime ${f.url}` : `native: ${name}`;
+    }
+    return ownerOf(moduleOf(f.lineNumber));
+  };
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -66,6 +126,8 @@ export function summarizeProfile(profile) {
     total += dt;
     let node = byId.get(profile.samples[i]);
     self.set(label(node), (self.get(label(node)) ?? 0) + dt);
+    const owner = ownerLabel(node);
+    owners.set(owner, (owners.get(owner) ?? 0) + dt);
     const seen = new Set();
     while (node) {
       const name = node.callFrame.functionName || "(anonymous)";
@@ -82,5 +144,5 @@ export function summarizeProfile(profile) {
       .slice(0, n)
       .map(([name, ms]) => ({ name, ms: round(ms, 1), pct: round((100 * ms) / total, 1) }));
   const idle = (inclusive.get("(idle)") ?? 0) + (inclusive.get("(program)") ?? 0);
-  return { total_ms: round(total, 0), busy_ms: round(total - idle, 0), top_self: top(self, 30), top_inclusive: top(inclusive, 40) };
+  return { total_ms: round(total, 0), busy_ms: round(total - idle, 0), by_owner: top(owners, 40), top_self: top(self, 30), top_inclusive: top(inclusive, 40) };
 }

@@ -454,16 +454,24 @@ const handlers = {
     const epoch = snap.e.payload.epoch;
     away.ws.close();
 
-    const places = Math.ceil(events / 2);
-    const { orders } = await handlers.placeMany({ merchantId, tokens: customerTokens, n: places, concurrency: 16 });
+    // A third placed through REST, then accepted and marked ready in bulks over the socket: three
+    // kinds of events, and a bulk costs the room far less per event than a placement.
+    const places = Math.ceil(events / 3);
+    const { orders } = await handlers.placeMany({ merchantId, tokens: customerTokens, n: places, concurrency: 8 });
+    const ids = orders.map((o) => o.id);
+    const plan = [];
+    for (const action of ["BULK_ACCEPT", "BULK_MARK_READY"]) for (let f = 0; f < places; f += 100) plan.push([action, ids.slice(f, f + 100)]);
     let remaining = events - places;
     for (let i = 0; remaining > 0; i++) {
-      const ids = orders.slice(i * 100, i * 100 + Math.min(100, remaining)).map((o) => o.id);
+      const [action, all] = plan[i];
+      const batch = all.slice(0, remaining);
       const requestId = `resume-bulk-${i}`;
-      const reply = live.next((e) => e.requestId === requestId && (e.event === "BULK_RESULT" || e.event === "ERROR"), 30_000, "BULK_RESULT");
-      live.ws.send(JSON.stringify({ action: "BULK_ACCEPT", requestId, payload: { orderIds: ids } }));
-      await reply;
-      remaining -= ids.length;
+      const reply = live.next((e) => e.requestId === requestId && (e.event === "BULK_RESULT" || e.event === "ERROR"), 120_000, "BULK_RESULT");
+      live.ws.send(JSON.stringify({ action, requestId, payload: { orderIds: batch } }));
+      const { e } = await reply;
+      const moved = e.event === "BULK_RESULT" ? e.payload.results.filter((r) => r.ok).length : 0;
+      if (moved !== batch.length) throw new Error(`${action} moved ${moved} of ${batch.length}: ${JSON.stringify(e.payload).slice(0, 300)}`);
+      remaining -= batch.length;
     }
     const target = since + events;
     const deadline = Date.now() + 30_000;
