@@ -117,3 +117,6 @@ export const TokenClaimsSchema = z
   })
   .refine((c) => c.role !== "merchant" || c.merchantId !== undefined, "a merchant token needs merchantId");
 export type TokenClaims = z.infer<typeof TokenClaimsSchema>;
+
+/** `GET /api/health`. `dev` (an addition) says whether local-development helpers are on. */
+export const HealthResponseSchema = z.object({ ok: z.literal(true), dev: z.boolean().optional() });

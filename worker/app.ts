@@ -27,7 +27,7 @@ export const app = new Hono<AppEnv>()
     }
     await next();
   })
-  .get("/api/health", (c) => c.json({ ok: true }))
+  .get("/api/health", (c) => c.json({ ok: true, dev: devMode(c.env) }))
   .route("/api/dev", devRoutes)
   .route("/api/orders", ordersRoutes)
   .route("/api/merchants", merchantsRoutes)

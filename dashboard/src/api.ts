@@ -3,7 +3,7 @@
  * contract's schemas; refusals become ApiError with the contract's error code.
  */
 import type { z } from "zod";
-import { ErrorResponseSchema, type DevTokenBody, type ErrorCode } from "../../schema/index.ts";
+import { ErrorResponseSchema, HealthResponseSchema, type DevTokenBody, type ErrorCode } from "../../schema/index.ts";
 
 export class ApiError extends Error {
   // Plain fields, not parameter properties: `npm run simulate` runs this file with Node's
@@ -78,15 +78,12 @@ export async function devToken(client: ApiClient, body: DevTokenBody): Promise<s
   return res.token;
 }
 
-/**
- * Whether dev tokens are on. An empty body is refused with 400 when the route exists and 404
- * when it does not, so this asks without minting anything.
- */
+/** Whether dev tokens are on: `GET /api/health` says so (the `dev` flag is off when deployed). */
 export async function devModeAvailable(client: ApiClient): Promise<boolean> {
   try {
-    await apiCall(client, "POST", "/api/dev/token", { body: {} });
-    return true;
-  } catch (err) {
-    return err instanceof ApiError && err.code === "BAD_REQUEST";
+    const health = HealthResponseSchema.safeParse(await apiCall(client, "GET", "/api/health"));
+    return health.success && health.data.dev === true;
+  } catch {
+    return false;
   }
 }

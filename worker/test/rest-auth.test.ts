@@ -84,10 +84,12 @@ describe("401 on every route", () => {
 });
 
 describe("GET /api/health", () => {
-  it("answers { ok: true } to anyone", async () => {
+  it("answers { ok: true } to anyone, saying whether dev helpers are on", async () => {
     const res = await api("GET", "/api/health");
     expectJson(res, 200);
-    expect(res.body).toEqual({ ok: true });
+    expect(res.body).toEqual({ ok: true, dev: true }); // the test pool runs with DEV_MODE=true
+    const deployed = await app.fetch(new Request("http://x/api/health"), { ...env, DEV_MODE: undefined } as unknown as Env);
+    expect(await deployed.json()).toEqual({ ok: true, dev: false });
   });
 });
 

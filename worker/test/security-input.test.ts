@@ -370,7 +370,7 @@ describe("a deploy without AUTH_SECRET fails closed", () => {
         expect((res.body as { error: { message: string } }).error.message).toMatch(/AUTH_SECRET/);
       }
       // Health has nothing to protect; and with dev mode on, dev tokens cannot be minted either.
-      expect((await withEnv(patch, "/api/health")).body).toEqual({ ok: true });
+      expect((await withEnv(patch, "/api/health")).body).toMatchObject({ ok: true });
       const devToken = await withEnv({ AUTH_SECRET: secret, DEV_MODE: "true" }, "/api/dev/token", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
