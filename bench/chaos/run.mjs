@@ -412,6 +412,11 @@ async function trafficWorker() {
       if (mine.length) await retryEntry(m, pick(mine));
     } else {
       const live = m.orders.filter((id) => !m.doomed.has(id) && !isFinal(m.known.get(id)?.status ?? "PLACED"));
+      // Mostly orders that can still move; now and then a finished one (which must refuse).
+      if (live.length === 0 && !chance(0.1)) {
+        await sleep(between(50, 150));
+        continue;
+      }
       const candidates = live.length > 0 && chance(0.92) ? live : m.orders.filter((id) => !m.doomed.has(id));
       if (candidates.length === 0) {
         await sleep(50);
@@ -427,9 +432,7 @@ async function faultLoop() {
   while (!stopping) {
     await sleep(between(...CFG.faultEveryMs));
     if (stopping || !server.up) continue;
-    const g = goals();
-    const r = random();
-    if (r < 0.45 || (g.relayOrderRoom && g.relayProjection)) {
+    if (random() < 0.45) {
       const w = pick(world.flatMap((m) => [...m.screens, ...m.trackers]).filter((x) => x.connected));
       if (w && (await w.drop())) counts.socketDrops++;
     } else {
