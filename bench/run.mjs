@@ -45,7 +45,7 @@ const runs = (s) => !ONLY || ONLY.includes(s);
 /** The bench raises the product's rate limits: it is one client hammering one merchant on purpose. */
 const RATE_LIMITS = { REST_RATE_LIMIT: "100000/10", SOCKET_RATE_LIMIT: "100000/10" };
 
-// Rush rates climb from well below to well above the 300/s target; the first failing step ends it.
+// Rush rates climb from well below to well above the 300/s target, until two steps in a row fail.
 const PLAN = QUICK
   ? {
       fanout: { ks: [1, 10, 50, 200], n: 40, warmup: 5 },
@@ -267,6 +267,7 @@ async function main() {
   }
 
   machine.loadavg_end = os.loadavg().map((x) => round(x, 2));
+  machine.pressure_end = pressure();
   const report = buildReport(machine, { product, echo });
   fs.mkdirSync(path.dirname(OUT), { recursive: true });
   fs.writeFileSync(OUT, `${JSON.stringify(report, null, 2)}\n`);
@@ -406,7 +407,7 @@ async function fanoutAt(ctx, k, target) {
   }
   const cpu = await meter.stop();
   await Promise.all(procs.map((p) => p.call("closeScreens")));
-  return { k, samples: last.length, errors, last_screen: summarize(last), first_screen: summarize(first), rest_response: summarize(rest), cpu, cpu_per_order_ms: cpuPerOrder(cpu, last.length) };
+  return { k, samples: last.length, errors, pressure_after: pressure(), last_screen: summarize(last), first_screen: summarize(first), rest_response: summarize(rest), cpu, cpu_per_order_ms: cpuPerOrder(cpu, last.length) };
 }
 
 function cpuPerOrder(cpu, count) {
@@ -597,13 +598,17 @@ async function rushScenario(ctx) {
       fanout: lat,
       rest_response: summarize(Array.from(placed.t1s).map((t1, k) => t1 - placed.t0s[k])),
       cpu,
+      pressure_after: pressure(),
       pass,
     };
     steps.push(step);
     log(`rush ${rate}/s for ${stepMs / 1000} s: p50 ${lat.p50} p99 ${lat.p99} ms, errors ${errors}, missing ${missing}, sent at ${step.achieved_rate}/s → ${pass ? "PASS" : "FAIL"}`);
     await Promise.all(procs.map((p) => p.call("resetGroups")));
-    if (!pass) break;
-    sustained = rate;
+    // Sustained = every step up to this rate passed. One noisy step on a shared machine should
+    // not hide the curve, so the ramp goes on until two steps in a row fail or it is overloaded.
+    if (pass && steps.every((s) => s.pass)) sustained = rate;
+    const lastTwoFailed = steps.length >= 2 && !steps.at(-1).pass && !steps.at(-2).pass;
+    if (lastTwoFailed || errors > 0 || missing > 0 || (lat.p50 ?? Infinity) > 1000 || !generatorKeptUp) break;
     step.drain_after_ms = await ctx.quiet();
   }
   // Every screen's stream, checked against the room's final seq once the dust has settled.
@@ -616,6 +621,7 @@ async function rushScenario(ctx) {
     screens,
     step_seconds: stepMs / 1000,
     sustained_orders_per_s: sustained,
+    highest_passing_step_orders_per_s: Math.max(0, ...steps.filter((s) => s.pass).map((s) => s.rate)),
     steps,
     room_final_seq: expectedLast,
     lost_events: seq.reduce((a, s) => a + s.lost, 0),
@@ -627,6 +633,22 @@ async function rushScenario(ctx) {
 }
 
 // ---------------------------------------------------------------- report
+
+/**
+ * Linux pressure stall information: the share of the last 10 s in which some task waited for a
+ * CPU (or for I/O). On a shared machine this says how much of a run's noise came from others.
+ */
+function pressure() {
+  const read = (kind) => {
+    try {
+      const m = /some avg10=([\d.]+)/.exec(fs.readFileSync(`/proc/pressure/${kind}`, "utf8"));
+      return m ? Number(m[1]) : null;
+    } catch {
+      return null;
+    }
+  };
+  return { cpu_some_avg10_pct: read("cpu"), io_some_avg10_pct: read("io") };
+}
 
 function machineInfo() {
   const cpus = os.cpus();
@@ -648,6 +670,7 @@ function machineInfo() {
     ws: JSON.parse(fs.readFileSync(path.join(ROOT, "node_modules", "ws", "package.json"), "utf8")).version,
     git_commit: version("git", ["rev-parse", "--short", "HEAD"]),
     loadavg_start: os.loadavg().map((x) => round(x, 2)),
+    pressure_start: pressure(),
   };
 }
 
@@ -724,7 +747,9 @@ function printTable(r) {
   const row = (cols, widths) => lines.push(cols.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join("  "));
   lines.push("");
   lines.push(`Ticket Rail bench — ${r.mode} run, ${r.generated_at}`);
-  lines.push(`machine: ${r.machine.cores} cores ${r.machine.cpu_model}, ${r.machine.mem_gb} GiB, Node ${r.machine.node}, ${r.machine.workerd}, wrangler ${r.machine.wrangler}, load avg ${r.machine.loadavg_start.join("/")} → ${r.machine.loadavg_end.join("/")}`);
+  lines.push(`machine: ${r.machine.cores} cores ${r.machine.cpu_model}, ${r.machine.mem_gb} GiB, Node ${r.machine.node}, ${r.machine.workerd}, wrangler ${r.machine.wrangler}`);
+  lines.push(`shared machine: load avg ${r.machine.loadavg_start.join("/")} → ${r.machine.loadavg_end.join("/")}; CPU pressure (some, avg10) ${r.machine.pressure_start.cpu_some_avg10_pct}% → ${r.machine.pressure_end.cpu_some_avg10_pct}%`);
+  lines.push(`product: ${r.machine.product_source}`);
   lines.push(`rate limits raised for the bench: ${Object.entries(RATE_LIMITS).map(([k, v]) => `${k}=${v}`).join(" ")} (wrangler dev --var)`);
   lines.push("");
   const w = [34, 8, 8, 8, 8, 10];
@@ -750,8 +775,11 @@ function printTable(r) {
   lines.push("");
   if (s.bulk) lines.push(`bulk: one BULK_ACCEPT of 100 ${fmt(s.bulk.bulk_ms)} ms vs 100 single accepts ${fmt(s.bulk.singles_ms)} ms → ×${fmt(s.bulk.speedup)}; frames per screen for the bulk: ${s.bulk.frames_per_screen_max} (medians of ${s.bulk.rounds.length} round(s), until every screen has all 100 events)`);
   if (s.rush) {
-    lines.push(`rush (${s.rush.screens} screens, ${s.rush.step_seconds} s steps): sustained ${s.rush.sustained_orders_per_s} orders/s with p99 ≤ 100 ms and 0 errors; lost ${s.rush.lost_events}, duplicated ${s.rush.duplicated_events}, reordered ${s.rush.reordered_events}`);
-    for (const st of s.rush.steps) lines.push(`  ${String(st.rate).padStart(5)}/s: p50 ${fmt(st.fanout.p50)} p99 ${fmt(st.fanout.p99)} ms, errors ${st.errors}, missing ${st.not_on_every_screen}, sent ${st.achieved_rate}/s → ${st.pass ? "pass" : "FAIL"}`);
+    lines.push(`rush (${s.rush.screens} screens, ${s.rush.step_seconds} s steps): sustained ${s.rush.sustained_orders_per_s} orders/s (every step up to it: p99 ≤ 100 ms, 0 errors; highest passing step ${s.rush.highest_passing_step_orders_per_s}/s); lost ${s.rush.lost_events}, duplicated ${s.rush.duplicated_events}, reordered ${s.rush.reordered_events}`);
+    for (const st of s.rush.steps)
+      lines.push(
+        `  ${String(st.rate).padStart(5)}/s: p50 ${fmt(st.fanout.p50)} p99 ${fmt(st.fanout.p99)} ms, errors ${st.errors}, missing ${st.not_on_every_screen}, sent ${st.achieved_rate}/s, room CPU ${fmt(st.cpu.product_workerd_cpu_ms / st.orders)} ms/order, CPU pressure ${st.pressure_after.cpu_some_avg10_pct}% → ${st.pass ? "pass" : "FAIL"}`,
+      );
   }
   lines.push("");
   const tw = [38, 16, 10, 8];
