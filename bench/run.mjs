@@ -778,7 +778,7 @@ function printTable(r) {
     lines.push(`rush (${s.rush.screens} screens, ${s.rush.step_seconds} s steps): sustained ${s.rush.sustained_orders_per_s} orders/s (every step up to it: p99 ≤ 100 ms, 0 errors; highest passing step ${s.rush.highest_passing_step_orders_per_s}/s); lost ${s.rush.lost_events}, duplicated ${s.rush.duplicated_events}, reordered ${s.rush.reordered_events}`);
     for (const st of s.rush.steps)
       lines.push(
-        `  ${String(st.rate).padStart(5)}/s: p50 ${fmt(st.fanout.p50)} p99 ${fmt(st.fanout.p99)} ms, errors ${st.errors}, missing ${st.not_on_every_screen}, sent ${st.achieved_rate}/s, room CPU ${fmt(st.cpu.product_workerd_cpu_ms / st.orders)} ms/order, CPU pressure ${st.pressure_after.cpu_some_avg10_pct}% → ${st.pass ? "pass" : "FAIL"}`,
+        `  ${String(st.rate).padStart(5)}/s: p50 ${fmt(st.fanout.p50)} p99 ${fmt(st.fanout.p99)} ms, errors ${st.errors}, missing ${st.not_on_every_screen}, sent ${st.achieved_rate}/s, workerd CPU ${fmt(st.cpu.product_workerd_cpu_ms / st.orders)} ms/order, CPU pressure ${st.pressure_after.cpu_some_avg10_pct}% → ${st.pass ? "pass" : "FAIL"}`,
       );
   }
   lines.push("");
