@@ -39,8 +39,9 @@ const PROFILE = option("--profile");
 const REF = option("--ref");
 /** Benchmark an already prepared copy of the product instead (experiments, other checkouts). */
 const APP_DIR = option("--app-dir") ? path.resolve(option("--app-dir")) : null;
-const SCENARIOS = ["floor", "fanout", "relay", "bulk", "resume", "polling", "rush"];
-const runs = (s) => !ONLY || ONLY.includes(s);
+const SCENARIOS = ["floor", "fanout", "relay", "bulk", "resume", "polling", "rush", "ops"];
+/** `ops` (CPU cost per operation, for profiling) runs only when asked for with --only. */
+const runs = (s) => (ONLY ? ONLY.includes(s) : s !== "ops");
 
 /** The bench raises the product's rate limits: it is one client hammering one merchant on purpose. */
 const RATE_LIMITS = { REST_RATE_LIMIT: "100000/10", SOCKET_RATE_LIMIT: "100000/10" };
@@ -218,6 +219,7 @@ async function main() {
     meter: () => cpuMeter(servers, Object.values(agents)),
     inspectorPort,
     app,
+    servers,
     quietPids: servers.product_workerd,
     /** Waits for the product to go idle (the previous step's outbox drained); returns the ms it took. */
     quiet: () => waitQuiet(servers.product_workerd),
@@ -233,6 +235,7 @@ async function main() {
     resume: () => resumeScenario(ctx),
     polling: () => pollingScenario(ctx),
     rush: () => rushScenario(ctx),
+    ops: () => opsScenario(ctx),
   };
   for (const name of SCENARIOS) {
     if (!runs(name)) continue;
@@ -633,6 +636,23 @@ async function rushScenario(ctx) {
     screens_closed: seq.reduce((a, s) => a + s.closed, 0),
   };
   log(`rush: sustained ${sustained}/s; lost ${results.scenarios.rush.lost_events}, duplicated ${results.scenarios.rush.duplicated_events} over ${screens} screens to seq ${expectedLast}`);
+}
+
+// ---------------------------------------------------------------- cost per operation (profiling aid)
+
+async function opsScenario(ctx) {
+  const m = await createMerchant(ctx, "bench-ops");
+  const r = await ctx.agents.solo.call("opsCost", {
+    wsBase: ctx.wsBase,
+    merchantId: m.id,
+    merchantToken: await m.token("ops-screen"),
+    customerToken: ctx.customers[0],
+    n: QUICK ? 10 : 30,
+    workerPids: ctx.servers.product_workerd,
+    proxyPids: ctx.servers.product_proxy_workerd,
+  });
+  results.scenarios.ops = r.rows;
+  console.table(r.rows);
 }
 
 // ---------------------------------------------------------------- report

@@ -10,8 +10,8 @@
  * - actor: a merchant socket that sends actions (bulk vs singles);
  * - self-contained scenarios that need only one process: relay, resume, echo, polling.
  */
-import { ORDER_ITEMS, envelopesOf, httpClient, mapLimit, now, onceOpen, openSocket, sleep } from "../lib/common.mjs";
-import { waitQuiet } from "../lib/servers.mjs";
+import { ORDER_ITEMS, envelopesOf, httpClient, mapLimit, now, onceOpen, openSocket, round, sleep, summarize } from "../lib/common.mjs";
+import { cpuMsOf, waitQuiet } from "../lib/servers.mjs";
 
 let request = null; // HTTP client of the origin given to `init`
 const clients = new Map();
@@ -530,6 +530,81 @@ const handlers = {
     }
     s.ws.close();
     return { samples };
+  },
+
+  // ---------------------------------------------------------------- cost per operation
+
+  /**
+   * One operation at a time on an idle server: the Worker+rooms workerd's CPU until the client
+   * had what it waited for (the reply; for a placement also the screen's ORDER_CREATED) and until
+   * the server is idle again (the outbox relay and D1 write included). /proc CPU ticks are 10 ms,
+   * so these are averages over `n` operations.
+   */
+  async opsCost({ wsBase, merchantId, merchantToken, customerToken, n, workerPids, proxyPids }) {
+    const sum = (pids) => pids.reduce((a, pid) => a + (cpuMsOf(pid) ?? 0), 0);
+    const quiet = () => waitQuiet(workerPids, { idlePct: 3, windowMs: 150 });
+    const screen = await openMailbox(`${wsBase}/ws/merchant/${merchantId}/orders?token=${merchantToken}`);
+    await screen.next((e) => e.event === "SNAPSHOT", 15_000, "SNAPSHOT");
+    let rid = 0;
+    const act = async (action, payload) => {
+      const requestId = `ops-${rid++}`;
+      const reply = screen.next((e) => e.requestId === requestId && ["ACK", "ERROR", "BULK_RESULT"].includes(e.event), 60_000, "reply");
+      const t0 = now();
+      screen.ws.send(JSON.stringify({ action, requestId, payload }));
+      const r = await reply;
+      if (r.e.event === "ERROR") throw new Error(`${action}: ${JSON.stringify(r.e.payload)}`);
+      return { t0, t1: r.t };
+    };
+    const rows = [];
+    const measure = async (name, count, fn) => {
+      let untilReply = 0;
+      let untilEvent = 0;
+      let total = 0;
+      let proxy = 0;
+      const lat = [];
+      const out = [];
+      for (let i = 0; i < count; i++) {
+        await quiet();
+        screen.clear();
+        const w0 = sum(workerPids);
+        const p0 = sum(proxyPids);
+        const r = await fn(i);
+        untilReply += sum(workerPids) - w0;
+        if (r.cpuAtEvent !== undefined) untilEvent += r.cpuAtEvent - w0;
+        await quiet();
+        total += sum(workerPids) - w0;
+        proxy += sum(proxyPids) - p0;
+        lat.push(r.t1 - r.t0);
+        out.push(r);
+      }
+      rows.push({
+        op: name,
+        n: count,
+        latency_p50_ms: summarize(lat).p50,
+        workerd_cpu_until_reply_ms: round(untilReply / count, 1),
+        ...(out[0].cpuAtEvent !== undefined ? { workerd_cpu_until_screen_event_ms: round(untilEvent / count, 1) } : {}),
+        workerd_cpu_total_ms: round(total / count, 1),
+        proxy_cpu_ms: round(proxy / count, 1),
+      });
+      return out;
+    };
+    await measure("GET /api/health", n, () => request("GET", "/api/health"));
+    const placed = await measure("POST /api/orders (new OrderRoom per order)", n, async (i) => {
+      const key = `ops-place-${i}`;
+      const seen = screen.next((e) => e.requestId === key && e.event === "ORDER_CREATED", 30_000, "ORDER_CREATED").then(() => sum(workerPids));
+      const r = await request("POST", "/api/orders", { token: customerToken, body: { merchantId, items: ORDER_ITEMS }, headers: { "idempotency-key": key } });
+      if (r.status !== 201) throw new Error(`place: ${r.status} ${r.text}`);
+      return { ...r, cpuAtEvent: await seen };
+    });
+    const ids = placed.map((r) => r.json.id);
+    await measure("GET /api/orders/:id", n, (i) => request("GET", `/api/orders/${encodeURIComponent(ids[i])}`, { token: customerToken }));
+    await measure("socket MERCHANT_ACCEPT", n, (i) => act("MERCHANT_ACCEPT", { orderId: ids[i], prepMinutes: 10 }));
+    await measure("socket MERCHANT_UPDATE_PREP_TIME", n, (i) => act("MERCHANT_UPDATE_PREP_TIME", { orderId: ids[i], prepMinutes: 12 }));
+    const { orders } = await handlers.placeMany({ merchantId, tokens: [customerToken], n: 100, concurrency: 8 });
+    const bulk = await measure("socket BULK_ACCEPT of 100 (per bulk)", 1, () => act("BULK_ACCEPT", { orderIds: orders.map((o) => o.id), prepMinutes: 10 }));
+    void bulk;
+    screen.ws.close();
+    return { rows };
   },
 
   // ---------------------------------------------------------------- polling
