@@ -238,6 +238,7 @@ async function main() {
     ops: () => opsScenario(ctx),
   };
   for (const name of SCENARIOS) {
+    if (interrupted) return;
     if (!runs(name)) continue;
     const started = now();
     log(`scenario ${name}…`);
@@ -269,6 +270,8 @@ async function main() {
     log(`scenario ${name} done in ${((now() - started) / 1000).toFixed(1)} s`);
   }
 
+  // An interrupted run writes nothing: half a run must not replace the last complete figures.
+  if (interrupted) return;
   machine.loadavg_end = os.loadavg().map((x) => round(x, 2));
   machine.pressure_end = pressure();
   const report = buildReport(machine, { product, echo });
@@ -821,7 +824,9 @@ function printTable(r) {
 // ---------------------------------------------------------------- lifecycle
 
 let stopping = false;
+let interrupted = false;
 async function stop(code) {
+  interrupted = true;
   if (stopping) return;
   stopping = true;
   await cleanupAll();

@@ -89,6 +89,13 @@ export function onCleanup(fn) {
 export async function cleanupAll() {
   if (cleanedUp) return;
   cleanedUp = true;
+  // Servers first: workerd writes its state on the way out, so the temp dir goes only after.
+  const pgids = [...groups];
+  for (const pgid of pgids) signalGroup(pgid, "SIGTERM");
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline && pgids.some(groupAlive)) await sleep(100);
+  for (const pgid of pgids) if (groupAlive(pgid)) signalGroup(pgid, "SIGKILL");
+  groups.clear();
   for (const fn of cleanups.splice(0).reverse()) {
     try {
       await fn();
@@ -96,12 +103,6 @@ export async function cleanupAll() {
       // keep tearing down the rest
     }
   }
-  const pgids = [...groups];
-  for (const pgid of pgids) signalGroup(pgid, "SIGTERM");
-  const deadline = Date.now() + 5000;
-  while (Date.now() < deadline && pgids.some(groupAlive)) await sleep(100);
-  for (const pgid of pgids) if (groupAlive(pgid)) signalGroup(pgid, "SIGKILL");
-  groups.clear();
 }
 
 /** Last-resort synchronous kill (process 'exit' handlers cannot await). */
