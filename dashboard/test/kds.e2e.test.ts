@@ -237,4 +237,33 @@ describe("kitchen display", () => {
       expect(box.height).toBeGreaterThanOrEqual(38);
     }
   });
+
+  it("hostile or unusual text in items, notes and reasons is shown as text, never as HTML", async () => {
+    // What a customer can type reaches the kitchen's screen and other customers never: it must be
+    // shown exactly as typed, and nothing in it may become markup or run.
+    const itemName = `<img src=x onerror="window.__pwned='item'">Pho`;
+    const itemNotes = `<script>window.__pwned='notes'</script> extra 🌶️ — عربي \u0007bell`;
+    const orderNotes = `<b>Ring</b> & "knock" \u202Eright-to-left`;
+    const reason = `<iframe src="javascript:window.parent.__pwned='reason'"></iframe> 🙅`;
+
+    const merchantId = await newMerchant();
+    const page = await openBoard(await screen(), merchantId);
+    const order = await placeOrder(merchantId, "e2e-mallory", [{ name: itemName, quantity: 1, unitPriceCents: 900, notes: itemNotes }], orderNotes);
+    const card = ticketIn(page, "new", order.id);
+    await card.waitFor();
+    const text = (await card.textContent()) ?? "";
+    for (const part of [itemName, itemNotes, orderNotes]) expect(text).toContain(part);
+    expect(await card.locator("img, script, b, iframe").count()).toBe(0);
+
+    const tracking = await openTracking(await screen(430, 932), order);
+    await cancelAsCustomer(order, reason);
+    const shown = tracking.locator(".track-reason");
+    await shown.waitFor({ timeout: 5_000 });
+    expect(await shown.textContent()).toContain(reason);
+
+    for (const p of [page, tracking]) {
+      expect(await p.locator("img[src=x], script:not([src]), iframe").count()).toBe(0);
+      expect(await p.evaluate(() => (window as unknown as { __pwned?: string }).__pwned)).toBeUndefined();
+    }
+  });
 });
