@@ -75,9 +75,17 @@ export class Outbox {
     return this.sql.exec(`SELECT 1 FROM outbox WHERE seq = ? LIMIT 1`, seq).toArray().length > 0;
   }
 
-  /** When a failed row is next due, or null if nothing waits for a retry. */
-  nextAttemptMs(): number | null {
-    return this.sql.exec<{ t: number | null }>(`SELECT MIN(next_ms) AS t FROM outbox`).one().t;
+  /**
+   * When the next row is due, or null if the outbox is empty. Projection rows are not due before
+   * `projectionNotBefore` (the room batches D1 writes, see MerchantOrderRoom.flush).
+   */
+  nextAttemptMs(projectionNotBefore: number): number | null {
+    return this.sql
+      .exec<{ t: number | null }>(
+        `SELECT MIN(CASE WHEN target = 'projection' THEN MAX(next_ms, ?) ELSE next_ms END) AS t FROM outbox`,
+        projectionNotBefore,
+      )
+      .one().t;
   }
 
   /** Rows acknowledged so far (tells deliver whether a pass made progress). */
@@ -88,8 +96,9 @@ export class Outbox {
    * an OrderRoom never sees version n+1 before n; different orders go in parallel. A pass takes
    * at most SCAN_LIMIT rows and PROJECTION_BATCH projections: `more` says another pass has work
    * (it was full and made progress; a failing receiver's rows back off instead of spinning).
+   * Without `project`, D1 rows wait for a later pass; `projected` says whether a batch went.
    */
-  async deliver(targets: OutboxTargets, nowMs: number): Promise<{ more: boolean }> {
+  async deliver(targets: OutboxTargets, nowMs: number, project = true): Promise<{ more: boolean; projected: boolean }> {
     const deliveredBefore = this.delivered;
     const rows = this.sql
       .exec<Row>(
@@ -99,7 +108,7 @@ export class Outbox {
       .toArray();
     const due = (r: Row) => r.attempts === 0 || r.next_ms <= nowMs;
 
-    const dueProjection = rows.filter((r) => r.target === "projection" && due(r));
+    const dueProjection = project ? rows.filter((r) => r.target === "projection" && due(r)) : [];
     const projection = dueProjection.slice(0, PROJECTION_BATCH);
     const perOrder = new Map<string, Row[]>();
     const blocked = new Set<string>();
@@ -115,7 +124,7 @@ export class Outbox {
     }
     await Promise.all([this.deliverProjection(targets, projection, nowMs), this.deliverOrderRooms(targets, [...perOrder.values()], nowMs)]);
     const full = rows.length === SCAN_LIMIT || dueProjection.length > PROJECTION_BATCH;
-    return { more: full && this.delivered > deliveredBefore };
+    return { more: full && this.delivered > deliveredBefore, projected: projection.length > 0 };
   }
 
   private async deliverProjection(targets: OutboxTargets, rows: Row[], nowMs: number): Promise<void> {

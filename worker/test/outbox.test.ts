@@ -189,6 +189,20 @@ describe("outbox delivery", () => {
     await expectSameEverywhere(merchantId, ids);
   }, 90_000);
 
+  it("in a rush D1 gets a batch per window, not a call per change, and every change still arrives", async () => {
+    const { merchantId, staff } = await setupMerchant();
+    await injectFaults(merchantId, { orderRoom: 0, projection: 0, afterDelivery: false }); // counts calls only
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) ids.push((await placeOrder(merchantId)).id);
+    const m = `/api/merchants/${merchantId}/orders`;
+    for (const id of ids.slice(0, 10)) expect((await api("POST", `${m}/${id}/accept`, { token: staff })).status).toBe(200);
+    await waitConsistent(merchantId, ids);
+    await expectSameEverywhere(merchantId, ids);
+    const { calls } = await faultState(merchantId);
+    expect(calls.orderRoom).toBe(30); // the customer's view is not batched: one relay per change
+    expect(calls.projection).toBeLessThanOrEqual(15); // 30 changes (+ the merchant's settings)
+  }, 60_000);
+
   it("the largest order the API accepts (100 items) reaches D1 whole, and does not hold up the others", async () => {
     const { merchantId, staff } = await setupMerchant();
     const items = Array.from({ length: 100 }, (_, i) => ({ name: `dish ${i}`, quantity: (i % 99) + 1, unitPriceCents: 100 + i, notes: `note ${i}` }));
