@@ -1,8 +1,9 @@
-/** Worker entry: the Hono app and the two Durable Object classes. */
+/** Worker entry: the Hono app and the Durable Object classes. */
 import { app } from "./app.ts";
 
 export { MerchantOrderRoom } from "./rooms/merchant-order-room.ts";
 export { OrderRoom } from "./rooms/order-room.ts";
+export { CallerKeys } from "./rooms/caller-keys.ts";
 
 export default {
   fetch: app.fetch,

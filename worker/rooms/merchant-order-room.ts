@@ -24,6 +24,7 @@ import { createOrder, decide, SYSTEM_DEADLINE, type Change, type Principal } fro
 import { DEFAULT_REST_LIMIT, parseRateLimit, RateCounter } from "../rate-limit.ts";
 import { IDENTITY_HEADER, LiveRoom, envelopeJson, requestIdOf, trySend, type SocketIdentity } from "./live-room.ts";
 import { Outbox, type OutboxTargets } from "./outbox.ts";
+import { IDEMPOTENCY_TTL_MS } from "../domain/idempotency.ts";
 import { RETAIN_MS } from "./event-log.ts";
 import { projectChanges } from "../db/projection.ts";
 import { drizzle } from "drizzle-orm/d1";
@@ -48,7 +49,6 @@ export interface AuditRecord {
   order: Order;
 }
 
-const IDEMPOTENCY_TTL_MS = 25 * 60 * 60 * 1000; // the contract promises at least 24 h
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
 /** Characters per stored part of an idempotent result: at most 3 bytes each in UTF-8, so ≤ 768 KB. */
 const RESULT_PART_CHARS = 256 * 1024;

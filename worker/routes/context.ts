@@ -27,17 +27,26 @@ export const authenticated: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 
-/** The caller plus how it called: REST, with its Idempotency-Key if any. */
-export function restCall(c: AppContext): CallContext {
+/**
+ * The caller plus how it called: REST, with its Idempotency-Key if any, for an operation in
+ * `merchantId`'s room. Call it once the caller's role is checked. A key is remembered per caller;
+ * staff keys all meet in their one merchant room, anyone else's key is first bound to the
+ * merchant it is used at, so reusing it at another merchant is 422 (see CallerKeys).
+ */
+export async function restCall(c: AppContext, merchantId: string): Promise<CallContext> {
   const caller = c.get("caller");
   const rawKey = c.req.header("Idempotency-Key");
-  let key: string | undefined;
-  if (rawKey !== undefined) {
-    const parsed = IdempotencyKeySchema.safeParse(rawKey);
-    if (!parsed.success) throw new ApiError("BAD_REQUEST", "Idempotency-Key must be 1..255 characters", parsed.error.issues);
-    key = parsed.data;
+  if (rawKey === undefined) return { principal: caller, via: "rest" };
+  const parsed = IdempotencyKeySchema.safeParse(rawKey);
+  if (!parsed.success) throw new ApiError("BAD_REQUEST", "Idempotency-Key must be 1..255 characters", parsed.error.issues);
+  const key = parsed.data;
+  if (caller.role !== "merchant") {
+    const keys = c.env.CALLER_KEYS.get(c.env.CALLER_KEYS.idFromName(`${caller.role}:${caller.id}`));
+    if (!(await keys.claim(key, merchantId))) {
+      throw new ApiError("IDEMPOTENCY_MISMATCH", "this Idempotency-Key was used for a request to another merchant");
+    }
   }
-  return { principal: caller, via: "rest", ...(key !== undefined ? { key } : {}) };
+  return { principal: caller, via: "rest", key };
 }
 
 /** Reads an order for a caller who may see it: its customer, merchant, assigned driver, dispatch. */

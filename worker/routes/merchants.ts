@@ -23,7 +23,7 @@ const orderParam = valid("param", z.object({ merchantId: IdSchema, orderId: Orde
 /** Every merchant action: the caller must be staff of exactly this store. */
 function merchantCall(c: AppContext, merchantId: string) {
   requireMerchant(c.get("caller"), merchantId);
-  return restCall(c);
+  return restCall(c, merchantId);
 }
 
 function encodeCursor(cursor: { placedAt: string; id: string }): string {
@@ -44,7 +44,7 @@ export const merchantsRoutes = new Hono<AppEnv>()
   .put("/:merchantId", merchantParam, limitBody, valid("json", UpsertMerchantBodySchema), async (c) => {
     requireRole(c.get("caller"), "dispatch");
     const { merchantId } = c.req.valid("param");
-    const result = await merchantRoom(c.env, merchantId).upsertMerchant(restCall(c), merchantId, c.req.valid("json"));
+    const result = await merchantRoom(c.env, merchantId).upsertMerchant(await restCall(c, merchantId), merchantId, c.req.valid("json"));
     return result.ok ? c.json(result.value.merchant, result.value.created ? 201 : 200) : respond(c, result);
   })
   .get("/:merchantId/orders", merchantParam, valid("query", ListOrdersQuerySchema), async (c) => {
@@ -76,7 +76,7 @@ export const merchantsRoutes = new Hono<AppEnv>()
   })
   .post("/:merchantId/orders/bulk", merchantParam, limitBody, valid("json", BulkBodySchema), async (c) => {
     const { merchantId } = c.req.valid("param");
-    const call = merchantCall(c, merchantId);
+    const call = await merchantCall(c, merchantId);
     const body = c.req.valid("json");
     const room = merchantRoom(c.env, merchantId);
     const result =
@@ -85,26 +85,26 @@ export const merchantsRoutes = new Hono<AppEnv>()
   })
   .post("/:merchantId/orders/:orderId/accept", orderParam, limitBody, valid("json", AcceptBodySchema), async (c) => {
     const { merchantId, orderId } = c.req.valid("param");
-    const call = merchantCall(c, merchantId);
+    const call = await merchantCall(c, merchantId);
     return respond(c, await merchantRoom(c.env, merchantId).acceptOrder(call, orderId, c.req.valid("json").prepMinutes));
   })
   .post("/:merchantId/orders/:orderId/reject", orderParam, limitBody, valid("json", RejectBodySchema), async (c) => {
     const { merchantId, orderId } = c.req.valid("param");
-    const call = merchantCall(c, merchantId);
+    const call = await merchantCall(c, merchantId);
     return respond(c, await merchantRoom(c.env, merchantId).rejectOrder(call, orderId, c.req.valid("json").reason));
   })
   .post("/:merchantId/orders/:orderId/preparing", orderParam, async (c) => {
     const { merchantId, orderId } = c.req.valid("param");
-    const call = merchantCall(c, merchantId);
+    const call = await merchantCall(c, merchantId);
     return respond(c, await merchantRoom(c.env, merchantId).markPreparing(call, orderId));
   })
   .post("/:merchantId/orders/:orderId/ready", orderParam, async (c) => {
     const { merchantId, orderId } = c.req.valid("param");
-    const call = merchantCall(c, merchantId);
+    const call = await merchantCall(c, merchantId);
     return respond(c, await merchantRoom(c.env, merchantId).markReady(call, orderId));
   })
   .post("/:merchantId/orders/:orderId/prep-time", orderParam, limitBody, valid("json", PrepTimeBodySchema), async (c) => {
     const { merchantId, orderId } = c.req.valid("param");
-    const call = merchantCall(c, merchantId);
+    const call = await merchantCall(c, merchantId);
     return respond(c, await merchantRoom(c.env, merchantId).updatePrepTime(call, orderId, c.req.valid("json").prepMinutes));
   });

@@ -4,6 +4,7 @@ import { drizzle } from "drizzle-orm/d1";
 import {
   AssignDriverBodySchema,
   CancelBodySchema,
+  merchantIdOfOrder,
   OrderIdSchema,
   PlaceOrderBodySchema,
 } from "../../schema/index.ts";
@@ -18,9 +19,9 @@ const orderParam = valid("param", z.object({ orderId: OrderIdSchema }));
 export const ordersRoutes = new Hono<AppEnv>()
   .use(authenticated)
   .post("/", limitBody, valid("json", PlaceOrderBodySchema), async (c) => {
-    const call = restCall(c);
     requireRole(c.get("caller"), "customer");
     const body = c.req.valid("json");
+    const call = await restCall(c, body.merchantId);
     return respond(c, await merchantRoom(c.env, body.merchantId).placeOrder(call, body), 201);
   })
   .get("/:orderId", orderParam, async (c) => {
@@ -38,32 +39,32 @@ export const ordersRoutes = new Hono<AppEnv>()
     return c.json({ events });
   })
   .post("/:orderId/cancel", orderParam, limitBody, valid("json", CancelBodySchema), async (c) => {
-    const call = restCall(c);
     requireRole(c.get("caller"), "customer", "dispatch");
     const { orderId } = c.req.valid("param");
+    const call = await restCall(c, merchantIdOfOrder(orderId));
     return respond(c, await roomOfOrder(c.env, orderId).cancelOrder(call, orderId, c.req.valid("json").reason));
   })
   .post("/:orderId/driver", orderParam, limitBody, valid("json", AssignDriverBodySchema), async (c) => {
-    const call = restCall(c);
     requireRole(c.get("caller"), "dispatch");
     const { orderId } = c.req.valid("param");
+    const call = await restCall(c, merchantIdOfOrder(orderId));
     return respond(c, await roomOfOrder(c.env, orderId).assignDriver(call, orderId, c.req.valid("json")));
   })
   .post("/:orderId/arrived", orderParam, async (c) => {
-    const call = restCall(c);
     requireRole(c.get("caller"), "driver");
     const { orderId } = c.req.valid("param");
+    const call = await restCall(c, merchantIdOfOrder(orderId));
     return respond(c, await roomOfOrder(c.env, orderId).driverArrived(call, orderId));
   })
   .post("/:orderId/pickup", orderParam, async (c) => {
-    const call = restCall(c);
     requireRole(c.get("caller"), "driver");
     const { orderId } = c.req.valid("param");
+    const call = await restCall(c, merchantIdOfOrder(orderId));
     return respond(c, await roomOfOrder(c.env, orderId).pickUpOrder(call, orderId));
   })
   .post("/:orderId/deliver", orderParam, async (c) => {
-    const call = restCall(c);
     requireRole(c.get("caller"), "driver");
     const { orderId } = c.req.valid("param");
+    const call = await restCall(c, merchantIdOfOrder(orderId));
     return respond(c, await roomOfOrder(c.env, orderId).deliverOrder(call, orderId));
   });

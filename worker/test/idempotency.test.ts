@@ -163,6 +163,33 @@ describe("Idempotency-Key", () => {
     expect(log.map((e) => e.event)).toEqual(["ORDER_CREATED", "ORDER_CREATED", "MERCHANT_ACCEPTED", "MERCHANT_ACCEPTED", "ORDER_CREATED", "ORDER_CREATED", "ORDER_CANCELLED"]);
   });
 
+  it("a caller's key is theirs across merchants: reused at another merchant it is 422 and changes nothing there", async () => {
+    const a = await setupMerchant();
+    const b = await setupMerchant();
+    const customer = await tokens.customer(`cust-${crypto.randomUUID()}`);
+    const key = `checkout-${crypto.randomUUID()}`;
+    const first = await api<Order>("POST", "/api/orders", { token: customer, body: { merchantId: a.merchantId, items: ITEMS }, headers: withKey(key) });
+    expect(first.status).toBe(201);
+    // The app reuses the key for a checkout at another restaurant: a client bug the contract answers with 422.
+    expectError(await api("POST", "/api/orders", { token: customer, body: { merchantId: b.merchantId, items: ITEMS }, headers: withKey(key) }), 422, "IDEMPOTENCY_MISMATCH");
+    expect(await merchantLog(b.merchantId)).toEqual([]);
+    // At the first merchant the key still replays its first answer.
+    const again = await api<Order>("POST", "/api/orders", { token: customer, body: { merchantId: a.merchantId, items: ITEMS }, headers: withKey(key) });
+    expect(again.status).toBe(201);
+    expect(again.body).toEqual(first.body);
+    expect((await merchantLog(a.merchantId)).length).toBe(1);
+
+    // Dispatch cancelling at two merchants under one key: the second is refused, its order untouched.
+    const dispatch = await tokens.dispatch(`ops-${crypto.randomUUID()}`);
+    const atB = await placeOrder(b.merchantId);
+    const cancelKey = `cancel-${crypto.randomUUID()}`;
+    expect((await api("POST", `/api/orders/${first.body.id}/cancel`, { token: dispatch, body: { reason: "x" }, headers: withKey(cancelKey) })).status).toBe(200);
+    expectError(await api("POST", `/api/orders/${atB.id}/cancel`, { token: dispatch, body: { reason: "x" }, headers: withKey(cancelKey) }), 422, "IDEMPOTENCY_MISMATCH");
+    expect((await merchantStub(b.merchantId).getOrder(atB.id))?.status).toBe("PLACED");
+    // Without a key, or with a fresh one, the same caller acts at the other merchant as usual.
+    expect((await api("POST", `/api/orders/${atB.id}/cancel`, { token: dispatch, body: { reason: "x" }, headers: withKey(`${cancelKey}-b`) })).status).toBe(200);
+  });
+
   it("the key is 1..255 characters", async () => {
     const { merchantId, staff } = await setupMerchant();
     const order = await orderIn(merchantId, "PLACED");
