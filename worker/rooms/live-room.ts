@@ -20,8 +20,11 @@ export interface SocketIdentity {
 /** Header by which the Worker hands a verified identity to a room (never taken from clients). */
 export const IDENTITY_HEADER = "x-ticket-rail-identity";
 
-/** Replays are sent as JSON arrays of at most this many bytes, well under frame limits. */
-const REPLAY_FRAME_BYTES = 256 * 1024;
+/**
+ * Several envelopes (a replay, a bulk's events) go as JSON arrays of at most this many characters
+ * (one envelope alone may be larger), well under every client's frame limit.
+ */
+export const ARRAY_FRAME_CHARS = 256 * 1024;
 
 const encoder = new TextEncoder();
 
@@ -84,10 +87,14 @@ export abstract class LiveRoom extends DurableObject<Env> {
     }
   }
 
-  /** Sends stored envelopes to every socket, as one frame when there are several. */
+  /**
+   * Sends stored envelopes to every socket: several go as JSON-array frames of bounded size (the
+   * replay's), so a bulk of 100 is one frame per screen, and a bulk of 100 huge orders a few
+   * hundred-KB frames rather than one of megabytes for a kitchen tablet on Wi-Fi.
+   */
   protected broadcastEnvelopes(envelopes: string[]): void {
-    if (envelopes.length === 0) return;
-    this.broadcast(envelopes.length === 1 ? envelopes[0]! : `[${envelopes.join(",")}]`);
+    if (envelopes.length === 1) this.broadcast(envelopes[0]!);
+    else for (const frame of coalesce(envelopes)) this.broadcast(frame);
   }
 
   protected sendError(ws: WebSocket, error: ErrorBody, requestId?: string): void {
@@ -184,7 +191,7 @@ export function* coalesce(envelopes: string[]): Generator<string> {
   let batch: string[] = [];
   let size = 0;
   for (const e of envelopes) {
-    if (batch.length > 0 && size + e.length > REPLAY_FRAME_BYTES) {
+    if (batch.length > 0 && size + e.length > ARRAY_FRAME_CHARS) {
       yield `[${batch.join(",")}]`;
       batch = [];
       size = 0;

@@ -7,6 +7,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { describe, expect, it } from "vitest";
 import type { Order } from "../../schema/index.ts";
 import type { MerchantOrderRoom } from "../rooms/merchant-order-room.ts";
+import { ARRAY_FRAME_CHARS } from "../rooms/live-room.ts";
 import { api, flushOutbox, merchantStub, placeOrder, setupMerchant, tokens, type TestSocket } from "./helpers.ts";
 
 const encoder = new TextEncoder();
@@ -289,6 +290,9 @@ describe("bulk actions over the socket", () => {
       // (32 MiB per message; browsers take more).
       expect(frames.length).toBeLessThan(100 / 4);
       for (const f of [...frames, ...sender.frames]) expect(f.length).toBeLessThan(32 * 1024 * 1024);
+      // The screens' frames are bounded like a replay's, not one frame of megabytes.
+      expect(frames.length).toBeGreaterThan(1);
+      for (const f of frames) expect(f.length).toBeLessThanOrEqual(ARRAY_FRAME_CHARS + 2);
       checkFrames(watcher, "merchant");
       checkFrames(sender, "merchant");
       // The requestId is the idempotency key: a repeat answers the very same BULK_RESULT (also
