@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { app } from "../app.ts";
-import { verifyToken } from "../auth.ts";
+import { issueToken, verifyToken } from "../auth.ts";
 import { api, BASE, placeOrder, SECRET, setupMerchant, tokens } from "./helpers.ts";
 import { badTokens, expectError, expectJson, expectZod400, merchantLog } from "./rest-support.ts";
 
@@ -81,6 +81,21 @@ describe("401 on every route", () => {
     const res = await api("POST", "/api/orders", { body: { merchantId: "" } });
     expectError(res, 401, "UNAUTHORIZED");
   });
+});
+
+describe("a token's lifetime", () => {
+  it("a token in use stops working the moment it expires, and never works under another secret", async () => {
+    const { merchantId } = await setupMerchant();
+    const token = await issueToken({ role: "merchant", sub: "short-shift", merchantId }, SECRET, 2);
+    const path = `/api/merchants/${merchantId}/orders`;
+    expect((await api("GET", path, { token })).status).toBe(200);
+    expect(await verifyToken(token, SECRET)).toMatchObject({ role: "merchant", id: "short-shift", merchantId });
+    await expect(verifyToken(token, "another-secret-0123456789abcdef")).rejects.toMatchObject({ code: "UNAUTHORIZED" });
+    const { exp } = JSON.parse(atob(token.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/"))) as { exp: number };
+    await new Promise((r) => setTimeout(r, Math.max(0, exp * 1000 - Date.now()) + 50));
+    expectError(await api("GET", path, { token }), 401, "UNAUTHORIZED");
+    await expect(verifyToken(token, SECRET)).rejects.toMatchObject({ code: "UNAUTHORIZED" });
+  }, 10_000);
 });
 
 describe("GET /api/health", () => {
