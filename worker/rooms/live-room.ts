@@ -33,15 +33,27 @@ export function envelopeJson(event: string, seq: number | undefined, payload: un
 }
 
 export abstract class LiveRoom extends DurableObject<Env> {
-  protected readonly log: EventLog;
+  private eventLog: EventLog | null = null;
   private readonly frames: RateCounter<WebSocket>;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.log = new EventLog(ctx.storage.sql);
     this.frames = new RateCounter(parseRateLimit(env.SOCKET_RATE_LIMIT, DEFAULT_SOCKET_LIMIT));
     // Answered by the runtime itself: a keep-alive never wakes a hibernated room.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+  }
+
+  /**
+   * Creates (or opens) the room's stream and its tables. Subclasses call it when their own tables
+   * are created — never first inside a transaction, which could roll the tables back under it.
+   */
+  protected openLog(): EventLog {
+    return (this.eventLog ??= new EventLog(this.ctx.storage.sql));
+  }
+
+  protected get log(): EventLog {
+    if (!this.eventLog) throw new Error(`${this.roomName}: the stream is used before openLog()`);
+    return this.eventLog;
   }
 
   /** The room's name in log lines. */

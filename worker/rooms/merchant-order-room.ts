@@ -67,7 +67,8 @@ const notFound = (what: string): Result<never> => ({ ok: false, error: { code: "
 
 export class MerchantOrderRoom extends LiveRoom {
   private readonly sql: SqlStorage;
-  private readonly outbox: Outbox;
+  /** Set once the room's tables exist (see createSchema); the outbox lives in them. */
+  private schema: { outbox: Outbox } | null = null;
   private readonly restCalls: RateCounter<string>;
   private merchantCache: Merchant | null | undefined;
   private lastPruneMs = 0;
@@ -81,6 +82,19 @@ export class MerchantOrderRoom extends LiveRoom {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+    // A room is asked about merchants that do not exist (any order id names one); it creates
+    // its tables only for a merchant being set up, so a lookup leaves no storage behind.
+    const configured = this.sql.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'`).toArray().length > 0;
+    if (configured) this.createSchema();
+    this.restCalls = new RateCounter(parseRateLimit(env.REST_RATE_LIMIT, DEFAULT_REST_LIMIT));
+    this.outboxTargets = {
+      orderRoom: (orderId, relay) => env.ORDER_ROOM.get(env.ORDER_ROOM.idFromName(orderId)).relay(relay),
+      projection: (batch) => projectChanges(drizzle(env.DB), batch),
+    };
+  }
+
+  private createSchema(): void {
+    if (this.schema) return;
     this.sql.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS orders (
       id TEXT PRIMARY KEY,
@@ -110,12 +124,13 @@ export class MerchantOrderRoom extends LiveRoom {
       chunk TEXT NOT NULL,
       PRIMARY KEY (scope, key, part)
     )`);
-    this.outbox = new Outbox(this.sql);
-    this.restCalls = new RateCounter(parseRateLimit(env.REST_RATE_LIMIT, DEFAULT_REST_LIMIT));
-    this.outboxTargets = {
-      orderRoom: (orderId, relay) => env.ORDER_ROOM.get(env.ORDER_ROOM.idFromName(orderId)).relay(relay),
-      projection: (batch) => projectChanges(drizzle(env.DB), batch),
-    };
+    this.openLog();
+    this.schema = { outbox: new Outbox(this.sql) };
+  }
+
+  private get outbox(): Outbox {
+    if (!this.schema) throw new Error("the room of a merchant that does not exist has no outbox");
+    return this.schema.outbox;
   }
 
   protected get roomName(): string {
@@ -125,6 +140,7 @@ export class MerchantOrderRoom extends LiveRoom {
   // ---------------------------------------------------------------- merchant settings
 
   private merchant(): Merchant | null {
+    if (!this.schema) return null;
     if (this.merchantCache === undefined) {
       const row = this.sql.exec<{ value: string }>(`SELECT value FROM meta WHERE key = 'merchant'`).toArray()[0];
       this.merchantCache = row ? (JSON.parse(row.value) as Merchant) : null;
@@ -137,6 +153,7 @@ export class MerchantOrderRoom extends LiveRoom {
    * A mutating request like any other: rate limited, and idempotent under the caller's key.
    */
   upsertMerchant(call: CallContext, merchantId: string, body: UpsertMerchantBody): Result<{ created: boolean; merchant: Merchant }> {
+    this.createSchema();
     const result = this.execute(call, "upsertMerchant", { merchantId, body }, (now) => {
       const before = this.merchant();
       if (before && before.id !== merchantId) throw new Error(`room of ${before.id} asked to be ${merchantId}`);
@@ -164,6 +181,7 @@ export class MerchantOrderRoom extends LiveRoom {
   // ---------------------------------------------------------------- reads
 
   getOrder(orderId: string): Order | null {
+    if (!this.schema) return null;
     const row = this.sql.exec<{ json: string }>(`SELECT json FROM orders WHERE id = ?`, orderId).toArray()[0];
     return row ? (JSON.parse(row.json) as Order) : null;
   }
@@ -180,6 +198,7 @@ export class MerchantOrderRoom extends LiveRoom {
 
   /** The order's audit trail from the room's log, or null if the log no longer holds all of it. */
   auditTrail(orderId: string): AuditRecord[] | null {
+    if (!this.schema) return null;
     const events = this.log.forOrder(orderId);
     if (events.length === 0 || events[0]!.version !== 1) return null;
     return events.map((e) => {
@@ -266,6 +285,7 @@ export class MerchantOrderRoom extends LiveRoom {
 
   /** Delivers the outbox now (used before reading projections, and by an order room that is behind). */
   async deliverPending(): Promise<{ pending: number }> {
+    if (!this.schema) return { pending: 0 };
     this.projectNow = true;
     await this.flush();
     return { pending: this.outbox.size() };
@@ -377,6 +397,7 @@ export class MerchantOrderRoom extends LiveRoom {
 
   /** Fires at the earliest of: an acceptance deadline, an outbox retry, housekeeping. */
   override async alarm(): Promise<void> {
+    if (!this.schema) return; // only a configured room ever sets one
     this.alarmAt = null; // this alarm is spent; armAlarm sets the next one
     const now = this.clock();
     const due = this.sql
@@ -474,6 +495,7 @@ export class MerchantOrderRoom extends LiveRoom {
    * transaction, then broadcast. A repeat of an idempotency key returns the stored result.
    */
   private execute<T>(call: CallContext, op: string, args: unknown, work: (now: Date) => Result<T>): Result<T> {
+    if (!this.schema) return notFound("merchant"); // nothing stored, not even the key: there is no room
     const nowMs = this.clock();
     const scope = `${call.principal.role}:${call.principal.id}`;
     if (call.via === "rest" && this.restCalls.hit(scope, nowMs) > this.restCalls.limit) {

@@ -29,6 +29,7 @@ export class OrderRoom extends LiveRoom {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec(`CREATE TABLE IF NOT EXISTS current_order (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL, json TEXT NOT NULL)`);
+    this.openLog(); // only real orders reach an order room (the Worker checks first)
   }
 
   protected get roomName(): string {

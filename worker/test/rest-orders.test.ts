@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { AuditTrailResponseSchema, OrderSchema, type AuditEntry, type Order } from "../../schema/index.ts";
-import { api, ITEMS, placeOrder, setupMerchant, tokens, uniqueId } from "./helpers.ts";
+import { runInDurableObject } from "cloudflare:test";
+import { api, ITEMS, merchantStub, placeOrder, setupMerchant, tokens, uniqueId } from "./helpers.ts";
 import { DRIVER, expectError, expectJson, expectZod400, merchantLog, orderIn } from "./rest-support.ts";
 
 const post = async (path: string, token: string, body?: unknown) => api<Order>("POST", path, { token, ...(body !== undefined ? { body } : {}) });
@@ -61,6 +62,30 @@ describe("POST /api/orders", () => {
   it("404 for a merchant that does not exist", async () => {
     const res = await api("POST", "/api/orders", { token: await tokens.customer(), body: { merchantId: uniqueId("nobody"), items: ITEMS } });
     expectError(res, 404, "NOT_FOUND");
+  });
+
+  it("asking about merchants that do not exist leaves no storage behind; creating one later just works", async () => {
+    // Any caller with a token can name any merchant (an order id names one): each lookup must
+    // not leave a Durable Object with tables behind, or a script could create them by the million.
+    const ghost = uniqueId("ghost");
+    const customer = await tokens.customer();
+    const key = { "Idempotency-Key": `ghost-${ghost}` };
+    expectError(await api("POST", "/api/orders", { token: customer, body: { merchantId: ghost, items: ITEMS }, headers: key }), 404, "NOT_FOUND");
+    expectError(await api("GET", `/api/orders/${ghost}.abc123`, { token: customer }), 404, "NOT_FOUND");
+    expectError(await api("POST", `/api/orders/${ghost}.abc123/cancel`, { token: customer, body: { reason: "x" } }), 404, "NOT_FOUND");
+    expectError(await api("GET", `/api/merchants/${ghost}/orders`, { token: await tokens.dispatch() }), 404, "NOT_FOUND");
+    const tables = () =>
+      runInDurableObject(merchantStub(ghost), (_room, state) =>
+        state.storage.sql.exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE name NOT LIKE '_cf_%' AND name NOT LIKE 'sqlite_%'`).toArray().map((r) => r.name),
+      );
+    expect(await tables()).toEqual([]);
+
+    // Set up for real, the same merchant works at once, and the key of the 404 is not held against it.
+    expect((await api("PUT", `/api/merchants/${ghost}`, { token: await tokens.dispatch(), body: { name: "Now open" } })).status).toBe(201);
+    expect(await tables()).toContain("orders");
+    const placed = await api<Order>("POST", "/api/orders", { token: customer, body: { merchantId: ghost, items: ITEMS }, headers: key });
+    expectJson(placed, 201);
+    expect((await merchantLog(ghost)).map((e) => e.event)).toEqual(["ORDER_CREATED"]);
   });
 });
 
