@@ -3,7 +3,7 @@
  * parse every frame with these schemas.
  */
 import { z } from "zod";
-import { ActorSchema, OrderIdSchema, OrderSchema, PrepMinutesSchema } from "./order.ts";
+import { ActorSchema, MerchantSchema, OrderIdSchema, OrderSchema, PrepMinutesSchema } from "./order.ts";
 import { ReasonSchema, BulkOrderIdsSchema, BulkItemResultSchema } from "./rest.ts";
 import { ErrorBodySchema } from "./errors.ts";
 
@@ -73,7 +73,8 @@ export const MerchantSnapshotEnvelopeSchema = z.object({
   event: z.literal("SNAPSHOT"),
   seq: z.number().int().min(0),
   ...envelopeBase,
-  payload: z.object({ epoch: z.string(), orders: z.array(OrderSchema) }),
+  // `merchant` is an addition to the contract: the screen shows which kitchen it is on.
+  payload: z.object({ epoch: z.string(), orders: z.array(OrderSchema), merchant: MerchantSchema.optional() }),
 });
 
 export const ReplayDoneEnvelopeSchema = z.object({

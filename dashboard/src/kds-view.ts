@@ -41,6 +41,8 @@ export interface ViewState {
 
 export interface BoardDom {
   root: HTMLElement;
+  /** The kitchen's name in the top bar (its id until the first SNAPSHOT names it). */
+  kitchen: HTMLElement;
   link: HTMLElement;
   linkWord: HTMLElement;
   linkDetail: HTMLElement;
@@ -94,6 +96,7 @@ export function buildBoard(kitchen: string, staff: string): BoardDom {
   );
   return {
     root,
+    kitchen: root.querySelector(".kitchen")!,
     link,
     linkWord,
     linkDetail,

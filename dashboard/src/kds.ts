@@ -32,6 +32,7 @@ import { shortOrderNumber } from "./format.ts";
 import { runRush } from "./rush.ts";
 import type { Session } from "./session.ts";
 import { KitchenSound } from "./sound.ts";
+import { setText } from "./dom.ts";
 
 type Reply = Extract<MerchantServerEnvelope, { event: "ACK" | "BULK_RESULT" | "ERROR" }>;
 
@@ -135,6 +136,10 @@ export class KitchenDisplay {
     const now = Date.now();
     switch (env.event) {
       case "SNAPSHOT": {
+        if (env.payload.merchant) {
+          setText(this.dom.kitchen, env.payload.merchant.name);
+          document.title = `${env.payload.merchant.name} · Ticket Rail`;
+        }
         const { state, effects } = applySnapshot(this.board, { seq: env.seq, epoch: env.payload.epoch, orders: env.payload.orders }, now);
         this.board = state;
         this.pruneUiState();

@@ -40,9 +40,12 @@ afterAll(async () => {
 
 describe("kitchen display", () => {
   it("shows an order placed through REST within 2 s, with its items, without a reload", async () => {
-    const merchantId = await newMerchant();
+    const merchantId = await newMerchant("Trattoria Uno");
     const page = await openBoard(await screen(), merchantId);
     await page.evaluate(() => Object.assign(window, { __sameDocument: true }));
+    // The top bar names the kitchen (from the room's SNAPSHOT), not just its id.
+    expect(await page.locator(".kitchen").innerText()).toBe("Trattoria Uno");
+    expect(await page.title()).toBe("Trattoria Uno · Ticket Rail");
 
     const started = Date.now();
     const order = await placeOrder(

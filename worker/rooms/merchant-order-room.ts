@@ -345,7 +345,8 @@ export class MerchantOrderRoom extends LiveRoom {
   }
 
   protected snapshotPayload(): Record<string, unknown> {
-    return { orders: this.board()?.orders ?? [] };
+    const merchant = this.merchant();
+    return { orders: this.board()?.orders ?? [], ...(merchant ? { merchant } : {}) };
   }
 
   protected async onFrame(ws: WebSocket, who: SocketIdentity, frame: unknown): Promise<void> {

@@ -97,6 +97,8 @@ describe("merchant room: several screens", () => {
       [third.id, "PLACED", 1],
     ]);
     expect(snapshot.payload.orders).toEqual(list.body.orders);
+    // An addition to the contract: the screen learns which kitchen it is on.
+    expect(snapshot.payload.merchant).toMatchObject({ id: merchantId, name: "Test Kitchen" });
 
     await act(early, "MERCHANT_MARK_READY", { orderId: first.id });
     const [ready] = await streamCount(late, 1);
