@@ -7,8 +7,13 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import type { TestProject } from "vitest/node";
 import { repoRoot, startWorker } from "./worker-server.ts";
+import { findChromium } from "./browser.ts";
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // No browser is a failure with one line saying what to do, before any server starts; the
+  // browser tests never pass by not running.
+  const browser = await findChromium();
+  console.log(`browser tests: Chromium from ${browser.source} (${browser.path})`);
   // The Worker serves dashboard/dist: build it so the tests never run a stale bundle.
   await promisify(execFile)(process.execPath, ["dashboard/build.mjs"], { cwd: repoRoot });
   const existing = process.env.TICKET_RAIL_E2E_URL;

@@ -1,9 +1,9 @@
 /**
- * Browser-test helpers: REST calls against the running Worker (dev tokens), Chromium with the
- * flags this machine needs, and page helpers for the kitchen board and the tracking page.
+ * Browser-test helpers: REST calls against the running Worker (dev tokens), the Chromium that
+ * browser.ts finds, and page helpers for the kitchen board and the tracking page.
  */
 import { inject } from "vitest";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { apiCall, devToken, type ApiClient } from "../src/api.ts";
 import { ListOrdersResponseSchema, OrderSchema, type Order, type OrderItem } from "../../schema/index.ts";
 
@@ -16,20 +16,7 @@ declare module "vitest" {
 export const baseUrl = (): string => inject("baseUrl");
 export const client = (): ApiClient => ({ baseUrl: baseUrl(), fetch: (input, init) => fetch(input, init) });
 
-export const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--no-first-run",
-  "--disable-quic",
-  "--disable-sync",
-];
-
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
-}
+export { launchChromium } from "./browser.ts";
 
 export function uniqueId(prefix: string): string {
   return `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
