@@ -16,7 +16,19 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { httpClient, now, round, sleep, summarize, median } from "./lib/common.mjs";
-import { cleanupAll, cpuMsOf, ensureDir, freePort, killAllSync, onCleanup, processesOfGroup, rmrf, runToCompletion, startWrangler, waitQuiet } from "./lib/servers.mjs";
+import {
+  cleanupAll,
+  cpuMsOf,
+  ensureDir,
+  freePort,
+  killAllSync,
+  onCleanup,
+  processesOfGroup,
+  rmrf,
+  runToCompletion,
+  startWrangler,
+  waitQuiet,
+} from "./lib/servers.mjs";
 import { captureProfile } from "./lib/profile.mjs";
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -33,7 +45,9 @@ const option = (name) => {
   return i >= 0 ? argv[i + 1] : undefined;
 };
 const QUICK = flag("--quick");
-const OUT = path.resolve(option("--out") ?? path.join(BENCH_DIR, "results", QUICK ? "latest-quick.json" : "latest.json"));
+const OUT = path.resolve(
+  option("--out") ?? path.join(BENCH_DIR, "results", QUICK ? "latest-quick.json" : "latest.json"),
+);
 const ONLY = option("--only")?.split(",");
 const PROFILE = option("--profile");
 const REF = option("--ref");
@@ -110,7 +124,8 @@ class Agent {
 function cpuMeter(servers, agents) {
   const read = async () => {
     const s = {};
-    for (const [name, pids] of Object.entries(servers)) s[name] = pids.reduce((sum, pid) => sum + (cpuMsOf(pid) ?? 0), 0);
+    for (const [name, pids] of Object.entries(servers))
+      s[name] = pids.reduce((sum, pid) => sum + (cpuMsOf(pid) ?? 0), 0);
     const a = await Promise.all(agents.map((ag) => ag.call("cpu")));
     const u = process.cpuUsage();
     return { s, load: a.reduce((sum, x) => sum + x.cpuMs, 0) + (u.user + u.system) / 1000, wall: now() };
@@ -122,7 +137,10 @@ function cpuMeter(servers, agents) {
     },
     async stop() {
       const after = await read();
-      const out = { wall_ms: round(after.wall - before.wall, 0), load_processes_cpu_ms: round(after.load - before.load, 0) };
+      const out = {
+        wall_ms: round(after.wall - before.wall, 0),
+        load_processes_cpu_ms: round(after.load - before.load, 0),
+      };
       for (const k of Object.keys(after.s)) out[`${k}_cpu_ms`] = round(after.s[k] - before.s[k], 0);
       return out;
     },
@@ -137,8 +155,14 @@ const T0 = now();
 
 async function main() {
   const machine = machineInfo();
-  log(`mode ${QUICK ? "quick" : "full"} on ${machine.cores} cores (${machine.cpu_model}), Node ${machine.node}, ${machine.workerd}; load average ${machine.loadavg_start.join(" ")}`);
-  log(`rate limits raised for the bench: ${Object.entries(RATE_LIMITS).map(([k, v]) => `${k}=${v}`).join(" ")} (wrangler dev --var)`);
+  log(
+    `mode ${QUICK ? "quick" : "full"} on ${machine.cores} cores (${machine.cpu_model}), Node ${machine.node}, ${machine.workerd}; load average ${machine.loadavg_start.join(" ")}`,
+  );
+  log(
+    `rate limits raised for the bench: ${Object.entries(RATE_LIMITS)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(" ")} (wrangler dev --var)`,
+  );
 
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ticket-rail-bench-"));
   onCleanup(() => rmrf(tmp));
@@ -165,11 +189,15 @@ async function main() {
   });
   echoP.catch(() => {}); // awaited below
   log("applying D1 migrations to a fresh local database");
-  await runToCompletion("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", path.join(tmp, "product")], {
-    cwd: app,
-    logFile: path.join(logs, "migrations.log"),
-    env: { CI: "1", WRANGLER_SEND_METRICS: "false" },
-  });
+  await runToCompletion(
+    "npx",
+    ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", path.join(tmp, "product")],
+    {
+      cwd: app,
+      logFile: path.join(logs, "migrations.log"),
+      env: { CI: "1", WRANGLER_SEND_METRICS: "false" },
+    },
+  );
   log(`starting the product: wrangler dev on 127.0.0.1:${port}`);
   const product = await startWrangler({
     cwd: app,
@@ -190,8 +218,15 @@ async function main() {
     wsServer.once("exit", (c) => reject(new Error(`ws baseline server exited (${c})`)));
   });
 
-  const agents = { screensA: new Agent("screensA"), screensB: new Agent("screensB"), placer: new Agent("placer"), solo: new Agent("solo") };
-  onCleanup(() => Object.values(agents).forEach((a) => a.stop()));
+  const agents = {
+    screensA: new Agent("screensA"),
+    screensB: new Agent("screensB"),
+    placer: new Agent("placer"),
+    solo: new Agent("solo"),
+  };
+  onCleanup(() => {
+    for (const a of Object.values(agents)) a.stop();
+  });
   const base = `http://127.0.0.1:${port}`;
   await Promise.all(Object.values(agents).map((a) => a.call("init", { base })));
 
@@ -204,7 +239,9 @@ async function main() {
     product_workerd: productPids.filter((p) => isWorkerd(p) && !isProxy(p)).map((p) => p.pid),
     product_proxy_workerd: productPids.filter((p) => isWorkerd(p) && isProxy(p)).map((p) => p.pid),
     product_wrangler_node: productPids.filter((p) => !isWorkerd(p)).map((p) => p.pid),
-    echo_workerd: processesOfGroup(echo.pgid).filter((p) => /workerd/.test(p.cmdline)).map((p) => p.pid),
+    echo_workerd: processesOfGroup(echo.pgid)
+      .filter((p) => /workerd/.test(p.cmdline))
+      .map((p) => p.pid),
     ws_baseline: [wsServer.pid],
   };
 
@@ -225,7 +262,9 @@ async function main() {
     quiet: () => waitQuiet(servers.product_workerd),
   };
   ctx.dispatch = await mintToken(ctx, { role: "dispatch", sub: "bench-dispatch" });
-  ctx.customers = await Promise.all(Array.from({ length: 20 }, (_, i) => mintToken(ctx, { role: "customer", sub: `bench-customer-${i}` })));
+  ctx.customers = await Promise.all(
+    Array.from({ length: 20 }, (_, i) => mintToken(ctx, { role: "customer", sub: `bench-customer-${i}` })),
+  );
 
   const table = {
     floor: () => floorScenario(ctx),
@@ -290,22 +329,32 @@ async function main() {
 function snapshotProduct(dir, ref) {
   const files = ["worker", "schema", "wrangler.toml", ".dev.vars", "package.json", "tsconfig.json"];
   fs.mkdirSync(dir, { recursive: true });
-  const commit = execFileSync("git", ["rev-parse", "--short", ref ?? "HEAD"], { cwd: ROOT }).toString().trim();
+  const commit = execFileSync("git", ["rev-parse", "--short", ref ?? "HEAD"], { cwd: ROOT })
+    .toString()
+    .trim();
   let source;
   if (ref) {
     const tar = execFileSync("git", ["archive", "--format=tar", ref, ...files], { cwd: ROOT, maxBuffer: 1 << 30 });
     execFileSync("tar", ["-x", "-C", dir], { input: tar });
     source = `git ${ref} (${commit})`;
   } else {
-    for (const f of files) if (fs.existsSync(path.join(ROOT, f))) fs.cpSync(path.join(ROOT, f), path.join(dir, f), { recursive: true });
-    const dirty = execFileSync("git", ["status", "--porcelain", "--", ...files], { cwd: ROOT }).toString().trim();
+    for (const f of files)
+      if (fs.existsSync(path.join(ROOT, f))) fs.cpSync(path.join(ROOT, f), path.join(dir, f), { recursive: true });
+    const dirty = execFileSync("git", ["status", "--porcelain", "--", ...files], { cwd: ROOT })
+      .toString()
+      .trim();
     source = `working tree at ${commit}${dirty ? ` (uncommitted changes in ${dirty.split("\n").length} file(s))` : " (clean)"}`;
   }
   // The dashboard is served as static assets but is not benchmarked: copy it if built, else a stub.
   const dist = path.join(ROOT, "dashboard", "dist");
   fs.mkdirSync(path.join(dir, "dashboard", "dist"), { recursive: true });
-  if (fs.existsSync(path.join(dist, "index.html"))) fs.cpSync(dist, path.join(dir, "dashboard", "dist"), { recursive: true });
-  else fs.writeFileSync(path.join(dir, "dashboard", "dist", "index.html"), "<!doctype html><title>Ticket Rail (bench)</title>");
+  if (fs.existsSync(path.join(dist, "index.html")))
+    fs.cpSync(dist, path.join(dir, "dashboard", "dist"), { recursive: true });
+  else
+    fs.writeFileSync(
+      path.join(dir, "dashboard", "dist", "index.html"),
+      "<!doctype html><title>Ticket Rail (bench)</title>",
+    );
   fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
   return source;
 }
@@ -324,14 +373,17 @@ async function mintToken(ctx, body) {
 
 async function createMerchant(ctx, prefix) {
   const id = `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
-  const r = await ctx.api("PUT", `/api/merchants/${id}`, { token: ctx.dispatch, body: { name: `Bench ${prefix}`, acceptWindowSeconds: 3600 } });
+  const r = await ctx.api("PUT", `/api/merchants/${id}`, {
+    token: ctx.dispatch,
+    body: { name: `Bench ${prefix}`, acceptWindowSeconds: 3600 },
+  });
   if (r.status !== 201) throw new Error(`creating merchant ${id}: ${r.status} ${r.text}`);
   return { id, token: (sub) => mintToken(ctx, { role: "merchant", sub, merchantId: id }) };
 }
 
 function split(list, parts) {
   const out = Array.from({ length: parts }, () => []);
-  list.forEach((x, i) => out[i % parts].push(x));
+  for (const [i, x] of list.entries()) out[i % parts].push(x);
   return out;
 }
 
@@ -347,11 +399,25 @@ async function floorScenario(ctx) {
   // The product's own socket path without the room: `ping` is answered by the runtime.
   const m = await createMerchant(ctx, "bench-ping");
   const token = await m.token("screen-ping");
-  const ping = await ctx.agents.solo.call("rtt", { url: `${ctx.wsBase}/ws/merchant/${m.id}/orders?token=${token}`, message: "ping", expect: "pong", n, warmup, awaitFirst: true });
+  const ping = await ctx.agents.solo.call("rtt", {
+    url: `${ctx.wsBase}/ws/merchant/${m.id}/orders?token=${token}`,
+    message: "ping",
+    expect: "pong",
+    n,
+    warmup,
+    awaitFirst: true,
+  });
   // The REST floor: the product's cheapest request (no auth, no room) through the same dev server.
   const health = await ctx.agents.solo.call("getLatency", { path: "/api/health", n, warmup });
-  results.scenarios.floor = { echo: summarize(echo.samples), product_ping_pong: summarize(ping.samples), product_rest_health: summarize(health.samples), cpu };
-  log(`floor echo p50 ${results.scenarios.floor.echo.p50} ms; product ping/pong p50 ${results.scenarios.floor.product_ping_pong.p50} ms; GET /api/health p50 ${results.scenarios.floor.product_rest_health.p50} ms`);
+  results.scenarios.floor = {
+    echo: summarize(echo.samples),
+    product_ping_pong: summarize(ping.samples),
+    product_rest_health: summarize(health.samples),
+    cpu,
+  };
+  log(
+    `floor echo p50 ${results.scenarios.floor.echo.p50} ms; product ping/pong p50 ${results.scenarios.floor.product_ping_pong.p50} ms; GET /api/health p50 ${results.scenarios.floor.product_rest_health.p50} ms`,
+  );
 }
 
 // ---------------------------------------------------------------- scenario: fan-out (+ baseline c)
@@ -375,10 +441,18 @@ async function fanoutAt(ctx, k, target) {
   if (target === "product") {
     const m = await createMerchant(ctx, `bench-fo${k}`);
     const tokens = await Promise.all(procs.map((_, i) => m.token(`screen-${i}`)));
-    urls = procs.map((_, i) => split(Array.from({ length: k }, (_, j) => j), procs.length)[i].map(() => `${ctx.wsBase}/ws/merchant/${m.id}/orders?token=${tokens[i]}`));
+    urls = procs.map((_, i) =>
+      split(
+        Array.from({ length: k }, (_, j) => j),
+        procs.length,
+      )[i].map(() => `${ctx.wsBase}/ws/merchant/${m.id}/orders?token=${tokens[i]}`),
+    );
     place = (key, i) => ({ merchantId: m.id, token: ctx.customers[i % ctx.customers.length], key });
   } else {
-    urls = split(Array.from({ length: k }, () => ctx.wsBaselineUrl), procs.length);
+    urls = split(
+      Array.from({ length: k }, () => ctx.wsBaselineUrl),
+      procs.length,
+    );
     place = (key) => ({ origin: ctx.wsBaselineOrigin, path: "/orders", merchantId: "ws-baseline", key });
   }
   await Promise.all(procs.map((p, i) => p.call("openScreens", { urls: urls[i] })));
@@ -404,7 +478,8 @@ async function fanoutAt(ctx, k, target) {
     const got = await Promise.allSettled(waits);
     if (got.some((g) => g.status === "rejected")) {
       errors++;
-      if (errors > 5) throw new Error(`fan-out K=${k} (${target}): ${got.find((g) => g.status === "rejected").reason.message}`);
+      if (errors > 5)
+        throw new Error(`fan-out K=${k} (${target}): ${got.find((g) => g.status === "rejected").reason.message}`);
       continue;
     }
     if (i < warmup) continue;
@@ -415,12 +490,23 @@ async function fanoutAt(ctx, k, target) {
   }
   const cpu = await meter.stop();
   await Promise.all(procs.map((p) => p.call("closeScreens")));
-  return { k, samples: last.length, errors, pressure_after: pressure(), last_screen: summarize(last), first_screen: summarize(first), rest_response: summarize(rest), cpu, cpu_per_order_ms: cpuPerOrder(cpu, last.length) };
+  return {
+    k,
+    samples: last.length,
+    errors,
+    pressure_after: pressure(),
+    last_screen: summarize(last),
+    first_screen: summarize(first),
+    rest_response: summarize(rest),
+    cpu,
+    cpu_per_order_ms: cpuPerOrder(cpu, last.length),
+  };
 }
 
 function cpuPerOrder(cpu, count) {
   const out = {};
-  for (const [key, v] of Object.entries(cpu)) if (key.endsWith("_cpu_ms")) out[key.replace("_cpu_ms", "")] = count ? round(v / count, 3) : null;
+  for (const [key, v] of Object.entries(cpu))
+    if (key.endsWith("_cpu_ms")) out[key.replace("_cpu_ms", "")] = count ? round(v / count, 3) : null;
   return out;
 }
 
@@ -431,10 +517,25 @@ async function relayScenario(ctx) {
   const m = await createMerchant(ctx, "bench-relay");
   const meter = ctx.meter();
   await meter.start();
-  const r = await ctx.agents.solo.call("relay", { wsBase: ctx.wsBase, merchantId: m.id, merchantToken: await m.token("screen-relay"), customerTokens: ctx.customers, n, warmup, batch, quietPids: ctx.quietPids });
+  const r = await ctx.agents.solo.call("relay", {
+    wsBase: ctx.wsBase,
+    merchantId: m.id,
+    merchantToken: await m.token("screen-relay"),
+    customerTokens: ctx.customers,
+    n,
+    warmup,
+    batch,
+    quietPids: ctx.quietPids,
+  });
   const cpu = await meter.stop();
-  results.scenarios.relay = { customer_socket: summarize(r.samples), merchant_ack: summarize(r.acks), cpu_incl_setup: cpu };
-  log(`relay p50 ${results.scenarios.relay.customer_socket.p50} p99 ${results.scenarios.relay.customer_socket.p99} ms (ACK p50 ${results.scenarios.relay.merchant_ack.p50})`);
+  results.scenarios.relay = {
+    customer_socket: summarize(r.samples),
+    merchant_ack: summarize(r.acks),
+    cpu_incl_setup: cpu,
+  };
+  log(
+    `relay p50 ${results.scenarios.relay.customer_socket.p50} p99 ${results.scenarios.relay.customer_socket.p99} ms (ACK p50 ${results.scenarios.relay.merchant_ack.p50})`,
+  );
 }
 
 // ---------------------------------------------------------------- scenario: bulk vs singles
@@ -445,7 +546,9 @@ async function bulkScenario(ctx) {
   const screensA = ctx.agents.screensA;
   const actor = ctx.agents.placer;
   const screenToken = await m.token("screen-bulk");
-  await screensA.call("openScreens", { urls: Array.from({ length: screens }, () => `${ctx.wsBase}/ws/merchant/${m.id}/orders?token=${screenToken}`) });
+  await screensA.call("openScreens", {
+    urls: Array.from({ length: screens }, () => `${ctx.wsBase}/ws/merchant/${m.id}/orders?token=${screenToken}`),
+  });
   await actor.call("actorOpen", { url: `${ctx.wsBase}/ws/merchant/${m.id}/orders?token=${await m.token("actor")}` });
   const rows = [];
   const bulkRun = async (r) => {
@@ -454,7 +557,12 @@ async function bulkScenario(ctx) {
     const wait = screensA.call("waitGroup", { group: `bulk-${r}`, perSocket: 100, timeoutMs: 60_000 });
     const res = await actor.call("actorBulk", { ids: orders.map((o) => o.id), requestId: `bulk-${r}` });
     const w = await wait;
-    return { ok: res.okCount, reply_ms: res.tReply - res.t0, all_screens_ms: w.tLast - res.t0, frames_per_screen: w.frames };
+    return {
+      ok: res.okCount,
+      reply_ms: res.tReply - res.t0,
+      all_screens_ms: w.tLast - res.t0,
+      frames_per_screen: w.frames,
+    };
   };
   const singlesRun = async (r) => {
     const { orders } = await actor.call("placeMany", { merchantId: m.id, tokens: ctx.customers, n: 100 });
@@ -462,7 +570,12 @@ async function bulkScenario(ctx) {
     const wait = screensA.call("waitGroup", { group: `singles-${r}`, perSocket: 100, timeoutMs: 120_000 });
     const res = await actor.call("actorSingles", { ids: orders.map((o) => o.id), prefix: `singles-${r}` });
     const w = await wait;
-    return { ok: res.okCount, reply_ms: res.tReply - res.t0, all_screens_ms: w.tLast - res.t0, frames_per_screen: w.frames };
+    return {
+      ok: res.okCount,
+      reply_ms: res.tReply - res.t0,
+      all_screens_ms: w.tLast - res.t0,
+      frames_per_screen: w.frames,
+    };
   };
   const meter = ctx.meter();
   await meter.start();
@@ -482,7 +595,13 @@ async function bulkScenario(ctx) {
   results.scenarios.bulk = {
     rounds: rows.map((x) => ({
       bulk: { ...x.bulk, reply_ms: round(x.bulk.reply_ms), all_screens_ms: round(x.bulk.all_screens_ms) },
-      singles: { ...x.singles, reply_ms: round(x.singles.reply_ms), all_screens_ms: round(x.singles.all_screens_ms), frames_per_screen: undefined, frames_per_screen_max: Math.max(...x.singles.frames_per_screen) },
+      singles: {
+        ...x.singles,
+        reply_ms: round(x.singles.reply_ms),
+        all_screens_ms: round(x.singles.all_screens_ms),
+        frames_per_screen: undefined,
+        frames_per_screen_max: Math.max(...x.singles.frames_per_screen),
+      },
     })),
     bulk_ms: bulkMs,
     singles_ms: singlesMs,
@@ -492,7 +611,9 @@ async function bulkScenario(ctx) {
     frames_per_screen_max: Math.max(...frames),
     cpu,
   };
-  log(`bulk ${bulkMs} ms vs singles ${singlesMs} ms → ×${results.scenarios.bulk.speedup}; bulk frames per screen ≤ ${results.scenarios.bulk.frames_per_screen_max}`);
+  log(
+    `bulk ${bulkMs} ms vs singles ${singlesMs} ms → ×${results.scenarios.bulk.speedup}; bulk frames per screen ≤ ${results.scenarios.bulk.frames_per_screen_max}`,
+  );
 }
 
 // ---------------------------------------------------------------- scenario: resume
@@ -501,7 +622,13 @@ async function resumeScenario(ctx) {
   const { events, reps } = PLAN.resume;
   const m = await createMerchant(ctx, "bench-resume");
   const started = now();
-  const prep = await ctx.agents.solo.call("resumePrepare", { wsBase: ctx.wsBase, merchantId: m.id, merchantToken: await m.token("screen-resume"), customerTokens: ctx.customers, events });
+  const prep = await ctx.agents.solo.call("resumePrepare", {
+    wsBase: ctx.wsBase,
+    merchantId: m.id,
+    merchantToken: await m.token("screen-resume"),
+    customerTokens: ctx.customers,
+    events,
+  });
   const generatedMs = now() - started;
   // The witness has every event once the room committed them; their outbox relays (one per event
   // to an OrderRoom, plus D1) drain after. Replays are timed on a settled room.
@@ -518,7 +645,9 @@ async function resumeScenario(ctx) {
     problems: r.problems,
     frames_per_replay: r.framesPerReplay,
   };
-  log(`resume of ${events}: p50 ${results.scenarios.resume.replay.p50} ms (first ${results.scenarios.resume.first_reconnect_ms}); exact ${r.exact}`);
+  log(
+    `resume of ${events}: p50 ${results.scenarios.resume.replay.p50} ms (first ${results.scenarios.resume.first_reconnect_ms}); exact ${r.exact}`,
+  );
   if (!r.exact) throw new Error(`resume was not exact: ${r.problems.join("; ")}`);
 }
 
@@ -529,24 +658,42 @@ async function pollingScenario(ctx) {
   const m = await createMerchant(ctx, "bench-poll");
   const { orders } = await ctx.agents.solo.call("placeMany", { merchantId: m.id, tokens: ctx.customers, n: 1 });
   await ctx.quiet();
-  const get = await ctx.agents.solo.call("getLatency", { path: `/api/orders/${encodeURIComponent(orders[0].id)}`, token: orders[0].token, n, warmup });
+  const get = await ctx.agents.solo.call("getLatency", {
+    path: `/api/orders/${encodeURIComponent(orders[0].id)}`,
+    token: orders[0].token,
+    n,
+    warmup,
+  });
   const analytic = pollingModel(get.samples, POLL_PERIOD_MS);
-  const out = { method: "analytic: visible = U(0, 5000 ms) phase + a measured GET latency (Monte Carlo, 200k draws)", get_latency: summarize(get.samples), visible: analytic };
+  const out = {
+    method: "analytic: visible = U(0, 5000 ms) phase + a measured GET latency (Monte Carlo, 200k draws)",
+    get_latency: summarize(get.samples),
+    visible: analytic,
+  };
   if (sim) {
     const placed = await ctx.agents.solo.call("placeMany", { merchantId: m.id, tokens: ctx.customers, n: sim.pollers });
-    const r = await ctx.agents.solo.call("pollSim", { merchantId: m.id, merchantToken: await m.token("poll-kitchen"), orders: placed.orders, periodMs: sim.periodMs, spreadMs: sim.spreadMs });
+    const r = await ctx.agents.solo.call("pollSim", {
+      merchantId: m.id,
+      merchantToken: await m.token("poll-kitchen"),
+      orders: placed.orders,
+      periodMs: sim.periodMs,
+      spreadMs: sim.spreadMs,
+    });
     out.simulated = { pollers: sim.pollers, ...summarize(r.samples), missed: r.missed, polls: r.polls };
   }
   results.scenarios.polling = out;
-  log(`polling every 5 s: visible p50 ${analytic.p50} ms (GET p50 ${out.get_latency.p50} ms)${out.simulated ? `; simulated p50 ${out.simulated.p50} ms over ${out.simulated.n} changes` : ""}`);
+  log(
+    `polling every 5 s: visible p50 ${analytic.p50} ms (GET p50 ${out.get_latency.p50} ms)${out.simulated ? `; simulated p50 ${out.simulated.p50} ms over ${out.simulated.n} changes` : ""}`,
+  );
 }
 
 /** Time-until-visible under polling: a change lands at a uniform phase of the poll cycle. */
 function pollingModel(getSamples, periodMs) {
   let seed = 42;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const draws = new Float64Array(200_000);
-  for (let i = 0; i < draws.length; i++) draws[i] = rand() * periodMs + getSamples[Math.floor(rand() * getSamples.length)];
+  for (let i = 0; i < draws.length; i++)
+    draws[i] = rand() * periodMs + getSamples[Math.floor(rand() * getSamples.length)];
   return summarize(draws);
 }
 
@@ -557,15 +704,30 @@ async function rushScenario(ctx) {
   const m = await createMerchant(ctx, "bench-rush");
   const procs = [ctx.agents.screensA, ctx.agents.screensB];
   const tokens = await Promise.all(procs.map((_, i) => m.token(`rush-screen-${i}`)));
-  const halves = split(Array.from({ length: screens }, (_, i) => i), procs.length);
-  await Promise.all(procs.map((p, i) => p.call("openScreens", { urls: halves[i].map(() => `${ctx.wsBase}/ws/merchant/${m.id}/orders?token=${tokens[i]}`) })));
+  const halves = split(
+    Array.from({ length: screens }, (_, i) => i),
+    procs.length,
+  );
+  await Promise.all(
+    procs.map((p, i) =>
+      p.call("openScreens", {
+        urls: halves[i].map(() => `${ctx.wsBase}/ws/merchant/${m.id}/orders?token=${tokens[i]}`),
+      }),
+    ),
+  );
   const steps = [];
   let sustained = 0;
   for (const rate of rates) {
     const prefix = `rush${rate}-`;
     const meter = ctx.meter();
     await meter.start();
-    const placed = await ctx.agents.placer.call("placeRate", { merchantId: m.id, tokens: ctx.customers, rate, durationMs: stepMs, prefix });
+    const placed = await ctx.agents.placer.call("placeRate", {
+      merchantId: m.id,
+      tokens: ctx.customers,
+      rate,
+      durationMs: stepMs,
+      prefix,
+    });
     // Give the last orders of the step up to 5 s to reach every screen.
     let times;
     const settleBy = now() + 5000;
@@ -610,7 +772,9 @@ async function rushScenario(ctx) {
       pass,
     };
     steps.push(step);
-    log(`rush ${rate}/s for ${stepMs / 1000} s: p50 ${lat.p50} p99 ${lat.p99} ms, errors ${errors}, missing ${missing}, sent at ${step.achieved_rate}/s → ${pass ? "PASS" : "FAIL"}`);
+    log(
+      `rush ${rate}/s for ${stepMs / 1000} s: p50 ${lat.p50} p99 ${lat.p99} ms, errors ${errors}, missing ${missing}, sent at ${step.achieved_rate}/s → ${pass ? "PASS" : "FAIL"}`,
+    );
     await Promise.all(procs.map((p) => p.call("resetGroups")));
     // Sustained = every step up to this rate passed. One noisy step on a shared machine should
     // not hide the curve, so the ramp goes on until two steps in a row fail or it is overloaded.
@@ -622,7 +786,9 @@ async function rushScenario(ctx) {
   }
   // Every screen's stream, checked against the room's final seq once the dust has settled.
   await sleep(1000);
-  const board = await ctx.api("GET", `/api/merchants/${m.id}/orders?status=active&limit=1`, { token: await m.token("rush-check") });
+  const board = await ctx.api("GET", `/api/merchants/${m.id}/orders?status=active&limit=1`, {
+    token: await m.token("rush-check"),
+  });
   const expectedLast = board.json?.seq;
   const seq = await Promise.all(procs.map((p) => p.call("seqStats", { expectedLast })));
   await Promise.all(procs.map((p) => p.call("closeScreens")));
@@ -638,7 +804,9 @@ async function rushScenario(ctx) {
     reordered_events: seq.reduce((a, s) => a + s.reordered, 0),
     screens_closed: seq.reduce((a, s) => a + s.closed, 0),
   };
-  log(`rush: sustained ${sustained}/s; lost ${results.scenarios.rush.lost_events}, duplicated ${results.scenarios.rush.duplicated_events} over ${screens} screens to seq ${expectedLast}`);
+  log(
+    `rush: sustained ${sustained}/s; lost ${results.scenarios.rush.lost_events}, duplicated ${results.scenarios.rush.duplicated_events} over ${screens} screens to seq ${expectedLast}`,
+  );
 }
 
 // ---------------------------------------------------------------- cost per operation (profiling aid)
@@ -715,7 +883,9 @@ function buildReport(machine, servers) {
     command: QUICK ? "npm run bench -- --quick" : "npm run bench",
     machine,
     notes: [
-      `Rate limits raised for the bench via wrangler dev --var: ${Object.entries(RATE_LIMITS).map(([k, v]) => `${k}=${v}`).join(", ")}.`,
+      `Rate limits raised for the bench via wrangler dev --var: ${Object.entries(RATE_LIMITS)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(", ")}.`,
       "Latency = client send → client receive on CLOCK_MONOTONIC, measured in separate load processes (node child_process.fork) over 127.0.0.1; warm-up iterations excluded.",
       "Server processes: wrangler dev (its Node process + two workerd processes: wrangler's proxy and the Worker), the echo floor (its own wrangler dev) and the Node ws baseline; all on the same machine as the load processes.",
       "Polling: time-until-visible = uniform phase in the 5 s poll cycle + a measured GET /api/orders/:id latency (analytic Monte Carlo); the full run also simulates real pollers.",
@@ -749,7 +919,8 @@ function buildReport(machine, servers) {
     errors: results.errors,
     servers: { product: servers.product.args.join(" "), echo: servers.echo.args.join(" ") },
   };
-  const t = (name, target, value, met) => r.targets.push({ name, target, value, met: value === null || value === undefined ? null : met });
+  const t = (name, target, value, met) =>
+    r.targets.push({ name, target, value, met: value === null || value === undefined ? null : met });
   const fo = s.fanout ?? {};
   t("fan-out p99 at K=50", "≤ 25 ms", fo[50]?.product.last_screen.p99, fo[50]?.product.last_screen.p99 <= 25);
   t("fan-out p99 at K=200", "≤ 100 ms", fo[200]?.product.last_screen.p99, fo[200]?.product.last_screen.p99 <= 100);
@@ -758,11 +929,26 @@ function buildReport(machine, servers) {
     t(`fan-out p50 vs bare ws at K=${k}`, "≤ 3×", ratio, ratio <= 3);
   }
   t("relay p99", "≤ 50 ms", r.relay_p99_ms, r.relay_p99_ms <= 50);
-  t("rush sustained per merchant room", "≥ 300 orders/s", r.rush_sustained_orders_per_s, r.rush_sustained_orders_per_s >= 300);
-  t("rush lost + duplicated events", "0", s.rush ? r.rush_lost_events + r.rush_duplicated_events : null, r.rush_lost_events + r.rush_duplicated_events === 0);
+  t(
+    "rush sustained per merchant room",
+    "≥ 300 orders/s",
+    r.rush_sustained_orders_per_s,
+    r.rush_sustained_orders_per_s >= 300,
+  );
+  t(
+    "rush lost + duplicated events",
+    "0",
+    s.rush ? r.rush_lost_events + r.rush_duplicated_events : null,
+    r.rush_lost_events + r.rush_duplicated_events === 0,
+  );
   t("bulk of 100 vs 100 singles", "≥ 10× faster", r.bulk_speedup, r.bulk_speedup >= 10);
   t("bulk frames per screen", "1 (or a few)", r.bulk_frames_per_screen, r.bulk_frames_per_screen <= 3);
-  t("resume of 1,000 missed events", "≤ 200 ms, exact", r.resume_1000_ms, r.resume_1000_ms <= 200 && r.resume_exact === true);
+  t(
+    "resume of 1,000 missed events",
+    "≤ 200 ms, exact",
+    r.resume_1000_ms,
+    r.resume_1000_ms <= 200 && r.resume_exact === true,
+  );
   return r;
 }
 
@@ -770,13 +956,22 @@ function printTable(r) {
   const s = r.scenarios;
   const fmt = (v) => (v === null || v === undefined ? "—" : typeof v === "number" ? String(round(v, 1)) : String(v));
   const lines = [];
-  const row = (cols, widths) => lines.push(cols.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join("  "));
+  const row = (cols, widths) =>
+    lines.push(cols.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join("  "));
   lines.push("");
   lines.push(`Ticket Rail bench — ${r.mode} run, ${r.generated_at}`);
-  lines.push(`machine: ${r.machine.cores} cores ${r.machine.cpu_model}, ${r.machine.mem_gb} GiB, Node ${r.machine.node}, ${r.machine.workerd}, wrangler ${r.machine.wrangler}`);
-  lines.push(`shared machine: load avg ${r.machine.loadavg_start.join("/")} → ${r.machine.loadavg_end.join("/")}; CPU pressure (some, avg10) ${r.machine.pressure_start.cpu_some_avg10_pct}% → ${r.machine.pressure_end.cpu_some_avg10_pct}%`);
+  lines.push(
+    `machine: ${r.machine.cores} cores ${r.machine.cpu_model}, ${r.machine.mem_gb} GiB, Node ${r.machine.node}, ${r.machine.workerd}, wrangler ${r.machine.wrangler}`,
+  );
+  lines.push(
+    `shared machine: load avg ${r.machine.loadavg_start.join("/")} → ${r.machine.loadavg_end.join("/")}; CPU pressure (some, avg10) ${r.machine.pressure_start.cpu_some_avg10_pct}% → ${r.machine.pressure_end.cpu_some_avg10_pct}%`,
+  );
   lines.push(`product: ${r.machine.product_source}`);
-  lines.push(`rate limits raised for the bench: ${Object.entries(RATE_LIMITS).map(([k, v]) => `${k}=${v}`).join(" ")} (wrangler dev --var)`);
+  lines.push(
+    `rate limits raised for the bench: ${Object.entries(RATE_LIMITS)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(" ")} (wrangler dev --var)`,
+  );
   lines.push("");
   const w = [34, 8, 8, 8, 8, 10];
   row(["latency (ms)", "n", "p50", "p95", "p99", "vs ws p50"], w);
@@ -787,22 +982,111 @@ function printTable(r) {
     row([`fan-out K=${k} (last screen)`, p.n, fmt(p.p50), fmt(p.p95), fmt(p.p99), `${fmt(p.p50 / b.p50)}×`], w);
     row([`  bare Node ws K=${k}`, b.n, fmt(b.p50), fmt(b.p95), fmt(b.p99), ""], w);
   }
-  if (s.relay) row(["relay accept → customer socket", s.relay.customer_socket.n, fmt(s.relay.customer_socket.p50), fmt(s.relay.customer_socket.p95), fmt(s.relay.customer_socket.p99), ""], w);
+  if (s.relay)
+    row(
+      [
+        "relay accept → customer socket",
+        s.relay.customer_socket.n,
+        fmt(s.relay.customer_socket.p50),
+        fmt(s.relay.customer_socket.p95),
+        fmt(s.relay.customer_socket.p99),
+        "",
+      ],
+      w,
+    );
   if (s.floor) {
-    row(["floor: echo Worker → DO socket", s.floor.echo.n, fmt(s.floor.echo.p50), fmt(s.floor.echo.p95), fmt(s.floor.echo.p99), ""], w);
-    row(["  product socket ping/pong", s.floor.product_ping_pong.n, fmt(s.floor.product_ping_pong.p50), fmt(s.floor.product_ping_pong.p95), fmt(s.floor.product_ping_pong.p99), ""], w);
-    if (s.floor.product_rest_health) row(["  product GET /api/health", s.floor.product_rest_health.n, fmt(s.floor.product_rest_health.p50), fmt(s.floor.product_rest_health.p95), fmt(s.floor.product_rest_health.p99), ""], w);
+    row(
+      [
+        "floor: echo Worker → DO socket",
+        s.floor.echo.n,
+        fmt(s.floor.echo.p50),
+        fmt(s.floor.echo.p95),
+        fmt(s.floor.echo.p99),
+        "",
+      ],
+      w,
+    );
+    row(
+      [
+        "  product socket ping/pong",
+        s.floor.product_ping_pong.n,
+        fmt(s.floor.product_ping_pong.p50),
+        fmt(s.floor.product_ping_pong.p95),
+        fmt(s.floor.product_ping_pong.p99),
+        "",
+      ],
+      w,
+    );
+    if (s.floor.product_rest_health)
+      row(
+        [
+          "  product GET /api/health",
+          s.floor.product_rest_health.n,
+          fmt(s.floor.product_rest_health.p50),
+          fmt(s.floor.product_rest_health.p95),
+          fmt(s.floor.product_rest_health.p99),
+          "",
+        ],
+        w,
+      );
   }
   if (s.polling) {
-    row(["polling 5 s: time until visible", "model", fmt(s.polling.visible.p50), fmt(s.polling.visible.p95), fmt(s.polling.visible.p99), ""], w);
-    if (s.polling.simulated) row(["  simulated pollers", s.polling.simulated.n, fmt(s.polling.simulated.p50), fmt(s.polling.simulated.p95), fmt(s.polling.simulated.p99), ""], w);
-    row(["  one GET /api/orders/:id", s.polling.get_latency.n, fmt(s.polling.get_latency.p50), fmt(s.polling.get_latency.p95), fmt(s.polling.get_latency.p99), ""], w);
+    row(
+      [
+        "polling 5 s: time until visible",
+        "model",
+        fmt(s.polling.visible.p50),
+        fmt(s.polling.visible.p95),
+        fmt(s.polling.visible.p99),
+        "",
+      ],
+      w,
+    );
+    if (s.polling.simulated)
+      row(
+        [
+          "  simulated pollers",
+          s.polling.simulated.n,
+          fmt(s.polling.simulated.p50),
+          fmt(s.polling.simulated.p95),
+          fmt(s.polling.simulated.p99),
+          "",
+        ],
+        w,
+      );
+    row(
+      [
+        "  one GET /api/orders/:id",
+        s.polling.get_latency.n,
+        fmt(s.polling.get_latency.p50),
+        fmt(s.polling.get_latency.p95),
+        fmt(s.polling.get_latency.p99),
+        "",
+      ],
+      w,
+    );
   }
-  if (s.resume) row([`resume ${s.resume.events} missed → REPLAY_DONE`, s.resume.replay.n, fmt(s.resume.replay.p50), fmt(s.resume.replay.p95), fmt(s.resume.replay.p99), ""], w);
+  if (s.resume)
+    row(
+      [
+        `resume ${s.resume.events} missed → REPLAY_DONE`,
+        s.resume.replay.n,
+        fmt(s.resume.replay.p50),
+        fmt(s.resume.replay.p95),
+        fmt(s.resume.replay.p99),
+        "",
+      ],
+      w,
+    );
   lines.push("");
-  if (s.bulk) lines.push(`bulk: one BULK_ACCEPT of 100 ${fmt(s.bulk.bulk_ms)} ms vs 100 single accepts ${fmt(s.bulk.singles_ms)} ms → ×${fmt(s.bulk.speedup)}; frames per screen for the bulk: ${s.bulk.frames_per_screen_max} (medians of ${s.bulk.rounds.length} round(s), until every screen has all 100 events)`);
+  if (s.bulk)
+    lines.push(
+      `bulk: one BULK_ACCEPT of 100 ${fmt(s.bulk.bulk_ms)} ms vs 100 single accepts ${fmt(s.bulk.singles_ms)} ms → ×${fmt(s.bulk.speedup)}; frames per screen for the bulk: ${s.bulk.frames_per_screen_max} (medians of ${s.bulk.rounds.length} round(s), until every screen has all 100 events)`,
+    );
   if (s.rush) {
-    lines.push(`rush (${s.rush.screens} screens, ${s.rush.step_seconds} s steps): sustained ${s.rush.sustained_orders_per_s} orders/s (every step up to it: p99 ≤ 100 ms, 0 errors; highest passing step ${s.rush.highest_passing_step_orders_per_s}/s); lost ${s.rush.lost_events}, duplicated ${s.rush.duplicated_events}, reordered ${s.rush.reordered_events}`);
+    lines.push(
+      `rush (${s.rush.screens} screens, ${s.rush.step_seconds} s steps): sustained ${s.rush.sustained_orders_per_s} orders/s (every step up to it: p99 ≤ 100 ms, 0 errors; highest passing step ${s.rush.highest_passing_step_orders_per_s}/s); lost ${s.rush.lost_events}, duplicated ${s.rush.duplicated_events}, reordered ${s.rush.reordered_events}`,
+    );
     for (const st of s.rush.steps)
       lines.push(
         `  ${String(st.rate).padStart(5)}/s: p50 ${fmt(st.fanout.p50)} p99 ${fmt(st.fanout.p99)} ms, errors ${st.errors}, missing ${st.not_on_every_screen}, sent ${st.achieved_rate}/s, workerd CPU ${fmt(st.cpu.product_workerd_cpu_ms / st.orders)} ms/order, CPU pressure ${st.pressure_after.cpu_some_avg10_pct}% → ${st.pass ? "pass" : "FAIL"}`,

@@ -20,7 +20,11 @@ const KS = ["1", "10", "50", "200"];
 test("bench --quick runs, stops what it started and writes a complete latest.json", { timeout: 600_000 }, () => {
   const out = path.join(os.tmpdir(), `ticket-rail-bench-smoke-${process.pid}.json`);
   fs.rmSync(out, { force: true });
-  const run = spawnSync(process.execPath, ["bench/run.mjs", "--quick", "--out", out], { cwd: ROOT, stdio: "inherit", timeout: 590_000 });
+  const run = spawnSync(process.execPath, ["bench/run.mjs", "--quick", "--out", out], {
+    cwd: ROOT,
+    stdio: "inherit",
+    timeout: 590_000,
+  });
   assert.equal(run.status, 0, "bench --quick exited non-zero");
 
   const report = JSON.parse(fs.readFileSync(out, "utf8"));

@@ -20,10 +20,14 @@ const { values } = parseArgs({
 
 const client: ApiClient = { baseUrl: values.url.replace(/\/$/, ""), fetch: (input, init) => fetch(input, init) };
 if (!(await devModeAvailable(client))) {
-  console.error(`No dev server with dev tokens at ${client.baseUrl}. Start one with \`npm run dev\` (DEV_MODE comes from .dev.vars).`);
+  console.error(
+    `No dev server with dev tokens at ${client.baseUrl}. Start one with \`npm run dev\` (DEV_MODE comes from .dev.vars).`,
+  );
   process.exit(1);
 }
-console.log(`Rush on merchant "${values.merchant}" at ${client.baseUrl}: open ${client.baseUrl}/ and sign in to watch.`);
+console.log(
+  `Rush on merchant "${values.merchant}" at ${client.baseUrl}: open ${client.baseUrl}/ and sign in to watch.`,
+);
 const summary = await runRush({
   client,
   merchantId: values.merchant,
@@ -31,5 +35,7 @@ const summary = await runRush({
   spreadMs: Number(values.seconds) * 1000,
   log: (line) => console.log(`  ${line}`),
 });
-console.log(`Done: ${summary.placed.length} orders placed, ${summary.cancelled.length} cancelled by customers, ${summary.driverMoves} driver moves, ${summary.errors.length} errors.`);
+console.log(
+  `Done: ${summary.placed.length} orders placed, ${summary.cancelled.length} cancelled by customers, ${summary.driverMoves} driver moves, ${summary.errors.length} errors.`,
+);
 process.exit(summary.placed.length > 0 ? 0 : 1);

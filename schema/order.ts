@@ -16,7 +16,12 @@ export type OrderStatus = z.infer<typeof OrderStatusSchema>;
 
 /** The statuses on a kitchen's live board (`status=active`). */
 export const ACTIVE_STATUSES = ["PLACED", "ACCEPTED", "PREPARING", "READY"] as const satisfies readonly OrderStatus[];
-export const FINAL_STATUSES = ["DELIVERED", "REJECTED", "CANCELLED", "EXPIRED"] as const satisfies readonly OrderStatus[];
+export const FINAL_STATUSES = [
+  "DELIVERED",
+  "REJECTED",
+  "CANCELLED",
+  "EXPIRED",
+] as const satisfies readonly OrderStatus[];
 
 export function isActiveStatus(status: OrderStatus): boolean {
   return (ACTIVE_STATUSES as readonly OrderStatus[]).includes(status);

@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { OrderStatusSchema, type OrderStatus } from "./order.ts";
-import { canTransition, isFinal, isTransition, NON_STATUS_CHANGES, STATUS_TRANSITIONS, type ChangeMaker } from "./transitions.ts";
+import {
+  canTransition,
+  isFinal,
+  isTransition,
+  NON_STATUS_CHANGES,
+  STATUS_TRANSITIONS,
+  type ChangeMaker,
+} from "./transitions.ts";
 
 const STATUSES = OrderStatusSchema.options;
 const MAKERS: ChangeMaker[] = ["customer", "merchant", "driver", "dispatch", "system"];
@@ -25,7 +32,8 @@ const CONTRACT: [from: OrderStatus, to: OrderStatus, by: ChangeMaker][] = [
   ["PICKED_UP", "DELIVERED", "driver"],
 ];
 
-const allowed = (from: OrderStatus, to: OrderStatus, by: ChangeMaker) => CONTRACT.some(([f, t, b]) => f === from && t === to && b === by);
+const allowed = (from: OrderStatus, to: OrderStatus, by: ChangeMaker) =>
+  CONTRACT.some(([f, t, b]) => f === from && t === to && b === by);
 
 describe("the status transition table", () => {
   it("has exactly the contract's rows", () => {

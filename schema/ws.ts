@@ -50,7 +50,13 @@ export const StreamEventNameSchema = z.enum([
 export type StreamEventName = z.infer<typeof StreamEventNameSchema>;
 
 /** The merchant-made changes, named on the order room's payload. */
-export const MerchantActionKindSchema = z.enum(["ACCEPT", "REJECT", "MARK_PREPARING", "MARK_READY", "UPDATE_PREP_TIME"]);
+export const MerchantActionKindSchema = z.enum([
+  "ACCEPT",
+  "REJECT",
+  "MARK_PREPARING",
+  "MARK_READY",
+  "UPDATE_PREP_TIME",
+]);
 export type MerchantActionKind = z.infer<typeof MerchantActionKindSchema>;
 
 const envelopeBase = {
@@ -84,7 +90,11 @@ export const ReplayDoneEnvelopeSchema = z.object({
   payload: z.object({ epoch: z.string(), replayed: z.number().int().min(0) }),
 });
 
-export const AckEnvelopeSchema = z.object({ event: z.literal("ACK"), ...envelopeBase, payload: z.object({ order: OrderSchema }) });
+export const AckEnvelopeSchema = z.object({
+  event: z.literal("ACK"),
+  ...envelopeBase,
+  payload: z.object({ order: OrderSchema }),
+});
 export const BulkResultEnvelopeSchema = z.object({
   event: z.literal("BULK_RESULT"),
   ...envelopeBase,

@@ -23,7 +23,8 @@ export const app = new Hono<AppEnv>()
     if (!demoSeeded && devMode(c.env)) {
       demoSeeded = true;
       const room = merchantRoom(c.env, "demo");
-      if (!(await room.getMerchant())) await room.upsertMerchant({ principal: DEV_SEED, via: "system" }, "demo", { name: "Demo Kitchen" });
+      if (!(await room.getMerchant()))
+        await room.upsertMerchant({ principal: DEV_SEED, via: "system" }, "demo", { name: "Demo Kitchen" });
     }
     await next();
   })
@@ -39,7 +40,11 @@ app.notFound(() => errorJson({ code: "NOT_FOUND", message: "not found" }));
 
 app.onError((err, c) => {
   if (err instanceof ApiError) {
-    return errorJson({ code: err.code, message: err.message, ...(err.details !== undefined ? { details: err.details } : {}) });
+    return errorJson({
+      code: err.code,
+      message: err.message,
+      ...(err.details !== undefined ? { details: err.details } : {}),
+    });
   }
   if (err instanceof HTTPException) {
     return errorJson({ code: codeForStatus(err.status), message: err.message || "request refused" });

@@ -35,12 +35,19 @@ export async function verifyToken(token: string, secret: string): Promise<Caller
   return { role, id: sub, ...(role === "merchant" ? { merchantId } : {}) };
 }
 
-export async function issueToken(claims: Omit<TokenClaims, "exp">, secret: string, ttlSeconds = 12 * 60 * 60): Promise<string> {
+export async function issueToken(
+  claims: Omit<TokenClaims, "exp">,
+  secret: string,
+  ttlSeconds = 12 * 60 * 60,
+): Promise<string> {
   return sign({ ...claims, exp: Math.floor(Date.now() / 1000) + ttlSeconds }, secret, "HS256");
 }
 
 /** The caller of a request: `Authorization: Bearer`, or `?token=` on socket upgrades only. */
-export async function authenticate(c: Pick<Context<{ Bindings: Env }>, "req" | "env">, allowQueryToken = false): Promise<Caller> {
+export async function authenticate(
+  c: Pick<Context<{ Bindings: Env }>, "req" | "env">,
+  allowQueryToken = false,
+): Promise<Caller> {
   const secret = authSecret(c.env);
   const header = c.req.header("Authorization");
   let token: string | undefined;

@@ -57,9 +57,11 @@ export function valid<T extends ZodType, Target extends "json" | "query" | "para
   return zValidator(target, schema, (result, c) => {
     if (target === "json" && hasBody(c.req.raw)) {
       const mediaType = (c.req.header("Content-Type") ?? "").split(";")[0]!.trim();
-      if (!JSON_MEDIA_TYPE.test(mediaType)) throw new ApiError("BAD_REQUEST", "a request body must be JSON (Content-Type: application/json)");
+      if (!JSON_MEDIA_TYPE.test(mediaType))
+        throw new ApiError("BAD_REQUEST", "a request body must be JSON (Content-Type: application/json)");
     }
-    if (!result.success) throw new ApiError("BAD_REQUEST", `invalid ${target === "json" ? "body" : target}`, result.error.issues);
+    if (!result.success)
+      throw new ApiError("BAD_REQUEST", `invalid ${target === "json" ? "body" : target}`, result.error.issues);
   });
 }
 

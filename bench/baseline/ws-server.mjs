@@ -41,7 +41,13 @@ const server = http.createServer((req, res) => {
     };
     orders.set(order.id, order);
     const requestId = req.headers["idempotency-key"];
-    const envelope = JSON.stringify({ event: "ORDER_CREATED", seq: ++seq, ...(requestId ? { requestId } : {}), at, payload: { order, actor: { role: "customer", id: "anonymous" } } });
+    const envelope = JSON.stringify({
+      event: "ORDER_CREATED",
+      seq: ++seq,
+      ...(requestId ? { requestId } : {}),
+      at,
+      payload: { order, actor: { role: "customer", id: "anonymous" } },
+    });
     for (const ws of wss.clients) ws.send(envelope);
     res.writeHead(201, { "content-type": "application/json" }).end(JSON.stringify(order));
   });

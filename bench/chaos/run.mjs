@@ -37,7 +37,10 @@ function parseArgs(argv) {
     const key = a.slice(2);
     const next = argv[i + 1];
     if (next === undefined || next.startsWith("--")) out[key] = true;
-    else out[key] = (i++, next);
+    else {
+      out[key] = next;
+      i++;
+    }
   }
   return out;
 }
@@ -132,7 +135,11 @@ async function http(method, p, { token, body, key } = {}) {
     } catch {
       // below
     }
-    if (json === null || !(res.headers.get("content-type") ?? "").startsWith("application/json") || /<html|\n\s+at \S/i.test(text)) {
+    if (
+      json === null ||
+      !(res.headers.get("content-type") ?? "").startsWith("application/json") ||
+      /<html|\n\s+at \S/i.test(text)
+    ) {
       counts.notJson++;
       notes.add(`non-JSON answer ${res.status} to ${method} ${p}: ${text.slice(0, 120)}`);
     }
@@ -150,7 +157,8 @@ async function httpSure(method, p, opts = {}, timeoutMs = 180_000) {
     const res = await http(method, p, opts);
     if (res.status !== 0 && res.status < 500 && res.status !== 429) return res;
     if (res.status === 429) counts.rateLimited++;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`${method} ${p}: no answer in ${timeoutMs} ms (last ${res.status})`);
+    if (Date.now() - t0 > timeoutMs)
+      throw new Error(`${method} ${p}: no answer in ${timeoutMs} ms (last ${res.status})`);
     await sleep(between(100, 400));
   }
 }
@@ -158,7 +166,9 @@ async function httpSure(method, p, opts = {}, timeoutMs = 180_000) {
 async function tokenFor(role, sub, merchantId) {
   const k = `${role}:${sub}:${merchantId ?? ""}`;
   if (!tokenCache.has(k)) {
-    const res = await httpSure("POST", "/api/dev/token", { body: { role, sub, ...(merchantId ? { merchantId } : {}) } });
+    const res = await httpSure("POST", "/api/dev/token", {
+      body: { role, sub, ...(merchantId ? { merchantId } : {}) },
+    });
     if (res.status !== 200) throw new Error(`dev token refused: ${res.status} ${JSON.stringify(res.body)}`);
     tokenCache.set(k, res.body.token);
   }
@@ -176,7 +186,16 @@ function learn(m, orders) {
 
 function normaliseBody(body) {
   if (body?.error) return { ok: false, code: body.error.code };
-  if (body?.results) return { ok: true, results: body.results.map((r) => ({ orderId: r.orderId, ok: r.ok, ...(r.order ? { order: r.order } : {}), ...(r.error ? { code: r.error.code } : {}) })) };
+  if (body?.results)
+    return {
+      ok: true,
+      results: body.results.map((r) => ({
+        orderId: r.orderId,
+        ok: r.ok,
+        ...(r.order ? { order: r.order } : {}),
+        ...(r.error ? { code: r.error.code } : {}),
+      })),
+    };
   return { ok: true, orders: [body] };
 }
 
@@ -186,7 +205,10 @@ function normaliseReply(env) {
   return { ok: true, orders: [env.payload.order] };
 }
 
-const committedOrders = (outcome) => [...(outcome?.orders ?? []), ...(outcome?.results ?? []).flatMap((r) => (r.order ? [r.order] : []))];
+const committedOrders = (outcome) => [
+  ...(outcome?.orders ?? []),
+  ...(outcome?.results ?? []).flatMap((r) => (r.order ? [r.order] : [])),
+];
 
 async function attempt(entry, useSocket) {
   const screen = entry.screen;
@@ -200,10 +222,15 @@ async function attempt(entry, useSocket) {
     }
     const reply = await socket.reply(entry.key, from);
     if (!reply) return null; // the socket went away first: the action may or may not have happened
-    if (reply.event === "ERROR" && (reply.payload.code === "RATE_LIMITED" || reply.payload.code === "INTERNAL")) return null;
+    if (reply.event === "ERROR" && (reply.payload.code === "RATE_LIMITED" || reply.payload.code === "INTERNAL"))
+      return null;
     return normaliseReply(reply);
   }
-  const res = await http(entry.rest.method, entry.rest.path, { token: entry.rest.token, body: entry.rest.body, key: entry.key });
+  const res = await http(entry.rest.method, entry.rest.path, {
+    token: entry.rest.token,
+    body: entry.rest.body,
+    key: entry.key,
+  });
   if (res.status === 429) counts.rateLimited++;
   if (res.status === 0 || res.status >= 500 || res.status === 429 || res.body === null) return null;
   return normaliseBody(res.body);
@@ -230,7 +257,10 @@ function record(m, entry, outcome) {
   entry.answers = (entry.answers ?? 0) + 1;
   if (!entry.first) entry.first = outcome;
   else if (canonical(entry.first) !== canonical(outcome)) {
-    checks.fail("idempotent retries answer as the first time", `${entry.key}: first ${canonical(entry.first).slice(0, 200)} then ${canonical(outcome).slice(0, 200)}`);
+    checks.fail(
+      "idempotent retries answer as the first time",
+      `${entry.key}: first ${canonical(entry.first).slice(0, 200)} then ${canonical(outcome).slice(0, 200)}`,
+    );
   }
   if (!outcome.ok) counts.refused++;
   learn(m, committedOrders(outcome));
@@ -257,7 +287,16 @@ async function placeOrder(m, leaveToExpire) {
     merchantId: m.id,
     kind: "place",
     channel: "rest",
-    rest: { method: "POST", path: "/api/orders", body: { merchantId: m.id, items: [{ name: "Chaos pizza", quantity: between(1, 3), unitPriceCents: 1200 }], notes: `order ${keySeq}` }, token: await tokenFor("customer", customer) },
+    rest: {
+      method: "POST",
+      path: "/api/orders",
+      body: {
+        merchantId: m.id,
+        items: [{ name: "Chaos pizza", quantity: between(1, 3), unitPriceCents: 1200 }],
+        notes: `order ${keySeq}`,
+      },
+      token: await tokenFor("customer", customer),
+    },
   };
   const outcome = await execute(m, entry);
   const order = outcome.orders?.[0];
@@ -273,7 +312,13 @@ async function placeOrder(m, leaveToExpire) {
   if (chance(0.3)) await retryEntry(m, entry);
   const trackers = world.reduce((n, x) => n + x.trackers.length, 0);
   if (trackers < CFG.maxTrackers && chance(0.25)) {
-    const tracker = new Watcher({ kind: "order", base: server.base, path: `/ws/order/${order.id}`, token: await tokenFor("customer", customer), name: `tracker ${order.id}` });
+    const tracker = new Watcher({
+      kind: "order",
+      base: server.base,
+      path: `/ws/order/${order.id}`,
+      token: await tokenFor("customer", customer),
+      name: `tracker ${order.id}`,
+    });
     m.trackers.push(tracker);
     await tracker.connect().catch(() => undefined); // the reconnect loop retries
   }
@@ -281,7 +326,18 @@ async function placeOrder(m, leaveToExpire) {
 let lastPlacedAt = 0;
 
 function nextAction(order) {
-  const any = ["accept", "reject", "preparing", "ready", "prep-time", "cancel", "driver", "arrived", "pickup", "deliver"];
+  const any = [
+    "accept",
+    "reject",
+    "preparing",
+    "ready",
+    "prep-time",
+    "cancel",
+    "driver",
+    "arrived",
+    "pickup",
+    "deliver",
+  ];
   if (!order || chance(0.08)) return pick(any);
   const byStatus = {
     PLACED: ["accept", "accept", "accept", "bulk-accept", "reject", "cancel", "driver"],
@@ -321,10 +377,20 @@ async function act(m, orderId, kind, channelHint) {
   let entry;
   switch (kind) {
     case "accept":
-      entry = merchantAction("MERCHANT_ACCEPT", `${base}/${orderId}/accept`, { prepMinutes: 12 }, { orderId, prepMinutes: 12 });
+      entry = merchantAction(
+        "MERCHANT_ACCEPT",
+        `${base}/${orderId}/accept`,
+        { prepMinutes: 12 },
+        { orderId, prepMinutes: 12 },
+      );
       break;
     case "reject":
-      entry = merchantAction("MERCHANT_REJECT", `${base}/${orderId}/reject`, { reason: "sold out" }, { orderId, reason: "sold out" });
+      entry = merchantAction(
+        "MERCHANT_REJECT",
+        `${base}/${orderId}/reject`,
+        { reason: "sold out" },
+        { orderId, reason: "sold out" },
+      );
       break;
     case "preparing":
       entry = merchantAction("MERCHANT_MARK_PREPARING", `${base}/${orderId}/preparing`, undefined, { orderId });
@@ -333,26 +399,48 @@ async function act(m, orderId, kind, channelHint) {
       entry = merchantAction("MERCHANT_MARK_READY", `${base}/${orderId}/ready`, undefined, { orderId });
       break;
     case "prep-time":
-      entry = merchantAction("MERCHANT_UPDATE_PREP_TIME", `${base}/${orderId}/prep-time`, { prepMinutes: 25 }, { orderId, prepMinutes: 25 });
+      entry = merchantAction(
+        "MERCHANT_UPDATE_PREP_TIME",
+        `${base}/${orderId}/prep-time`,
+        { prepMinutes: 25 },
+        { orderId, prepMinutes: 25 },
+      );
       break;
     case "bulk-accept":
     case "bulk-ready": {
       const others = m.orders.filter((id) => id !== orderId && !m.doomed.has(id) && chance(0.05)).slice(0, 5);
       const orderIds = [orderId, ...others];
       const accept = kind === "bulk-accept";
-      entry = merchantAction(accept ? "BULK_ACCEPT" : "BULK_MARK_READY", `${base}/bulk`, { action: accept ? "accept" : "ready", orderIds }, { orderIds });
+      entry = merchantAction(
+        accept ? "BULK_ACCEPT" : "BULK_MARK_READY",
+        `${base}/bulk`,
+        { action: accept ? "accept" : "ready", orderIds },
+        { orderIds },
+      );
       counts.bulk++;
       break;
     }
     case "cancel":
       entry =
         order?.status === "PLACED" && chance(0.5)
-          ? await plain(`customer:${order.customerId}`, `/api/orders/${orderId}/cancel`, { reason: "chaos cancel" }, "customer", order.customerId)
+          ? await plain(
+              `customer:${order.customerId}`,
+              `/api/orders/${orderId}/cancel`,
+              { reason: "chaos cancel" },
+              "customer",
+              order.customerId,
+            )
           : await plain("dispatch:ops", `/api/orders/${orderId}/cancel`, { reason: "chaos cancel" }, "dispatch", "ops");
       break;
     case "driver": {
       const driverId = `drv-${between(1, 6)}`;
-      entry = await plain("dispatch:ops", `/api/orders/${orderId}/driver`, { driverId, name: `Driver ${driverId}` }, "dispatch", "ops");
+      entry = await plain(
+        "dispatch:ops",
+        `/api/orders/${orderId}/driver`,
+        { driverId, name: `Driver ${driverId}` },
+        "dispatch",
+        "ops",
+      );
       break;
     }
     default: {
@@ -374,7 +462,11 @@ async function race(m) {
   const orderId = pick(placed);
   counts.races++;
   // Two screens and a REST client fight over one PLACED order: at most one of them wins.
-  const outcomes = await Promise.all([act(m, orderId, "accept", "socket"), act(m, orderId, "reject", "rest"), act(m, orderId, "accept", "rest")]);
+  const outcomes = await Promise.all([
+    act(m, orderId, "accept", "socket"),
+    act(m, orderId, "reject", "rest"),
+    act(m, orderId, "accept", "rest"),
+  ]);
   if (outcomes.filter((o) => o.ok).length > 1) checks.fail("races on one order have at most one winner", orderId);
 }
 
@@ -405,7 +497,11 @@ async function trafficWorker() {
     const r = random();
     if (counts.orders < CFG.orders && (counts.orders < wantOrders || r < 0.05)) {
       const doomedShort = counts.leftToExpire < CFG.deadlines;
-      await placeOrder(m, doomedShort && chance(Math.max(0.15, (CFG.deadlines - counts.leftToExpire) / Math.max(1, CFG.orders - counts.orders))));
+      await placeOrder(
+        m,
+        doomedShort &&
+          chance(Math.max(0.15, (CFG.deadlines - counts.leftToExpire) / Math.max(1, CFG.orders - counts.orders))),
+      );
     } else if (r < 0.1) await race(m);
     else if (r < 0.14) {
       const mine = [...ledger.values()].filter((e) => e.first && e.merchantId === m.id && e.kind !== "place");
@@ -459,7 +555,8 @@ async function restartLoop() {
     await server.crash();
     counts.restarts++;
     await server.start();
-    if (counts.restarts % 10 === 0 || counts.restarts === CFG.restarts) log(`restart ${counts.restarts}/${CFG.restarts}: ${JSON.stringify(progressLine())}`);
+    if (counts.restarts % 10 === 0 || counts.restarts === CFG.restarts)
+      log(`restart ${counts.restarts}/${CFG.restarts}: ${JSON.stringify(progressLine())}`);
   }
 }
 
@@ -525,7 +622,11 @@ async function boardOf(m, token) {
   let cursor;
   let seq = null;
   do {
-    const res = await httpSure("GET", `/api/merchants/${m.id}/orders?status=active&limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`, { token });
+    const res = await httpSure(
+      "GET",
+      `/api/merchants/${m.id}/orders?status=active&limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+      { token },
+    );
     orders.push(...res.body.orders);
     seq ??= res.body.seq;
     if (res.body.seq !== seq) return null; // moved while paging: try again
@@ -538,7 +639,11 @@ async function historyOf(m, token) {
   const orders = new Map();
   let cursor;
   do {
-    const res = await httpSure("GET", `/api/merchants/${m.id}/orders?status=all&limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`, { token });
+    const res = await httpSure(
+      "GET",
+      `/api/merchants/${m.id}/orders?status=all&limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+      { token },
+    );
     for (const o of res.body.orders) orders.set(o.id, o);
     cursor = res.body.nextCursor;
   } while (cursor);
@@ -566,7 +671,9 @@ async function finalChecks() {
 
   // Deadlines: the last order placed needs its 60 s, then its alarm; nothing may stay PLACED.
   const expireBy = lastPlacedAt + CFG.acceptWindowSeconds * 1000;
-  log(`waiting for the last deadlines (${Math.max(0, Math.round((expireBy - Date.now()) / 1000))} s), then for delivery`);
+  log(
+    `waiting for the last deadlines (${Math.max(0, Math.round((expireBy - Date.now()) / 1000))} s), then for delivery`,
+  );
   await sleep(Math.max(0, expireBy - Date.now()));
   const watchers = world.flatMap((m) => [...m.screens, ...m.trackers]);
   for (const w of watchers) await w.resumeIfClosed().catch(() => undefined);
@@ -587,11 +694,17 @@ async function finalChecks() {
     for (const id of m.doomed) {
       const o = truth.get(id);
       if (o?.status !== "EXPIRED") checks.fail(names[0], `${id} is ${o?.status} v${o?.version}`);
-      else if (Date.parse(o.expiredAt) < Date.parse(o.acceptBy)) checks.fail(names[0], `${id} expired at ${o.expiredAt}, before acceptBy ${o.acceptBy}`);
-      else counts.expiryLateMaxMs = Math.max(counts.expiryLateMaxMs ?? 0, Date.parse(o.expiredAt) - Date.parse(o.acceptBy));
+      else if (Date.parse(o.expiredAt) < Date.parse(o.acceptBy))
+        checks.fail(names[0], `${id} expired at ${o.expiredAt}, before acceptBy ${o.acceptBy}`);
+      else
+        counts.expiryLateMaxMs = Math.max(
+          counts.expiryLateMaxMs ?? 0,
+          Date.parse(o.expiredAt) - Date.parse(o.acceptBy),
+        );
     }
   }
-  for (const o of truth.values()) if (o.status === "PLACED") checks.fail(names[0], `${o.id} still PLACED after its deadline ${o.acceptBy}`);
+  for (const o of truth.values())
+    if (o.status === "PLACED") checks.fail(names[0], `${o.id} still PLACED after its deadline ${o.acceptBy}`);
   counts.expired = [...truth.values()].filter((o) => o.status === "EXPIRED").length;
 
   // Convergence: the outbox delivers on its own (alarms and backoff, ≤ 30 s).
@@ -638,16 +751,23 @@ async function finalChecks() {
       const order = truth.get(id);
       versions += order.version;
       const vs = events.map((e) => e.order.version);
-      if (canonical(vs) !== canonical(Array.from({ length: order.version }, (_, i) => i + 1))) checks.fail(names[4], `${id} at v${order.version} has events for versions ${vs.join(",")}`);
-      if (canonical(events.at(-1)?.order) !== canonical(order)) checks.fail(names[4], `${id}: last event differs from the order`);
+      if (canonical(vs) !== canonical(Array.from({ length: order.version }, (_, i) => i + 1)))
+        checks.fail(names[4], `${id} at v${order.version} has events for versions ${vs.join(",")}`);
+      if (canonical(events.at(-1)?.order) !== canonical(order))
+        checks.fail(names[4], `${id}: last event differs from the order`);
       for (let i = 1; i < events.length; i++) {
         const [from, to] = [events[i - 1].order.status, events[i].order.status];
         if (isFinal(from)) checks.fail(names[5], `${id} changed after final ${from}`);
-        if (from !== to && !STATUS_TRANSITIONS.some((t) => t.from === from && t.to === to && t.by === events[i].actor.role)) checks.fail(names[5], `${id}: ${from} → ${to} by ${events[i].actor.role}`);
+        if (
+          from !== to &&
+          !STATUS_TRANSITIONS.some((t) => t.from === from && t.to === to && t.by === events[i].actor.role)
+        )
+          checks.fail(names[5], `${id}: ${from} → ${to} by ${events[i].actor.role}`);
       }
       for (const e of events) {
         if (e.requestId === undefined) {
-          if (e.actor.role !== "system" || e.event !== "ORDER_EXPIRED") checks.fail(names[4], `${id} v${e.order.version} ${e.event} has no requestId`);
+          if (e.actor.role !== "system" || e.event !== "ORDER_EXPIRED")
+            checks.fail(names[4], `${id} v${e.order.version} ${e.event} has no requestId`);
           continue;
         }
         const k = `${e.requestId}|${id}`;
@@ -658,14 +778,19 @@ async function finalChecks() {
           checks.fail(names[4], `${id} v${e.order.version}: unknown requestId ${e.requestId}`);
           continue;
         }
-        if (`${e.actor.role}:${e.actor.id}` !== entry.scope) checks.fail(names[4], `${id} v${e.order.version}: actor ${e.actor.role}:${e.actor.id}, expected ${entry.scope}`);
+        if (`${e.actor.role}:${e.actor.id}` !== entry.scope)
+          checks.fail(
+            names[4],
+            `${id} v${e.order.version}: actor ${e.actor.role}:${e.actor.id}, expected ${entry.scope}`,
+          );
         if (!committedOrders(entry.first).some((o) => canonical(o) === canonical(e.order))) {
           counts.diverged++;
           checks.fail(names[4], `${id} v${e.order.version} (${e.event}) is not what ${e.requestId} answered`);
         }
       }
     }
-    if (versions !== board.seq) checks.fail(names[4], `${m.id}: ${versions} changes across its orders, ${board.seq} events in its stream`);
+    if (versions !== board.seq)
+      checks.fail(names[4], `${m.id}: ${versions} changes across its orders, ${board.seq} events in its stream`);
     for (const [k, n] of seenKeys) {
       if (n > 1) {
         counts.duplicated += n - 1;
@@ -680,7 +805,8 @@ async function finalChecks() {
           checks.fail(names[4], `${entry.key} answered ${o.id} v${o.version} but no event has it`);
         }
       }
-      if (entry.retries > 0 && entry.answers < 2) checks.fail(names[6], `${entry.key} retried but answered ${entry.answers} time(s)`);
+      if (entry.retries > 0 && entry.answers < 2)
+        checks.fail(names[6], `${entry.key} retried but answered ${entry.answers} time(s)`);
     }
 
     // Screens: exactly-once streams from their first snapshot, equal to each other and the trails.
@@ -703,17 +829,28 @@ async function finalChecks() {
           continue;
         }
         const e = byOrderVersion.get(`${env.payload.order.id}|${env.payload.order.version}`);
-        if (!e || e.event !== env.event || e.requestId !== env.requestId || canonical(e.order) !== canonical(env.payload.order) || canonical(e.actor) !== canonical(env.payload.actor)) {
+        if (
+          !e ||
+          e.event !== env.event ||
+          e.requestId !== env.requestId ||
+          canonical(e.order) !== canonical(env.payload.order) ||
+          canonical(e.actor) !== canonical(env.payload.actor)
+        ) {
           counts.diverged++;
           checks.fail(names[3], `${s.name} seq ${seq} differs from the audit trail`);
         }
       }
       const want = new Map(board.orders.map((o) => [o.id, o]));
-      for (const [id, o] of want) if (canonical(s.board.get(id)) !== canonical(o)) checks.fail(names[2], `${s.name}: ${id} shows v${s.board.get(id)?.version}, room v${o.version}`);
-      for (const id of s.board.keys()) if (!want.has(id)) checks.fail(names[2], `${s.name}: shows ${id}, not on the board`);
+      for (const [id, o] of want)
+        if (canonical(s.board.get(id)) !== canonical(o))
+          checks.fail(names[2], `${s.name}: ${id} shows v${s.board.get(id)?.version}, room v${o.version}`);
+      for (const id of s.board.keys())
+        if (!want.has(id)) checks.fail(names[2], `${s.name}: shows ${id}, not on the board`);
     }
     const [a, b] = m.screens;
-    for (const [seq, env] of a.received) if (b.received.has(seq) && canonical(b.received.get(seq)) !== canonical(env)) checks.fail(names[3], `${m.id} seq ${seq}: the screens disagree`);
+    for (const [seq, env] of a.received)
+      if (b.received.has(seq) && canonical(b.received.get(seq)) !== canonical(env))
+        checks.fail(names[3], `${m.id} seq ${seq}: the screens disagree`);
 
     // Trackers: gap-free order-room streams ending at the room's version.
     for (const t of m.trackers) {
@@ -731,7 +868,8 @@ async function finalChecks() {
 
     // D1 history (through the API) equals the rooms.
     const h = history.get(m.id);
-    if (h.size !== m.orders.length) checks.fail(names[9], `${m.id}: D1 history has ${h.size} orders, the room ${m.orders.length}`);
+    if (h.size !== m.orders.length)
+      checks.fail(names[9], `${m.id}: D1 history has ${h.size} orders, the room ${m.orders.length}`);
     for (const id of m.orders) {
       if (canonical(h.get(id)) !== canonical(truth.get(id))) {
         counts.diverged++;
@@ -749,9 +887,19 @@ async function finalChecks() {
     while (next < ids.length) {
       const id = ids[next++];
       const m = world.find((x) => id.startsWith(`${x.id}.`));
-      const w = new Watcher({ kind: "order", base: server.base, path: `/ws/order/${id}`, token: dispatch, name: `order room ${id}` });
+      const w = new Watcher({
+        kind: "order",
+        base: server.base,
+        path: `/ws/order/${id}`,
+        token: dispatch,
+        name: `order room ${id}`,
+      });
       let ok = false;
-      for (let i = 0; i < 5 && !ok; i++) ok = await w.connect(false).then(() => true, () => false);
+      for (let i = 0; i < 5 && !ok; i++)
+        ok = await w.connect(false).then(
+          () => true,
+          () => false,
+        );
       if (!ok) checks.fail(names[8], `${id}: could not open its order room`);
       else if (canonical(w.order) !== canonical(truth.get(id))) {
         counts.diverged++;
@@ -765,7 +913,13 @@ async function finalChecks() {
   // D1 itself, every row, once the server is stopped (wrangler d1 execute on the same files).
   await server.stop();
   log("server stopped; reading D1 directly");
-  const d1 = async (sql) => JSON.parse(await wrangler(["d1", "execute", "DB", "--local", "--persist-to", path.join(tmp, "state"), "--json", "--command", sql], path.join(tmp, "d1.log")))[0].results;
+  const d1 = async (sql) =>
+    JSON.parse(
+      await wrangler(
+        ["d1", "execute", "DB", "--local", "--persist-to", path.join(tmp, "state"), "--json", "--command", sql],
+        path.join(tmp, "d1.log"),
+      ),
+    )[0].results;
   const d1Orders = new Map((await d1("SELECT id, version, json FROM orders")).map((r) => [r.id, r]));
   const d1Events = await d1("SELECT order_id, version, seq, event, request_id, actor_role, actor_id FROM order_events");
   const d1EventsByKey = new Map(d1Events.map((r) => [`${r.order_id}|${r.version}`, r]));
@@ -778,13 +932,24 @@ async function finalChecks() {
     }
     for (const e of trails.get(id)) {
       const r = d1EventsByKey.get(`${id}|${e.order.version}`);
-      if (!r || r.event !== e.event || (r.request_id ?? undefined) !== e.requestId || r.actor_role !== e.actor.role || r.actor_id !== e.actor.id) {
+      if (
+        !r ||
+        r.event !== e.event ||
+        (r.request_id ?? undefined) !== e.requestId ||
+        r.actor_role !== e.actor.role ||
+        r.actor_id !== e.actor.id
+      ) {
         counts.diverged++;
-        checks.fail(names[9], `${id} v${e.order.version}: D1 event ${r ? `${r.event}/${r.request_id}` : "missing"}, room ${e.event}/${e.requestId}`);
+        checks.fail(
+          names[9],
+          `${id} v${e.order.version}: D1 event ${r ? `${r.event}/${r.request_id}` : "missing"}, room ${e.event}/${e.requestId}`,
+        );
       }
     }
   }
-  const extra = d1Events.filter((r) => ours.has(r.order_id) && !trails.get(r.order_id).some((e) => e.order.version === r.version));
+  const extra = d1Events.filter(
+    (r) => ours.has(r.order_id) && !trails.get(r.order_id).some((e) => e.order.version === r.version),
+  );
   for (const r of extra) checks.fail(names[9], `D1 has an event the room does not: ${r.order_id} v${r.version}`);
   const strangers = [...d1Orders.keys()].filter((id) => !ours.has(id) && world.some((m) => id.startsWith(`${m.id}.`)));
   for (const id of strangers) checks.fail(names[9], `D1 has an order nobody placed: ${id}`);
@@ -795,11 +960,17 @@ async function finalChecks() {
 // ------------------------------------------------------------------ main
 
 async function main() {
-  if (!fs.existsSync(path.join(REPO, "dashboard", "dist", "index.html"))) throw new Error("dashboard/dist is missing: run `npm run build` (npm run chaos does)");
+  if (!fs.existsSync(path.join(REPO, "dashboard", "dist", "index.html")))
+    throw new Error("dashboard/dist is missing: run `npm run build` (npm run chaos does)");
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ticket-rail-chaos-"));
   const persistTo = path.join(tmp, "state");
-  log(`seed ${CFG.seed}; temp dir ${tmp}; goals: ${CFG.orders} orders, ${CFG.restarts} restarts, ${CFG.faults} socket drops and relay faults of each kind, ${CFG.deadlines} deadlines; at most ${CFG.maxMinutes} min`);
-  await wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo], path.join(tmp, "migrations.log"));
+  log(
+    `seed ${CFG.seed}; temp dir ${tmp}; goals: ${CFG.orders} orders, ${CFG.restarts} restarts, ${CFG.faults} socket drops and relay faults of each kind, ${CFG.deadlines} deadlines; at most ${CFG.maxMinutes} min`,
+  );
+  await wrangler(
+    ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo],
+    path.join(tmp, "migrations.log"),
+  );
   server = new DevServer({ port: await freePort(), persistTo, logFile: path.join(tmp, "wrangler.log") });
   await server.start();
   log(`wrangler dev up on ${server.base} in ${server.startMs[0]} ms`);
@@ -807,12 +978,21 @@ async function main() {
   const dispatch = await tokenFor("dispatch", "chaos-setup");
   for (let i = 0; i < CFG.merchants; i++) {
     const id = `chaos-${CFG.seed}-m${i}`;
-    const res = await httpSure("PUT", `/api/merchants/${id}`, { token: dispatch, body: { name: `Chaos Kitchen ${i}`, acceptWindowSeconds: CFG.acceptWindowSeconds } });
+    const res = await httpSure("PUT", `/api/merchants/${id}`, {
+      token: dispatch,
+      body: { name: `Chaos Kitchen ${i}`, acceptWindowSeconds: CFG.acceptWindowSeconds },
+    });
     if (res.status !== 201) throw new Error(`creating ${id}: ${res.status} ${JSON.stringify(res.body)}`);
     const m = { id, screens: [], trackers: [], orders: [], doomed: new Set(), known: new Map() };
     for (let s = 0; s < CFG.screensPerMerchant; s++) {
       const sub = `screen-${s}`;
-      const w = new Watcher({ kind: "merchant", base: server.base, path: `/ws/merchant/${id}/orders`, token: await tokenFor("merchant", sub, id), name: `${id} ${sub}` });
+      const w = new Watcher({
+        kind: "merchant",
+        base: server.base,
+        path: `/ws/merchant/${id}/orders`,
+        token: await tokenFor("merchant", sub, id),
+        name: `${id} ${sub}`,
+      });
       w.sub = sub;
       await w.connect();
       m.screens.push(w);
@@ -860,12 +1040,24 @@ async function main() {
   const minutes = ((Date.now() - startedAt) / 60_000).toFixed(1);
   const avgStart = Math.round(server.startMs.reduce((a, b) => a + b, 0) / server.startMs.length);
   console.log(`\nchaos run (seed ${CFG.seed}) against wrangler dev on ${server.base}, ${minutes} min`);
-  console.log(`  orders            ${counts.orders} (${counts.leftToExpire} left to expire, ${counts.expired} expired, at most ${((counts.expiryLateMaxMs ?? 0) / 1000).toFixed(1)} s after acceptBy)`);
-  console.log(`  actions           ${counts.actions} (${counts.socketActions} over sockets, ${counts.bulk} bulk, ${counts.races} races, ${counts.refused} refused answers)`);
-  console.log(`  idempotent retries ${counts.idempotentRetries} deliberate, ${counts.ambiguousRetried} after a lost answer; ${counts.rateLimited} rate-limited`);
-  console.log(`  disconnects       ${counts.socketDrops} injected socket drops, ${counts.socketsCutByRestart} sockets cut by restarts, ${counts.resumes} resumes with since`);
-  console.log(`  restarts          ${counts.restarts} (SIGKILL wrangler dev + workerd, restart on the same persist dir; avg start ${avgStart} ms)`);
-  console.log(`  relay failures    ${counts.relayFaults.orderRoom} to order rooms, ${counts.relayFaults.projection} to D1 (${counts.relayFaults.afterDelivery} as lost acknowledgements)`);
+  console.log(
+    `  orders            ${counts.orders} (${counts.leftToExpire} left to expire, ${counts.expired} expired, at most ${((counts.expiryLateMaxMs ?? 0) / 1000).toFixed(1)} s after acceptBy)`,
+  );
+  console.log(
+    `  actions           ${counts.actions} (${counts.socketActions} over sockets, ${counts.bulk} bulk, ${counts.races} races, ${counts.refused} refused answers)`,
+  );
+  console.log(
+    `  idempotent retries ${counts.idempotentRetries} deliberate, ${counts.ambiguousRetried} after a lost answer; ${counts.rateLimited} rate-limited`,
+  );
+  console.log(
+    `  disconnects       ${counts.socketDrops} injected socket drops, ${counts.socketsCutByRestart} sockets cut by restarts, ${counts.resumes} resumes with since`,
+  );
+  console.log(
+    `  restarts          ${counts.restarts} (SIGKILL wrangler dev + workerd, restart on the same persist dir; avg start ${avgStart} ms)`,
+  );
+  console.log(
+    `  relay failures    ${counts.relayFaults.orderRoom} to order rooms, ${counts.relayFaults.projection} to D1 (${counts.relayFaults.afterDelivery} as lost acknowledgements)`,
+  );
   console.log(`  events            ${counts.events}`);
   console.log(`  lost = ${counts.lost}, duplicated = ${counts.duplicated}, diverged = ${counts.diverged}`);
   console.log("checks:");

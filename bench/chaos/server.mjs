@@ -11,7 +11,13 @@ import { fileURLToPath } from "node:url";
 
 export const REPO = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const WRANGLER = path.join(REPO, "node_modules", "wrangler", "bin", "wrangler.js");
-const CHILD_ENV = { ...process.env, WRANGLER_SEND_METRICS: "false", NO_UPDATE_NOTIFIER: "1", CI: "1", FORCE_COLOR: "0" };
+const CHILD_ENV = {
+  ...process.env,
+  WRANGLER_SEND_METRICS: "false",
+  NO_UPDATE_NOTIFIER: "1",
+  CI: "1",
+  FORCE_COLOR: "0",
+};
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -60,7 +66,12 @@ async function killGroup(pgid, signal = "SIGKILL") {
 /** Runs wrangler with `args` to completion; resolves with its stdout, throws with its output. */
 export function wrangler(args, logFile) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WRANGLER, ...args], { cwd: REPO, env: CHILD_ENV, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const child = spawn(process.execPath, [WRANGLER, ...args], {
+      cwd: REPO,
+      env: CHILD_ENV,
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
     groups.add(child.pid);
     let out = "";
     let err = "";
@@ -97,11 +108,25 @@ export class DevServer {
 
   async start(timeoutMs = 180_000) {
     const inspectorPort = await freePort();
-    const args = [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(this.port), "--inspector-port", String(inspectorPort)];
+    const args = [
+      WRANGLER,
+      "dev",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(this.port),
+      "--inspector-port",
+      String(inspectorPort),
+    ];
     args.push("--persist-to", this.persistTo, "--show-interactive-dev-session=false", "--log-level", "warn");
     const out = fs.openSync(this.logFile, "a");
     fs.writeSync(out, `\n=== start ${++this.starts} at ${new Date().toISOString()} ===\n`);
-    const child = spawn(process.execPath, args, { cwd: REPO, env: CHILD_ENV, stdio: ["ignore", out, out], detached: true });
+    const child = spawn(process.execPath, args, {
+      cwd: REPO,
+      env: CHILD_ENV,
+      stdio: ["ignore", out, out],
+      detached: true,
+    });
     fs.closeSync(out);
     this.pgid = child.pid;
     groups.add(child.pid);
@@ -109,7 +134,8 @@ export class DevServer {
     child.on("exit", (code, signal) => (exited = code ?? signal));
     const t0 = Date.now();
     while (Date.now() - t0 < timeoutMs) {
-      if (exited !== null) throw new Error(`wrangler dev exited (${exited}) before it was healthy; see ${this.logFile}`);
+      if (exited !== null)
+        throw new Error(`wrangler dev exited (${exited}) before it was healthy; see ${this.logFile}`);
       try {
         const res = await fetch(`${this.base}/api/health`, { signal: AbortSignal.timeout(2000) });
         if (res.ok) {

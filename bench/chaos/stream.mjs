@@ -12,7 +12,9 @@ const REPLIES = new Set(["ACK", "ERROR", "BULK_RESULT"]);
 /** JSON with object keys sorted, so equal values compare equal whatever their key order. */
 export function canonical(value) {
   return JSON.stringify(value, (_, v) =>
-    v !== null && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
   );
 }
 
@@ -140,7 +142,11 @@ export class Watcher {
         url.searchParams.set("epoch", this.epoch);
       }
       const socket = new Socket(url, this.token);
-      const ok = await socket.until(() => socket.envelopes.some((e) => e.event === "SNAPSHOT" || e.event === "REPLAY_DONE") || socket.closed !== null, 20_000);
+      const ok = await socket.until(
+        () =>
+          socket.envelopes.some((e) => e.event === "SNAPSHOT" || e.event === "REPLAY_DONE") || socket.closed !== null,
+        20_000,
+      );
       if (!ok || (socket.closed !== null && socket.envelopes.length === 0)) {
         socket.ws.terminate();
         throw new Error(`${this.name}: could not connect (${socket.closed?.reason ?? "timeout"})`);
@@ -192,8 +198,10 @@ export class Watcher {
     const where = `${this.name} connection ${this.connects}`;
     switch (env.event) {
       case "SNAPSHOT": {
-        if (this.lastSeq !== null && env.seq < this.lastSeq && env.payload.epoch === this.epoch) this.violations.push(`${where}: SNAPSHOT at ${env.seq} behind ${this.lastSeq}`);
-        if (this.lastSeq !== null && env.payload.epoch !== this.epoch) this.violations.push(`${where}: the epoch changed`);
+        if (this.lastSeq !== null && env.seq < this.lastSeq && env.payload.epoch === this.epoch)
+          this.violations.push(`${where}: SNAPSHOT at ${env.seq} behind ${this.lastSeq}`);
+        if (this.lastSeq !== null && env.payload.epoch !== this.epoch)
+          this.violations.push(`${where}: the epoch changed`);
         if (this.lastSeq !== null) for (let s = this.lastSeq + 1; s <= env.seq; s++) this.skipped.add(s);
         this.firstSeq ??= env.seq;
         this.lastSeq = env.seq;
@@ -205,7 +213,8 @@ export class Watcher {
         return;
       }
       case "REPLAY_DONE":
-        if (env.seq !== this.lastSeq) this.violations.push(`${where}: REPLAY_DONE at ${env.seq}, replay reached ${this.lastSeq}`);
+        if (env.seq !== this.lastSeq)
+          this.violations.push(`${where}: REPLAY_DONE at ${env.seq}, replay reached ${this.lastSeq}`);
         this.replayed += env.payload.replayed;
         return;
       case "ACK":
@@ -221,17 +230,20 @@ export class Watcher {
     if (typeof seq !== "number") return void this.violations.push(`${where}: ${env.event} without seq`);
     if (this.lastSeq === null) this.violations.push(`${where}: ${env.event} ${seq} before any SNAPSHOT`);
     else if (this.received.has(seq)) this.violations.push(`${where}: seq ${seq} received twice`);
-    else if (seq !== this.lastSeq + 1) this.violations.push(`${where}: seq ${seq} after ${this.lastSeq} (gap or reorder)`);
+    else if (seq !== this.lastSeq + 1)
+      this.violations.push(`${where}: seq ${seq} after ${this.lastSeq} (gap or reorder)`);
     this.received.set(seq, env);
     this.lastSeq = Math.max(seq, this.lastSeq ?? 0);
     const order = env.payload.order;
     if (this.kind === "merchant") {
       const had = this.board.get(order.id);
-      if (had && had.version >= order.version) this.violations.push(`${where}: ${order.id} v${order.version} after v${had.version}`);
+      if (had && had.version >= order.version)
+        this.violations.push(`${where}: ${order.id} v${order.version} after v${had.version}`);
       if (ACTIVE.has(order.status)) this.board.set(order.id, order);
       else this.board.delete(order.id);
     } else {
-      if (this.order && order.version !== this.order.version + 1) this.violations.push(`${where}: v${order.version} after v${this.order.version}`);
+      if (this.order && order.version !== this.order.version + 1)
+        this.violations.push(`${where}: v${order.version} after v${this.order.version}`);
       this.order = order;
     }
   }

@@ -87,9 +87,15 @@ function ownerOf(modulePath) {
 const NATIVE_GROUPS = [
   [/^(exec|one|toArray|next|raw|transactionSync|get databaseSize)$/, "native: SQLite (sql.exec, transactionSync)"],
   [/^(parse|stringify)$/, "native: JSON.parse / JSON.stringify"],
-  [/^(send|close|accept|acceptWebSocket|getWebSockets|serializeAttachment|deserializeAttachment)$/, "native: WebSocket"],
+  [
+    /^(send|close|accept|acceptWebSocket|getWebSockets|serializeAttachment|deserializeAttachment)$/,
+    "native: WebSocket",
+  ],
   [/^(setAlarm|deleteAlarm|getAlarm|sync)$/, "native: storage alarm / sync"],
-  [/^(fetch|idFromName|get|relay|getOrder|placeOrder|batch|prepare|bind|run|all|first)$/, "native: RPC / fetch / D1 binding calls"],
+  [
+    /^(fetch|idFromName|get|relay|getOrder|placeOrder|batch|prepare|bind|run|all|first)$/,
+    "native: RPC / fetch / D1 binding calls",
+  ],
   [/^(importKey|verify|sign|digest|getRandomValues|randomUUID)$/, "native: WebCrypto"],
   [/^\(garbage collector\)$/, "(garbage collector)"],
   [/^\(program\)$/, "(program: runtime outside JS)"],
@@ -104,7 +110,7 @@ export function summarizeProfile(profile, bundle = null) {
     const f = n.callFrame;
     if (!f.url || f.url.startsWith("node-internal") || !moduleOf) {
       const name = f.functionName || "(anonymous)";
-      if (f.url && f.url.startsWith("cloudflare-internal")) return `runtime ${f.url.replace(/:.*$/, "")}`;
+      if (f.url?.startsWith("cloudflare-internal")) return `runtime ${f.url.replace(/:.*$/, "")}`;
       for (const [re, label] of NATIVE_GROUPS) if (re.test(name)) return label;
       return f.url ? `runtime ${f.url}` : `native: ${name}`;
     }
@@ -144,5 +150,11 @@ export function summarizeProfile(profile, bundle = null) {
       .slice(0, n)
       .map(([name, ms]) => ({ name, ms: round(ms, 1), pct: round((100 * ms) / total, 1) }));
   const idle = (inclusive.get("(idle)") ?? 0) + (inclusive.get("(program)") ?? 0);
-  return { total_ms: round(total, 0), busy_ms: round(total - idle, 0), by_owner: top(owners, 40), top_self: top(self, 30), top_inclusive: top(inclusive, 40) };
+  return {
+    total_ms: round(total, 0),
+    busy_ms: round(total - idle, 0),
+    by_owner: top(owners, 40),
+    top_self: top(self, 30),
+    top_inclusive: top(inclusive, 40),
+  };
 }

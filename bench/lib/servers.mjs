@@ -31,7 +31,12 @@ export function freePort() {
 export function runToCompletion(cmd, args, { cwd, logFile, env }) {
   return new Promise((resolve, reject) => {
     const out = fs.openSync(logFile, "a");
-    const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", out, out], detached: true });
+    const child = spawn(cmd, args, {
+      cwd,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", out, out],
+      detached: true,
+    });
     groups.add(child.pid);
     child.on("exit", (code, signal) => {
       groups.delete(child.pid);
@@ -47,8 +52,27 @@ export function runToCompletion(cmd, args, { cwd, logFile, env }) {
  * Starts `npx wrangler dev` on 127.0.0.1:`port` in its own process group and waits until
  * `healthPath` answers 200.
  */
-export async function startWrangler({ cwd, configPath, port, inspectorPort, persistTo, vars = {}, logFile, healthPath, timeoutMs = 90_000 }) {
-  const args = ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort)];
+export async function startWrangler({
+  cwd,
+  configPath,
+  port,
+  inspectorPort,
+  persistTo,
+  vars = {},
+  logFile,
+  healthPath,
+  timeoutMs = 90_000,
+}) {
+  const args = [
+    "wrangler",
+    "dev",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--inspector-port",
+    String(inspectorPort),
+  ];
   args.push("--persist-to", persistTo, "--show-interactive-dev-session=false", "--log-level", "warn");
   if (configPath) args.push("--config", configPath);
   for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);

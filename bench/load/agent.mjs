@@ -10,7 +10,18 @@
  * - actor: a merchant socket that sends actions (bulk vs singles);
  * - self-contained scenarios that need only one process: relay, resume, echo, polling.
  */
-import { ORDER_ITEMS, envelopesOf, httpClient, mapLimit, now, onceOpen, openSocket, round, sleep, summarize } from "../lib/common.mjs";
+import {
+  ORDER_ITEMS,
+  envelopesOf,
+  httpClient,
+  mapLimit,
+  now,
+  onceOpen,
+  openSocket,
+  round,
+  sleep,
+  summarize,
+} from "../lib/common.mjs";
 import { cpuMsOf, waitQuiet } from "../lib/servers.mjs";
 
 let request = null; // HTTP client of the origin given to `init`
@@ -45,7 +56,8 @@ function mailboxSocket(url, { keepAll = false } = {}) {
       return;
     }
     for (const e of envelopesOf(text)) {
-      if (all && typeof e.seq === "number" && e.event !== "SNAPSHOT" && e.event !== "REPLAY_DONE") all.set(e.seq, JSON.stringify(e));
+      if (all && typeof e.seq === "number" && e.event !== "SNAPSHOT" && e.event !== "REPLAY_DONE")
+        all.set(e.seq, JSON.stringify(e));
       deliver({ e, t });
     }
   });
@@ -72,10 +84,18 @@ function mailboxSocket(url, { keepAll = false } = {}) {
         resolve(box.splice(i, 1)[0]);
         return;
       }
-      const w = { pred, resolve, timer: setTimeout(() => {
-        waiters.splice(waiters.indexOf(w), 1);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what} on ${url.replace(/token=[^&]+/, "token=…")}`));
-      }, timeoutMs) };
+      const w = {
+        pred,
+        resolve,
+        timer: setTimeout(() => {
+          waiters.splice(waiters.indexOf(w), 1);
+          reject(
+            new Error(
+              `timed out after ${timeoutMs} ms waiting for ${what} on ${url.replace(/token=[^&]+/, "token=…")}`,
+            ),
+          );
+        }, timeoutMs),
+      };
       waiters.push(w);
     });
   state.clear = () => box.splice(0);
@@ -137,7 +157,12 @@ function onScreenFrame(rec, data) {
     const g = group(e.requestId);
     let grp = screens.groups.get(g);
     if (!grp) {
-      grp = { counts: new Uint16Array(n), first: new Float64Array(n), last: new Float64Array(n), frames: new Uint16Array(n) };
+      grp = {
+        counts: new Uint16Array(n),
+        first: new Float64Array(n),
+        last: new Float64Array(n),
+        frames: new Uint16Array(n),
+      };
       screens.groups.set(g, grp);
     }
     if (grp.counts[rec.i]++ === 0) grp.first[rec.i] = t;
@@ -197,7 +222,21 @@ const handlers = {
     const base = screens.sockets.length;
     if (base !== 0) throw new Error("screens already open in this process");
     const recs = urls.map((url, i) => {
-      const rec = { i, url, ws: null, snapshotSeq: undefined, epoch: undefined, next: undefined, missing: new Set(), duplicated: 0, reordered: 0, frames: 0, events: 0, closed: false, closeCode: null };
+      const rec = {
+        i,
+        url,
+        ws: null,
+        snapshotSeq: undefined,
+        epoch: undefined,
+        next: undefined,
+        missing: new Set(),
+        duplicated: 0,
+        reordered: 0,
+        frames: 0,
+        events: 0,
+        closed: false,
+        closeCode: null,
+      };
       rec.readyP = new Promise((resolve) => (rec.ready = resolve));
       return rec;
     });
@@ -226,7 +265,11 @@ const handlers = {
         const list = screens.waiters.get(g) ?? [];
         list.splice(list.indexOf(w), 1);
         const have = screens.groups.get(g);
-        reject(new Error(`group ${g}: not every screen got ${perSocket} event(s) within ${timeoutMs} ms (counts ${have ? Array.from(have.counts).join(",") : "none"})`));
+        reject(
+          new Error(
+            `group ${g}: not every screen got ${perSocket} event(s) within ${timeoutMs} ms (counts ${have ? Array.from(have.counts).join(",") : "none"})`,
+          ),
+        );
       }, timeoutMs);
       const list = screens.waiters.get(g) ?? [];
       list.push(w);
@@ -269,7 +312,16 @@ const handlers = {
       duplicated += rec.duplicated;
       reordered += rec.reordered;
       if (rec.closed) closed++;
-      return { snapshotSeq: rec.snapshotSeq, lastSeq: rec.next - 1, lost: l, duplicated: rec.duplicated, reordered: rec.reordered, frames: rec.frames, events: rec.events, closeCode: rec.closeCode };
+      return {
+        snapshotSeq: rec.snapshotSeq,
+        lastSeq: rec.next - 1,
+        lost: l,
+        duplicated: rec.duplicated,
+        reordered: rec.reordered,
+        frames: rec.frames,
+        events: rec.events,
+        closeCode: rec.closeCode,
+      };
     });
     return { lost, duplicated, reordered, closed, badFrames: screens.badFrames, perScreen };
   },
@@ -292,8 +344,18 @@ const handlers = {
 
   /** One order through REST; its Idempotency-Key is the key screens group its event by. */
   async placeOne({ origin, path = "/api/orders", merchantId, token, key }) {
-    const r = await clientFor(origin)("POST", path, { token, body: { merchantId, items: ORDER_ITEMS }, headers: { "idempotency-key": key } });
-    return { t0: r.t0, t1: r.t1, status: r.status, orderId: r.json?.id, error: r.status === 201 ? undefined : r.text ?? r.error };
+    const r = await clientFor(origin)("POST", path, {
+      token,
+      body: { merchantId, items: ORDER_ITEMS },
+      headers: { "idempotency-key": key },
+    });
+    return {
+      t0: r.t0,
+      t1: r.t1,
+      status: r.status,
+      orderId: r.json?.id,
+      error: r.status === 201 ? undefined : (r.text ?? r.error),
+    };
   },
 
   /**
@@ -326,7 +388,8 @@ const handlers = {
             t1s[k] = r.t1;
             status[k] = r.status;
             lag[k] = r.t0 - scheduled;
-            if (r.status !== 201 && errors.length < 5) errors.push(`${r.status} ${(r.text ?? r.error ?? "").slice(0, 200)}`);
+            if (r.status !== 201 && errors.length < 5)
+              errors.push(`${r.status} ${(r.text ?? r.error ?? "").slice(0, 200)}`);
             if (++done === total) resolve();
           });
         }
@@ -339,12 +402,16 @@ const handlers = {
 
   /** Places `n` orders (setup, untimed) and returns their ids and the token of each. */
   async placeMany({ merchantId, tokens, n, concurrency = 8 }) {
-    const ids = await mapLimit(Array.from({ length: n }, (_, i) => i), concurrency, async (i) => {
-      const token = tokens[i % tokens.length];
-      const r = await request("POST", "/api/orders", { token, body: { merchantId, items: ORDER_ITEMS } });
-      if (r.status !== 201) throw new Error(`placing an order failed: ${r.status} ${r.text ?? r.error}`);
-      return { id: r.json.id, token };
-    });
+    const ids = await mapLimit(
+      Array.from({ length: n }, (_, i) => i),
+      concurrency,
+      async (i) => {
+        const token = tokens[i % tokens.length];
+        const r = await request("POST", "/api/orders", { token, body: { merchantId, items: ORDER_ITEMS } });
+        if (r.status !== 201) throw new Error(`placing an order failed: ${r.status} ${r.text ?? r.error}`);
+        return { id: r.json.id, token };
+      },
+    );
     return { orders: ids };
   },
 
@@ -360,7 +427,11 @@ const handlers = {
   async actorBulk({ ids, requestId }) {
     const a = handlers.actor;
     a.clear();
-    const reply = a.next((e) => e.requestId === requestId && (e.event === "BULK_RESULT" || e.event === "ERROR"), 30_000, "BULK_RESULT");
+    const reply = a.next(
+      (e) => e.requestId === requestId && (e.event === "BULK_RESULT" || e.event === "ERROR"),
+      30_000,
+      "BULK_RESULT",
+    );
     const t0 = now();
     a.ws.send(JSON.stringify({ action: "BULK_ACCEPT", requestId, payload: { orderIds: ids, prepMinutes: 10 } }));
     const { e, t } = await reply;
@@ -377,10 +448,16 @@ const handlers = {
     let okCount = 0;
     for (let i = 0; i < ids.length; i++) {
       const requestId = `${prefix}#${i}`;
-      const reply = a.next((e) => e.requestId === requestId && (e.event === "ACK" || e.event === "ERROR"), 10_000, "ACK");
+      const reply = a.next(
+        (e) => e.requestId === requestId && (e.event === "ACK" || e.event === "ERROR"),
+        10_000,
+        "ACK",
+      );
       const ts = now();
       t0 ??= ts;
-      a.ws.send(JSON.stringify({ action: "MERCHANT_ACCEPT", requestId, payload: { orderId: ids[i], prepMinutes: 10 } }));
+      a.ws.send(
+        JSON.stringify({ action: "MERCHANT_ACCEPT", requestId, payload: { orderId: ids[i], prepMinutes: 10 } }),
+      );
       const { e, t } = await reply;
       if (e.event === "ACK") okCount++;
       tLast = t;
@@ -420,9 +497,15 @@ const handlers = {
       for (let j = 0; j < count; j++) {
         const requestId = `relay-${done}`;
         const seen = customers[j].next((e) => e.event === "MERCHANT_ACCEPTED", 10_000, "MERCHANT_ACCEPTED");
-        const acked = merchant.next((e) => e.requestId === requestId && (e.event === "ACK" || e.event === "ERROR"), 10_000, "ACK");
+        const acked = merchant.next(
+          (e) => e.requestId === requestId && (e.event === "ACK" || e.event === "ERROR"),
+          10_000,
+          "ACK",
+        );
         const t0 = now();
-        merchant.ws.send(JSON.stringify({ action: "MERCHANT_ACCEPT", requestId, payload: { orderId: orders[j].id, prepMinutes: 10 } }));
+        merchant.ws.send(
+          JSON.stringify({ action: "MERCHANT_ACCEPT", requestId, payload: { orderId: orders[j].id, prepMinutes: 10 } }),
+        );
         const [c, a] = await Promise.all([seen, acked]);
         if (a.e.event !== "ACK") throw new Error(`accept refused: ${JSON.stringify(a.e.payload)}`);
         if (done >= warmup) {
@@ -460,17 +543,23 @@ const handlers = {
     const { orders } = await handlers.placeMany({ merchantId, tokens: customerTokens, n: places, concurrency: 8 });
     const ids = orders.map((o) => o.id);
     const plan = [];
-    for (const action of ["BULK_ACCEPT", "BULK_MARK_READY"]) for (let f = 0; f < places; f += 100) plan.push([action, ids.slice(f, f + 100)]);
+    for (const action of ["BULK_ACCEPT", "BULK_MARK_READY"])
+      for (let f = 0; f < places; f += 100) plan.push([action, ids.slice(f, f + 100)]);
     let remaining = events - places;
     for (let i = 0; remaining > 0; i++) {
       const [action, all] = plan[i];
       const batch = all.slice(0, remaining);
       const requestId = `resume-bulk-${i}`;
-      const reply = live.next((e) => e.requestId === requestId && (e.event === "BULK_RESULT" || e.event === "ERROR"), 120_000, "BULK_RESULT");
+      const reply = live.next(
+        (e) => e.requestId === requestId && (e.event === "BULK_RESULT" || e.event === "ERROR"),
+        120_000,
+        "BULK_RESULT",
+      );
       live.ws.send(JSON.stringify({ action, requestId, payload: { orderIds: batch } }));
       const { e } = await reply;
       const moved = e.event === "BULK_RESULT" ? e.payload.results.filter((r) => r.ok).length : 0;
-      if (moved !== batch.length) throw new Error(`${action} moved ${moved} of ${batch.length}: ${JSON.stringify(e.payload).slice(0, 300)}`);
+      if (moved !== batch.length)
+        throw new Error(`${action} moved ${moved} of ${batch.length}: ${JSON.stringify(e.payload).slice(0, 300)}`);
       remaining -= batch.length;
     }
     const target = since + events;
@@ -502,8 +591,10 @@ const handlers = {
       frames = s.frames - 1;
       const got = s.box.map((item) => JSON.stringify(item.e));
       if (done.e.event !== "REPLAY_DONE") problems.push(`rep ${rep}: got ${done.e.event} instead of REPLAY_DONE`);
-      else if (got.length !== expected.length) problems.push(`rep ${rep}: replayed ${got.length} events, expected ${expected.length}`);
-      else if (got.some((g, i) => g !== expected[i])) problems.push(`rep ${rep}: replayed events differ from the live ones`);
+      else if (got.length !== expected.length)
+        problems.push(`rep ${rep}: replayed ${got.length} events, expected ${expected.length}`);
+      else if (got.some((g, i) => g !== expected[i]))
+        problems.push(`rep ${rep}: replayed events differ from the live ones`);
       s.ws.close();
       await sleep(20);
     }
@@ -548,7 +639,11 @@ const handlers = {
     let rid = 0;
     const act = async (action, payload) => {
       const requestId = `ops-${rid++}`;
-      const reply = screen.next((e) => e.requestId === requestId && ["ACK", "ERROR", "BULK_RESULT"].includes(e.event), 60_000, "reply");
+      const reply = screen.next(
+        (e) => e.requestId === requestId && ["ACK", "ERROR", "BULK_RESULT"].includes(e.event),
+        60_000,
+        "reply",
+      );
       const t0 = now();
       screen.ws.send(JSON.stringify({ action, requestId, payload }));
       const r = await reply;
@@ -591,17 +686,29 @@ const handlers = {
     await measure("GET /api/health", n, () => request("GET", "/api/health"));
     const placed = await measure("POST /api/orders (new OrderRoom per order)", n, async (i) => {
       const key = `ops-place-${i}`;
-      const seen = screen.next((e) => e.requestId === key && e.event === "ORDER_CREATED", 30_000, "ORDER_CREATED").then(() => sum(workerPids));
-      const r = await request("POST", "/api/orders", { token: customerToken, body: { merchantId, items: ORDER_ITEMS }, headers: { "idempotency-key": key } });
+      const seen = screen
+        .next((e) => e.requestId === key && e.event === "ORDER_CREATED", 30_000, "ORDER_CREATED")
+        .then(() => sum(workerPids));
+      const r = await request("POST", "/api/orders", {
+        token: customerToken,
+        body: { merchantId, items: ORDER_ITEMS },
+        headers: { "idempotency-key": key },
+      });
       if (r.status !== 201) throw new Error(`place: ${r.status} ${r.text}`);
       return { ...r, cpuAtEvent: await seen };
     });
     const ids = placed.map((r) => r.json.id);
-    await measure("GET /api/orders/:id", n, (i) => request("GET", `/api/orders/${encodeURIComponent(ids[i])}`, { token: customerToken }));
+    await measure("GET /api/orders/:id", n, (i) =>
+      request("GET", `/api/orders/${encodeURIComponent(ids[i])}`, { token: customerToken }),
+    );
     await measure("socket MERCHANT_ACCEPT", n, (i) => act("MERCHANT_ACCEPT", { orderId: ids[i], prepMinutes: 10 }));
-    await measure("socket MERCHANT_UPDATE_PREP_TIME", n, (i) => act("MERCHANT_UPDATE_PREP_TIME", { orderId: ids[i], prepMinutes: 12 }));
+    await measure("socket MERCHANT_UPDATE_PREP_TIME", n, (i) =>
+      act("MERCHANT_UPDATE_PREP_TIME", { orderId: ids[i], prepMinutes: 12 }),
+    );
     const { orders } = await handlers.placeMany({ merchantId, tokens: [customerToken], n: 100, concurrency: 8 });
-    const bulk = await measure("socket BULK_ACCEPT of 100 (per bulk)", 1, () => act("BULK_ACCEPT", { orderIds: orders.map((o) => o.id), prepMinutes: 10 }));
+    const bulk = await measure("socket BULK_ACCEPT of 100 (per bulk)", 1, () =>
+      act("BULK_ACCEPT", { orderIds: orders.map((o) => o.id), prepMinutes: 10 }),
+    );
     void bulk;
     screen.ws.close();
     return { rows };
@@ -638,7 +745,10 @@ const handlers = {
           // Known before the request goes out, so a poll answered before the accept's own
           // response still counts from the change's send.
           tChange = now();
-          const r = await request("POST", `/api/merchants/${merchantId}/orders/${encodeURIComponent(o.id)}/accept`, { token: merchantToken, body: { prepMinutes: 10 } });
+          const r = await request("POST", `/api/merchants/${merchantId}/orders/${encodeURIComponent(o.id)}/accept`, {
+            token: merchantToken,
+            body: { prepMinutes: 10 },
+          });
           if (r.status !== 200) throw new Error(`accept failed: ${r.status} ${r.text}`);
         })();
         let nextPoll = start + phase;
@@ -654,7 +764,11 @@ const handlers = {
         return { visible, polls };
       }),
     );
-    return { samples: results.map((r) => r.visible).filter((v) => v !== null), missed: results.filter((r) => r.visible === null).length, polls: results.reduce((a, r) => a + r.polls, 0) };
+    return {
+      samples: results.map((r) => r.visible).filter((v) => v !== null),
+      missed: results.filter((r) => r.visible === null).length,
+      polls: results.reduce((a, r) => a + r.polls, 0),
+    };
   },
 };
 
@@ -665,7 +779,7 @@ process.on("message", async (msg) => {
     const result = await fn(msg.args ?? {});
     process.send({ id: msg.id, ok: true, result });
   } catch (err) {
-    process.send({ id: msg.id, ok: false, error: err instanceof Error ? err.stack ?? err.message : String(err) });
+    process.send({ id: msg.id, ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   }
 });
 

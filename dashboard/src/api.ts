@@ -38,7 +38,12 @@ export interface CallOptions<T> {
   schema?: z.ZodType<T>;
 }
 
-export async function apiCall<T = unknown>(client: ApiClient, method: string, path: string, opts: CallOptions<T> = {}): Promise<T> {
+export async function apiCall<T = unknown>(
+  client: ApiClient,
+  method: string,
+  path: string,
+  opts: CallOptions<T> = {},
+): Promise<T> {
   const headers: Record<string, string> = {};
   if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
   if (opts.body !== undefined) headers["Content-Type"] = "application/json";
@@ -54,7 +59,7 @@ export async function apiCall<T = unknown>(client: ApiClient, method: string, pa
     throw new ApiError(0, "NETWORK", `network error: ${err instanceof Error ? err.message : String(err)}`);
   }
   const text = await res.text();
-  let json: unknown = undefined;
+  let json: unknown;
   try {
     json = text ? JSON.parse(text) : undefined;
   } catch {
@@ -62,12 +67,14 @@ export async function apiCall<T = unknown>(client: ApiClient, method: string, pa
   }
   if (!res.ok) {
     const parsed = ErrorResponseSchema.safeParse(json);
-    if (parsed.success) throw new ApiError(res.status, parsed.data.error.code, parsed.data.error.message, parsed.data.error.details);
+    if (parsed.success)
+      throw new ApiError(res.status, parsed.data.error.code, parsed.data.error.message, parsed.data.error.details);
     throw new ApiError(res.status, "INTERNAL", `HTTP ${res.status}`);
   }
   if (!opts.schema) return json as T;
   const parsed = opts.schema.safeParse(json);
-  if (!parsed.success) throw new ApiError(res.status, "INTERNAL", `unexpected answer from ${method} ${path}`, parsed.error.issues);
+  if (!parsed.success)
+    throw new ApiError(res.status, "INTERNAL", `unexpected answer from ${method} ${path}`, parsed.error.issues);
   return parsed.data;
 }
 

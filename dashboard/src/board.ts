@@ -97,7 +97,8 @@ export function applySnapshot(state: BoardState, snap: SnapshotInput, now: numbe
       firstSeenAt: before?.firstSeenAt ?? now,
       seen: before ? before.seen || order.status !== "PLACED" : order.status !== "PLACED",
     };
-    if (isNewToScreen && order.status === "PLACED" && state.cursor !== null) effects.push({ kind: "new-order", orderId: order.id });
+    if (isNewToScreen && order.status === "PLACED" && state.cursor !== null)
+      effects.push({ kind: "new-order", orderId: order.id });
   }
   // An unacknowledged cancellation alarm is a job for the cook, not a room fact: keep it.
   for (const [id, t] of Object.entries(state.tickets)) {
@@ -151,9 +152,15 @@ export function applyStreamEvent(state: BoardState, ev: StreamInput, now: number
     delete tickets[order.id];
   } else if (before && !before.leaving) {
     // REJECTED, EXPIRED, CANCELLED: a banner first, so nobody wonders where the ticket went.
-    const wasCooking = before.order.status === "ACCEPTED" || before.order.status === "PREPARING" || before.order.status === "READY";
+    const wasCooking =
+      before.order.status === "ACCEPTED" || before.order.status === "PREPARING" || before.order.status === "READY";
     const alarm = order.status === "CANCELLED" && wasCooking;
-    tickets[order.id] = { ...before, order, seen: true, leaving: { since: now, removeAt: alarm ? null : now + LEAVE_MS, alarm } };
+    tickets[order.id] = {
+      ...before,
+      order,
+      seen: true,
+      leaving: { since: now, removeAt: alarm ? null : now + LEAVE_MS, alarm },
+    };
     if (alarm) effects.push({ kind: "cancelled-while-cooking", orderId: order.id });
   } else if (before) {
     tickets[order.id] = { ...before, order };
@@ -191,7 +198,9 @@ export function forgetCursor(state: BoardState): BoardState {
 
 /** Drops tickets whose banner has been shown long enough. */
 export function expireLeaving(state: BoardState, now: number): BoardState {
-  const gone = Object.values(state.tickets).filter((t) => t.leaving && t.leaving.removeAt !== null && t.leaving.removeAt <= now);
+  const gone = Object.values(state.tickets).filter(
+    (t) => t.leaving && t.leaving.removeAt !== null && t.leaving.removeAt <= now,
+  );
   if (gone.length === 0) return state;
   const tickets = { ...state.tickets };
   for (const t of gone) delete tickets[t.order.id];

@@ -6,7 +6,16 @@
 import { canTransition, NON_STATUS_CHANGES, type Order } from "../../schema/index.ts";
 import { COLUMNS, ticketsIn, type BoardState, type Column, type Ticket } from "./board.ts";
 import { h, setText } from "./dom.ts";
-import { age, clock, deadlineOf, deadlineParts, shortOrderNumber, timeOfDay, URGENCY_LABEL, type Urgency } from "./format.ts";
+import {
+  age,
+  clock,
+  deadlineOf,
+  deadlineParts,
+  shortOrderNumber,
+  timeOfDay,
+  URGENCY_LABEL,
+  type Urgency,
+} from "./format.ts";
 import { QUICK_PREP_MINUTES, SHORTCUTS } from "./keyboard.ts";
 import type { LinkStatus } from "./connection.ts";
 
@@ -59,16 +68,31 @@ export interface BoardDom {
 export function buildBoard(kitchen: string, staff: string): BoardDom {
   const linkWord = h("span", { class: "link-word" }, "CONNECTING");
   const linkDetail = h("span", { class: "link-detail" });
-  const link = h("div", { class: "link", id: "link-status", role: "status", "data-status": "connecting" }, h("span", { class: "link-icon", "aria-hidden": "true" }), linkWord, linkDetail);
+  const link = h(
+    "div",
+    { class: "link", id: "link-status", role: "status", "data-status": "connecting" },
+    h("span", { class: "link-icon", "aria-hidden": "true" }),
+    linkWord,
+    linkDetail,
+  );
   const soundButton = h("button", { class: "tool", type: "button", "data-action": "sound" }, "Enable sound");
-  const rushButton = h("button", { class: "tool rush", type: "button", "data-action": "rush", hidden: true }, "Simulate rush");
+  const rushButton = h(
+    "button",
+    { class: "tool rush", type: "button", "data-action": "rush", hidden: true },
+    "Simulate rush",
+  );
   const columns = {} as BoardDom["columns"];
   const main = h("main", { class: "board" });
   for (const c of COLUMNS) {
     const count = h("span", { class: "col-count" }, "0");
     const late = h("span", { class: "col-late" });
     const list = h("div", { class: "tickets" });
-    const section = h("section", { class: `column col-${c.id}`, "data-column": c.id, "aria-label": c.title }, h("h2", { class: "col-head" }, h("span", { class: "col-title" }, c.title), count, late), list);
+    const section = h(
+      "section",
+      { class: `column col-${c.id}`, "data-column": c.id, "aria-label": c.title },
+      h("h2", { class: "col-head" }, h("span", { class: "col-title" }, c.title), count, late),
+      list,
+    );
     columns[c.id] = { section, count, late, list };
     main.appendChild(section);
   }
@@ -83,9 +107,22 @@ export function buildBoard(kitchen: string, staff: string): BoardDom {
     h(
       "header",
       { class: "topbar" },
-      h("div", { class: "brand" }, h("span", { class: "logo", "aria-hidden": "true" }, "▤"), h("span", { class: "brand-name" }, "Ticket Rail"), h("span", { class: "kitchen" }, kitchen)),
+      h(
+        "div",
+        { class: "brand" },
+        h("span", { class: "logo", "aria-hidden": "true" }, "▤"),
+        h("span", { class: "brand-name" }, "Ticket Rail"),
+        h("span", { class: "kitchen" }, kitchen),
+      ),
       link,
-      h("div", { class: "tools" }, rushButton, soundButton, h("span", { class: "staff" }, staff), h("button", { class: "tool", type: "button", "data-action": "signout" }, "Sign out")),
+      h(
+        "div",
+        { class: "tools" },
+        rushButton,
+        soundButton,
+        h("span", { class: "staff" }, staff),
+        h("button", { class: "tool", type: "button", "data-action": "signout" }, "Sign out"),
+      ),
     ),
     h("div", { class: "not-live", role: "alert", hidden: true }),
     h("div", { class: "alarm", role: "alert", hidden: true }),
@@ -126,7 +163,10 @@ export function renderBoard(dom: BoardDom, v: ViewState, now: number): void {
   // Connection: always visible, in words and with an icon shape per state.
   dom.link.dataset.status = v.link;
   setText(dom.linkWord, LINK_WORDS[v.link]);
-  const last = v.board.lastEventAt === null ? "no events yet" : `last event ${age(now - v.board.lastEventAt)}${now - v.board.lastEventAt < 5000 ? "" : " ago"}`;
+  const last =
+    v.board.lastEventAt === null
+      ? "no events yet"
+      : `last event ${age(now - v.board.lastEventAt)}${now - v.board.lastEventAt < 5000 ? "" : " ago"}`;
   setText(dom.linkDetail, live || v.downSince === null ? last : `down ${clock(now - v.downSince)} · ${last}`);
   dom.notLive.hidden = live;
   if (!live) {
@@ -242,7 +282,19 @@ function buildTicket(t: Ticket, v: ViewState, live: boolean): HTMLElement {
   const disabled = !live || pending !== undefined;
   const why = !live ? "Not live: actions are disabled" : pending ? pending : undefined;
   const btn = (action: string, label: string, cls: string, extra: Record<string, string | number> = {}) =>
-    h("button", { type: "button", class: `act ${cls}`, "data-action": action, "data-order-id": id, disabled, title: why, ...extra }, label);
+    h(
+      "button",
+      {
+        type: "button",
+        class: `act ${cls}`,
+        "data-action": action,
+        "data-order-id": id,
+        disabled,
+        title: why,
+        ...extra,
+      },
+      label,
+    );
 
   const classes = ["ticket", `col-${t.column}`];
   if (!t.seen) classes.push("unseen");
@@ -265,7 +317,18 @@ function buildTicket(t: Ticket, v: ViewState, live: boolean): HTMLElement {
     { class: "ticket-top" },
     t.leaving
       ? null
-      : h("button", { type: "button", class: "select", "data-action": "select", "data-order-id": id, "aria-pressed": String(selected), title: "Select (Space)" }, selected ? "☑" : "☐"),
+      : h(
+          "button",
+          {
+            type: "button",
+            class: "select",
+            "data-action": "select",
+            "data-order-id": id,
+            "aria-pressed": String(selected),
+            title: "Select (Space)",
+          },
+          selected ? "☑" : "☐",
+        ),
     h("span", { class: "ticket-no", title: `Order ${id}` }, shortOrderNumber(id)),
     !t.seen ? h("span", { class: "new-badge" }, "NEW") : null,
     h("span", { class: "ticket-age", title: `placed ${timeOfDay(o.placedAt)}` }, h("span", { "data-age": "" })),
@@ -331,21 +394,41 @@ function buildTicket(t: Ticket, v: ViewState, live: boolean): HTMLElement {
       h(
         "div",
         { class: "prep" },
-        canChange && !t.leaving ? btn("prep", "−5", "small", { "data-delta": -5, "aria-label": "Prep time minus 5 minutes" }) : null,
-        h("span", { class: "prep-text", "data-prep": o.prepMinutes }, `Prep ${o.prepMinutes} min${o.readyBy ? ` · ${timeOfDay(o.readyBy)}` : ""}`),
-        canChange && !t.leaving ? btn("prep", "+5", "small", { "data-delta": 5, "aria-label": "Prep time plus 5 minutes" }) : null,
+        canChange && !t.leaving
+          ? btn("prep", "−5", "small", { "data-delta": -5, "aria-label": "Prep time minus 5 minutes" })
+          : null,
+        h(
+          "span",
+          { class: "prep-text", "data-prep": o.prepMinutes },
+          `Prep ${o.prepMinutes} min${o.readyBy ? ` · ${timeOfDay(o.readyBy)}` : ""}`,
+        ),
+        canChange && !t.leaving
+          ? btn("prep", "+5", "small", { "data-delta": 5, "aria-label": "Prep time plus 5 minutes" })
+          : null,
       ),
     );
   }
 
   if (t.leaving?.alarm) {
-    card.appendChild(h("div", { class: "actions" }, h("button", { type: "button", class: "act danger wide", "data-action": "ack", "data-order-id": id }, "Got it — binned")));
+    card.appendChild(
+      h(
+        "div",
+        { class: "actions" },
+        h(
+          "button",
+          { type: "button", class: "act danger wide", "data-action": "ack", "data-order-id": id },
+          "Got it — binned",
+        ),
+      ),
+    );
   } else if (!t.leaving) {
     const actions = h("div", { class: "actions" });
     if (v.rejectMenu === id) {
       actions.classList.add("reasons");
       actions.appendChild(h("div", { class: "reasons-title" }, "Reject because…"));
-      REJECT_REASONS.forEach((reason, i) => actions.appendChild(btn("reject-reason", `${i + 1} ${reason}`, "reason", { "data-reason": i })));
+      for (const [i, reason] of REJECT_REASONS.entries()) {
+        actions.appendChild(btn("reject-reason", `${i + 1} ${reason}`, "reason", { "data-reason": i }));
+      }
       actions.appendChild(btn("reject-cancel", "Back", "ghost"));
     } else {
       if (canTransition(o.status, "ACCEPTED", "merchant")) {
@@ -354,11 +437,14 @@ function buildTicket(t: Ticket, v: ViewState, live: boolean): HTMLElement {
             "div",
             { class: "accept-group", role: "group", "aria-label": "Accept with prep time" },
             h("span", { class: "group-label" }, "Accept · prep time"),
-            ...QUICK_PREP_MINUTES.map((m) => btn("accept", `${m}m`, "accept", { "data-prep": m, title: why ?? `Accept, ready in ${m} min` })),
+            ...QUICK_PREP_MINUTES.map((m) =>
+              btn("accept", `${m}m`, "accept", { "data-prep": m, title: why ?? `Accept, ready in ${m} min` }),
+            ),
           ),
         );
       }
-      if (canTransition(o.status, "REJECTED", "merchant")) actions.appendChild(btn("reject", "Reject", "ghost danger-text"));
+      if (canTransition(o.status, "REJECTED", "merchant"))
+        actions.appendChild(btn("reject", "Reject", "ghost danger-text"));
       if (canTransition(o.status, "PREPARING", "merchant")) actions.appendChild(btn("start", "▶ Start", "start"));
       if (canTransition(o.status, "READY", "merchant")) actions.appendChild(btn("ready", "✓ Ready", "ready"));
     }
@@ -385,7 +471,11 @@ function renderAlarm(el: HTMLElement, v: ViewState, now: number): void {
         h(
           "div",
           { class: "alarm-text" },
-          h("strong", {}, `STOP — ${shortOrderNumber(t.order.id)} was CANCELLED while ${t.column === "ready" ? "ready" : "cooking"}`),
+          h(
+            "strong",
+            {},
+            `STOP — ${shortOrderNumber(t.order.id)} was CANCELLED while ${t.column === "ready" ? "ready" : "cooking"}`,
+          ),
           h(
             "span",
             {},
@@ -394,7 +484,11 @@ function renderAlarm(el: HTMLElement, v: ViewState, now: number): void {
             ` · ${age(now - t.leaving!.since)} ago`,
           ),
         ),
-        h("button", { type: "button", class: "act danger", "data-action": "ack", "data-order-id": t.order.id }, "Got it (Enter)"),
+        h(
+          "button",
+          { type: "button", class: "act danger", "data-action": "ack", "data-order-id": t.order.id },
+          "Got it (Enter)",
+        ),
       ),
     ),
   );
@@ -411,8 +505,22 @@ function renderBulk(el: HTMLElement, v: ViewState, live: boolean): void {
   const why = live ? undefined : "Not live: actions are disabled";
   el.replaceChildren(
     h("span", { class: "bulk-count" }, `${selected.length} selected`),
-    h("button", { type: "button", class: "act accept", "data-action": "bulk-accept", disabled: !live || nAccept === 0, title: why }, `Accept selected (${nAccept})`),
-    h("button", { type: "button", class: "act ready", "data-action": "bulk-ready", disabled: !live || nReady === 0, title: why }, `Ready selected (${nReady})`),
+    h(
+      "button",
+      {
+        type: "button",
+        class: "act accept",
+        "data-action": "bulk-accept",
+        disabled: !live || nAccept === 0,
+        title: why,
+      },
+      `Accept selected (${nAccept})`,
+    ),
+    h(
+      "button",
+      { type: "button", class: "act ready", "data-action": "bulk-ready", disabled: !live || nReady === 0, title: why },
+      `Ready selected (${nReady})`,
+    ),
     h("button", { type: "button", class: "act ghost", "data-action": "clear-selection" }, "Clear (Esc)"),
   );
 }
@@ -426,12 +534,34 @@ function renderNotices(el: HTMLElement, notices: readonly Notice[]): void {
       h(
         "div",
         { class: `notice tone-${n.tone}`, "data-notice": n.id },
-        h("div", { class: "notice-head" }, h("strong", {}, n.title), h("button", { type: "button", class: "notice-close", "data-action": "dismiss", "data-notice": n.id, "aria-label": "Dismiss" }, "✕")),
+        h(
+          "div",
+          { class: "notice-head" },
+          h("strong", {}, n.title),
+          h(
+            "button",
+            {
+              type: "button",
+              class: "notice-close",
+              "data-action": "dismiss",
+              "data-notice": n.id,
+              "aria-label": "Dismiss",
+            },
+            "✕",
+          ),
+        ),
         n.lines.length
           ? h(
               "ul",
               { class: "notice-lines" },
-              ...n.lines.map((l) => h("li", { class: l.ok ? "ok" : "fail", "data-result": l.ok ? "ok" : "fail", "data-order-id": l.orderId }, l.ok ? "✓ " : "✗ ", l.text)),
+              ...n.lines.map((l) =>
+                h(
+                  "li",
+                  { class: l.ok ? "ok" : "fail", "data-result": l.ok ? "ok" : "fail", "data-order-id": l.orderId },
+                  l.ok ? "✓ " : "✗ ",
+                  l.text,
+                ),
+              ),
             )
           : null,
       ),

@@ -109,7 +109,11 @@ export class KitchenDisplay {
         return display.board.cursor?.since ?? 0;
       },
       get tickets() {
-        return Object.values(display.board.tickets).map((t) => ({ id: t.order.id, status: t.order.status, leaving: !!t.leaving }));
+        return Object.values(display.board.tickets).map((t) => ({
+          id: t.order.id,
+          status: t.order.status,
+          leaving: !!t.leaving,
+        }));
       },
     };
     (window as unknown as { __ticketRail: KitchenProbe }).__ticketRail = probe;
@@ -140,7 +144,11 @@ export class KitchenDisplay {
           setText(this.dom.kitchen, env.payload.merchant.name);
           document.title = `${env.payload.merchant.name} · Ticket Rail`;
         }
-        const { state, effects } = applySnapshot(this.board, { seq: env.seq, epoch: env.payload.epoch, orders: env.payload.orders }, now);
+        const { state, effects } = applySnapshot(
+          this.board,
+          { seq: env.seq, epoch: env.payload.epoch, orders: env.payload.orders },
+          now,
+        );
         this.board = state;
         this.pruneUiState();
         this.link.synced();
@@ -168,7 +176,11 @@ export class KitchenDisplay {
         break;
       }
       default: {
-        const { state, effects } = applyStreamEvent(this.board, { seq: env.seq, event: env.event, order: env.payload.order }, now);
+        const { state, effects } = applyStreamEvent(
+          this.board,
+          { seq: env.seq, event: env.event, order: env.payload.order },
+          now,
+        );
         this.board = state;
         this.runEffects(effects);
         this.pruneUiState();
@@ -186,11 +198,15 @@ export class KitchenDisplay {
         const now = Date.now();
         this.recentGaps = [...this.recentGaps.filter((t) => now - t < GAP_WINDOW_MS), now];
         if (this.recentGaps.length > MAX_GAPS) {
-          console.warn(`[ticket-rail] stream gap again (expected ${e.expected}, got ${e.got}): taking a fresh snapshot`);
+          console.warn(
+            `[ticket-rail] stream gap again (expected ${e.expected}, got ${e.got}): taking a fresh snapshot`,
+          );
           this.board = forgetCursor(this.board);
           this.recentGaps = [];
         } else {
-          console.warn(`[ticket-rail] stream gap (expected ${e.expected}, got ${e.got}): resuming from ${this.board.cursor?.since ?? 0}`);
+          console.warn(
+            `[ticket-rail] stream gap (expected ${e.expected}, got ${e.got}): resuming from ${this.board.cursor?.since ?? 0}`,
+          );
         }
         this.link.resume();
         return;
@@ -222,7 +238,9 @@ export class KitchenDisplay {
   private async checkToken(): Promise<void> {
     const merchantId = this.session.claims.merchantId ?? "";
     try {
-      const res = await fetch(`/api/merchants/${encodeURIComponent(merchantId)}/orders?limit=1`, { headers: { Authorization: `Bearer ${this.session.token}` } });
+      const res = await fetch(`/api/merchants/${encodeURIComponent(merchantId)}/orders?limit=1`, {
+        headers: { Authorization: `Bearer ${this.session.token}` },
+      });
       if (res.status === 401 || res.status === 403 || res.status === 404) this.opts.onUnauthorized();
     } catch {
       // Network down: the status already says so.
@@ -249,20 +267,41 @@ export class KitchenDisplay {
   /** Says so when a key or tap tries to act on a board that is not live (nothing is queued). */
   private refuseNotLive(): boolean {
     if (this.link.live) return false;
-    this.notify("warn", "Not live — nothing was sent", [{ ok: false, text: "This screen is not in sync with the kitchen. Try again once it shows LIVE." }], 6_000);
+    this.notify(
+      "warn",
+      "Not live — nothing was sent",
+      [{ ok: false, text: "This screen is not in sync with the kitchen. Try again once it shows LIVE." }],
+      6_000,
+    );
     return true;
   }
 
-  private async act(orderId: string, label: string, frame: Omit<MerchantAction, "requestId">, verb: string): Promise<void> {
+  private async act(
+    orderId: string,
+    label: string,
+    frame: Omit<MerchantAction, "requestId">,
+    verb: string,
+  ): Promise<void> {
     if (this.refuseNotLive() || this.pending.has(orderId)) return;
     this.board = markSeen(this.board, [orderId]);
     this.pending.set(orderId, label);
     this.render();
     try {
       const reply = await this.request(frame);
-      if (reply.event === "ERROR") this.notify("error", `${shortOrderNumber(orderId)}: could not ${verb}`, [{ ok: false, orderId, text: this.explain(orderId, reply.payload) }], 15_000);
+      if (reply.event === "ERROR")
+        this.notify(
+          "error",
+          `${shortOrderNumber(orderId)}: could not ${verb}`,
+          [{ ok: false, orderId, text: this.explain(orderId, reply.payload) }],
+          15_000,
+        );
     } catch (err) {
-      this.notify("warn", `${shortOrderNumber(orderId)}: ${verb} — outcome unknown`, [{ ok: false, orderId, text: err instanceof Error ? err.message : String(err) }], 15_000);
+      this.notify(
+        "warn",
+        `${shortOrderNumber(orderId)}: ${verb} — outcome unknown`,
+        [{ ok: false, orderId, text: err instanceof Error ? err.message : String(err) }],
+        15_000,
+      );
     } finally {
       this.pending.delete(orderId);
       this.render();
@@ -272,7 +311,12 @@ export class KitchenDisplay {
   private accept(orderId: string, prepMinutes?: number): void {
     const t = this.board.tickets[orderId];
     if (!t || !isActionable(t) || t.order.status !== "PLACED") return;
-    void this.act(orderId, "Accepting…", { action: "MERCHANT_ACCEPT", payload: { orderId, ...(prepMinutes !== undefined ? { prepMinutes } : {}) } }, "accept");
+    void this.act(
+      orderId,
+      "Accepting…",
+      { action: "MERCHANT_ACCEPT", payload: { orderId, ...(prepMinutes !== undefined ? { prepMinutes } : {}) } },
+      "accept",
+    );
   }
 
   private start(orderId: string): void {
@@ -300,7 +344,12 @@ export class KitchenDisplay {
     if (!t || !isActionable(t) || (t.order.status !== "ACCEPTED" && t.order.status !== "PREPARING")) return;
     const prepMinutes = Math.min(180, Math.max(1, (t.order.prepMinutes ?? 15) + delta));
     if (prepMinutes === t.order.prepMinutes) return;
-    void this.act(orderId, "Updating prep time…", { action: "MERCHANT_UPDATE_PREP_TIME", payload: { orderId, prepMinutes } }, "change the prep time");
+    void this.act(
+      orderId,
+      "Updating prep time…",
+      { action: "MERCHANT_UPDATE_PREP_TIME", payload: { orderId, prepMinutes } },
+      "change the prep time",
+    );
   }
 
   /** Enter: the next step of the focused ticket (or acknowledge a cancellation alarm first). */
@@ -335,12 +384,27 @@ export class KitchenDisplay {
     this.board = markSeen(this.board, ids);
     this.render();
     try {
-      const reply = await this.request(kind === "accept" ? { action: "BULK_ACCEPT", payload: { orderIds: ids } } : { action: "BULK_MARK_READY", payload: { orderIds: ids } });
+      const reply = await this.request(
+        kind === "accept"
+          ? { action: "BULK_ACCEPT", payload: { orderIds: ids } }
+          : { action: "BULK_MARK_READY", payload: { orderIds: ids } },
+      );
       if (reply.event === "BULK_RESULT") this.reportBulk(title, kind, reply.payload.results);
-      else if (reply.event === "ERROR") this.notify("error", `${title}: refused`, [{ ok: false, text: `${reply.payload.message} (${reply.payload.code})` }], 20_000);
+      else if (reply.event === "ERROR")
+        this.notify(
+          "error",
+          `${title}: refused`,
+          [{ ok: false, text: `${reply.payload.message} (${reply.payload.code})` }],
+          20_000,
+        );
       for (const id of ids) this.selected.delete(id);
     } catch (err) {
-      this.notify("warn", `${title}: outcome unknown`, [{ ok: false, text: err instanceof Error ? err.message : String(err) }], 20_000);
+      this.notify(
+        "warn",
+        `${title}: outcome unknown`,
+        [{ ok: false, text: err instanceof Error ? err.message : String(err) }],
+        20_000,
+      );
     } finally {
       for (const id of ids) this.pending.delete(id);
       this.render();
@@ -352,11 +416,24 @@ export class KitchenDisplay {
     const failed = results.length - ok;
     const lines = results.map((r) =>
       r.ok
-        ? { ok: true, orderId: r.orderId, text: `${shortOrderNumber(r.orderId)} ${kind === "accept" ? `accepted${r.order.prepMinutes ? ` · ${r.order.prepMinutes} min` : ""}` : "ready"}` }
-        : { ok: false, orderId: r.orderId, text: `${shortOrderNumber(r.orderId)} failed — ${this.explain(r.orderId, r.error)}` },
+        ? {
+            ok: true,
+            orderId: r.orderId,
+            text: `${shortOrderNumber(r.orderId)} ${kind === "accept" ? `accepted${r.order.prepMinutes ? ` · ${r.order.prepMinutes} min` : ""}` : "ready"}`,
+          }
+        : {
+            ok: false,
+            orderId: r.orderId,
+            text: `${shortOrderNumber(r.orderId)} failed — ${this.explain(r.orderId, r.error)}`,
+          },
     );
     const verb = kind === "accept" ? "accepted" : "ready";
-    this.notify(failed ? "warn" : "ok", `${title}: ${ok} of ${results.length} ${verb}${failed ? `, ${failed} failed` : ""}`, lines, failed ? 60_000 : 8_000);
+    this.notify(
+      failed ? "warn" : "ok",
+      `${title}: ${ok} of ${results.length} ${verb}${failed ? `, ${failed} failed` : ""}`,
+      lines,
+      failed ? 60_000 : 8_000,
+    );
   }
 
   /** Why the room refused: in kitchen words when the board knows, plus the contract's code. */
@@ -373,7 +450,10 @@ export class KitchenDisplay {
   }
 
   private notify(tone: Notice["tone"], title: string, lines: Notice["lines"], ttlMs: number | null): void {
-    this.notices = [...this.notices.slice(-3), { id: ++this.noticeSeq, tone, title, lines, until: ttlMs === null ? null : Date.now() + ttlMs }];
+    this.notices = [
+      ...this.notices.slice(-3),
+      { id: ++this.noticeSeq, tone, title, lines, until: ttlMs === null ? null : Date.now() + ttlMs },
+    ];
     this.render();
   }
 
@@ -486,7 +566,11 @@ export class KitchenDisplay {
         if (this.focused) {
           this.board = markSeen(this.board, [this.focused]);
           const focusedId = this.focused;
-          queueMicrotask(() => this.dom.root.querySelector(`.ticket[data-order-id="${CSS.escape(focusedId)}"]`)?.scrollIntoView({ block: "nearest" }));
+          queueMicrotask(() =>
+            this.dom.root
+              .querySelector(`.ticket[data-order-id="${CSS.escape(focusedId)}"]`)
+              ?.scrollIntoView({ block: "nearest" }),
+          );
         }
         return;
       }
@@ -503,7 +587,8 @@ export class KitchenDisplay {
         if (id) this.ready(id);
         return;
       case "reject":
-        if (id && this.board.tickets[id]?.order.status === "PLACED" && isActionable(this.board.tickets[id])) this.rejectMenu = id;
+        if (id && this.board.tickets[id]?.order.status === "PLACED" && isActionable(this.board.tickets[id]))
+          this.rejectMenu = id;
         return;
       case "reason":
         if (this.rejectMenu) this.reject(this.rejectMenu, cmd.index);

@@ -98,7 +98,12 @@ export const SHORTCUTS: ReadonlyArray<{ keys: string; what: string }> = [
  * Moves the focus over columns of ticket ids. Left/right keep the row when they can (the
  * nearest ticket in the next non-empty column); up/down stay in the column.
  */
-export function moveFocus(columns: ReadonlyArray<readonly string[]>, focused: string | null, dx: number, dy: number): string | null {
+export function moveFocus(
+  columns: ReadonlyArray<readonly string[]>,
+  focused: string | null,
+  dx: number,
+  dy: number,
+): string | null {
   const all = columns.flat();
   if (all.length === 0) return null;
   let col = -1;

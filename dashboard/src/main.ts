@@ -15,7 +15,7 @@ const devMode = devModeAvailable(browserClient());
 
 async function kitchen(message?: string): Promise<void> {
   const session = loadSession("kitchen", Date.now());
-  if (!session || session.claims.role !== "merchant") {
+  if (session?.claims.role !== "merchant") {
     document.title = "Ticket Rail — sign in";
     showSignIn({
       mount: app,
@@ -35,7 +35,9 @@ async function kitchen(message?: string): Promise<void> {
   try {
     // One REST read first: an expired or foreign token is told apart here, clearly, instead
     // of as a socket that keeps failing to open.
-    await apiCall(browserClient(), "GET", `/api/merchants/${encodeURIComponent(merchantId)}/orders?limit=1`, { token: session.token });
+    await apiCall(browserClient(), "GET", `/api/merchants/${encodeURIComponent(merchantId)}/orders?limit=1`, {
+      token: session.token,
+    });
   } catch (err) {
     if (err instanceof ApiError && err.code !== "NETWORK") {
       clearSession("kitchen");
@@ -92,7 +94,18 @@ async function tracking(orderId: string, message?: string): Promise<void> {
       clearSession("customer");
       return tracking(orderId, first.message);
     }
-    app.replaceChildren(h("div", { class: "signin" }, h("div", { class: "signin-card" }, h("h1", {}, "Order not available"), h("p", { class: "signin-error" }, first.message))));
+    app.replaceChildren(
+      h(
+        "div",
+        { class: "signin" },
+        h(
+          "div",
+          { class: "signin-card" },
+          h("h1", {}, "Order not available"),
+          h("p", { class: "signin-error" }, first.message),
+        ),
+      ),
+    );
     return;
   }
   const page = new TrackingPage(app, orderId, session, first.order, () => {
@@ -109,7 +122,10 @@ async function tracking(orderId: string, message?: string): Promise<void> {
 async function customerOf(orderId: string): Promise<{ prefill?: string }> {
   try {
     const token = await devToken(browserClient(), { role: "dispatch", sub: "dev-tracking-lookup" });
-    const order = await apiCall(browserClient(), "GET", `/api/orders/${encodeURIComponent(orderId)}`, { token, schema: OrderSchema });
+    const order = await apiCall(browserClient(), "GET", `/api/orders/${encodeURIComponent(orderId)}`, {
+      token,
+      schema: OrderSchema,
+    });
     return { prefill: order.customerId };
   } catch {
     return {};

@@ -48,7 +48,24 @@ const ORDER_NOTES = [
   "Please pack drinks separately",
 ];
 
-const CUSTOMERS = ["alice", "bo", "chen", "dana", "eli", "fatima", "gus", "hana", "ivan", "jo", "kofi", "lena", "mo", "nina", "omar", "pia"];
+const CUSTOMERS = [
+  "alice",
+  "bo",
+  "chen",
+  "dana",
+  "eli",
+  "fatima",
+  "gus",
+  "hana",
+  "ivan",
+  "jo",
+  "kofi",
+  "lena",
+  "mo",
+  "nina",
+  "omar",
+  "pia",
+];
 
 const DRIVERS = [
   { id: "drv-sam", name: "Sam" },
@@ -141,7 +158,11 @@ export async function runRush(opts: RushOptions): Promise<RushSummary> {
       const customer = `${pick(random, CUSTOMERS)}-${Math.floor(random() * 900 + 100)}`;
       try {
         const token = await tokenFor(`c:${customer}`, { role: "customer", sub: customer });
-        const order = await apiCall(client, "POST", "/api/orders", { token, body: randomOrder(random, merchantId), schema: OrderSchema });
+        const order = await apiCall(client, "POST", "/api/orders", {
+          token,
+          body: randomOrder(random, merchantId),
+          schema: OrderSchema,
+        });
         summary.placed.push(order);
         log(`placed ${order.id} for ${customer} (${order.items.length} lines)`);
         // Someone always changes their mind.
@@ -150,11 +171,16 @@ export async function runRush(opts: RushOptions): Promise<RushSummary> {
           await sleep(1500, signal);
           const victimToken = await tokenFor(`c:${victim.customerId}`, { role: "customer", sub: victim.customerId });
           try {
-            await apiCall(client, "POST", `/api/orders/${encodeURIComponent(victim.id)}/cancel`, { token: victimToken, body: { reason: "Ordered from the wrong address" } });
+            await apiCall(client, "POST", `/api/orders/${encodeURIComponent(victim.id)}/cancel`, {
+              token: victimToken,
+              body: { reason: "Ordered from the wrong address" },
+            });
             summary.cancelled.push(victim.id);
             log(`customer cancelled ${victim.id}`);
           } catch (err) {
-            log(`could not cancel ${victim.id} (already accepted?): ${err instanceof Error ? err.message : String(err)}`);
+            log(
+              `could not cancel ${victim.id} (already accepted?): ${err instanceof Error ? err.message : String(err)}`,
+            );
           }
         }
       } catch (err) {
@@ -184,10 +210,15 @@ export async function runRush(opts: RushOptions): Promise<RushSummary> {
       let board: Order[];
       try {
         board = (
-          await apiCall(client, "GET", `/api/merchants/${encodeURIComponent(merchantId)}/orders?status=active&limit=200`, {
-            token: await dispatch(),
-            schema: ListOrdersResponseSchema,
-          })
+          await apiCall(
+            client,
+            "GET",
+            `/api/merchants/${encodeURIComponent(merchantId)}/orders?status=active&limit=200`,
+            {
+              token: await dispatch(),
+              schema: ListOrdersResponseSchema,
+            },
+          )
         ).orders;
       } catch (err) {
         note(err, "reading the board");

@@ -17,7 +17,9 @@ export function readClaims(token: string): TokenClaims | null {
   if (parts.length !== 3 || !parts[1]) return null;
   try {
     const b64 = parts[1].replace(/-/g, "+").replace(/_/g, "/");
-    const json = new TextDecoder().decode(Uint8Array.from(atob(b64.padEnd(b64.length + ((4 - (b64.length % 4)) % 4), "=")), (c) => c.charCodeAt(0)));
+    const json = new TextDecoder().decode(
+      Uint8Array.from(atob(b64.padEnd(b64.length + ((4 - (b64.length % 4)) % 4), "=")), (c) => c.charCodeAt(0)),
+    );
     const claims = TokenClaimsSchema.safeParse(JSON.parse(json));
     return claims.success ? claims.data : null;
   } catch {

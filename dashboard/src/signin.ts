@@ -29,11 +29,41 @@ export function showSignIn(o: SignInOptions): void {
   const forms: HTMLElement[] = [];
 
   if (o.devMode) {
-    const first = o.role === "merchant"
-      ? h("input", { name: "merchant", id: "signin-merchant", value: localStorage.getItem("ticketRail.lastMerchant") ?? "demo", autocomplete: "off", required: true, pattern: "[A-Za-z0-9_\\-]{1,64}" })
-      : h("input", { name: "customer", id: "signin-customer", value: o.prefill ?? localStorage.getItem("ticketRail.lastCustomer") ?? "", placeholder: "e.g. alice", autocomplete: "off", required: true, pattern: "[A-Za-z0-9_\\-]{1,64}" });
-    const name = o.role === "merchant" ? h("input", { name: "staff", id: "signin-staff", placeholder: "e.g. Kim", autocomplete: "off", required: true, maxlength: 60 }) : null;
-    const submit = h("button", { type: "submit", class: "primary", id: "signin-dev" }, o.role === "merchant" ? "Start shift" : "Track my order");
+    const first =
+      o.role === "merchant"
+        ? h("input", {
+            name: "merchant",
+            id: "signin-merchant",
+            value: localStorage.getItem("ticketRail.lastMerchant") ?? "demo",
+            autocomplete: "off",
+            required: true,
+            pattern: "[A-Za-z0-9_\\-]{1,64}",
+          })
+        : h("input", {
+            name: "customer",
+            id: "signin-customer",
+            value: o.prefill ?? localStorage.getItem("ticketRail.lastCustomer") ?? "",
+            placeholder: "e.g. alice",
+            autocomplete: "off",
+            required: true,
+            pattern: "[A-Za-z0-9_\\-]{1,64}",
+          });
+    const name =
+      o.role === "merchant"
+        ? h("input", {
+            name: "staff",
+            id: "signin-staff",
+            placeholder: "e.g. Kim",
+            autocomplete: "off",
+            required: true,
+            maxlength: 60,
+          })
+        : null;
+    const submit = h(
+      "button",
+      { type: "submit", class: "primary", id: "signin-dev" },
+      o.role === "merchant" ? "Start shift" : "Track my order",
+    );
     const form = h(
       "form",
       { class: "signin-form", id: "dev-signin" },
@@ -54,7 +84,10 @@ export function showSignIn(o: SignInOptions): void {
           const id = first.value.trim();
           const display = name?.value.trim();
           const sub = o.role === "merchant" ? idFromName(display ?? "staff") : id;
-          const token = await devToken(browserClient(), o.role === "merchant" ? { role, sub, merchantId: id } : { role, sub });
+          const token = await devToken(
+            browserClient(),
+            o.role === "merchant" ? { role, sub, merchantId: id } : { role, sub },
+          );
           const claims = readClaims(token);
           if (!claims) throw new Error("the server issued a token this page cannot read");
           localStorage.setItem(o.role === "merchant" ? "ticketRail.lastMerchant" : "ticketRail.lastCustomer", id);
@@ -68,7 +101,13 @@ export function showSignIn(o: SignInOptions): void {
     forms.push(form);
   }
 
-  const tokenField = h("textarea", { name: "token", id: "signin-token", rows: 3, placeholder: "eyJhbGciOi…", spellcheck: "false" });
+  const tokenField = h("textarea", {
+    name: "token",
+    id: "signin-token",
+    rows: 3,
+    placeholder: "eyJhbGciOi…",
+    spellcheck: "false",
+  });
   const tokenForm = h(
     "form",
     { class: "signin-form", id: "token-signin" },
@@ -83,7 +122,8 @@ export function showSignIn(o: SignInOptions): void {
     const claims = readClaims(token);
     if (!claims) return fail("That is not a Ticket Rail token.");
     if (isExpired(claims, Date.now())) return fail("That token has expired; ask for a new one.");
-    if (o.role === "merchant" && claims.role !== "merchant") return fail("That token is not a kitchen (merchant) token.");
+    if (o.role === "merchant" && claims.role !== "merchant")
+      return fail("That token is not a kitchen (merchant) token.");
     o.onSession({ token, claims });
   });
   forms.push(tokenForm);
@@ -92,8 +132,19 @@ export function showSignIn(o: SignInOptions): void {
     h(
       "div",
       { class: "signin" },
-      h("div", { class: "signin-card" }, h("div", { class: "signin-brand" }, h("span", { class: "logo", "aria-hidden": "true" }, "▤"), "Ticket Rail"), h("h1", {}, o.title), h("p", { class: "signin-sub" }, o.subtitle), error, ...forms),
+      h(
+        "div",
+        { class: "signin-card" },
+        h("div", { class: "signin-brand" }, h("span", { class: "logo", "aria-hidden": "true" }, "▤"), "Ticket Rail"),
+        h("h1", {}, o.title),
+        h("p", { class: "signin-sub" }, o.subtitle),
+        error,
+        ...forms,
+      ),
     ),
   );
-  (o.mount.querySelector<HTMLElement>("#signin-staff") ?? o.mount.querySelector<HTMLElement>(o.prefill ? "#signin-dev" : "input, textarea"))?.focus();
+  (
+    o.mount.querySelector<HTMLElement>("#signin-staff") ??
+    o.mount.querySelector<HTMLElement>(o.prefill ? "#signin-dev" : "input, textarea")
+  )?.focus();
 }

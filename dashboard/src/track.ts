@@ -43,7 +43,7 @@ export class TrackingPage {
 
   constructor(
     mount: HTMLElement,
-    private readonly orderId: string,
+    orderId: string,
     session: Session,
     first: Order,
     private readonly onSignOut: () => void,
@@ -98,7 +98,11 @@ export class TrackingPage {
     let effects: TrackingEffect[] = [];
     switch (env.event) {
       case "SNAPSHOT":
-        this.state = trackingSnapshot(this.state, { seq: env.seq, epoch: env.payload.epoch, order: env.payload.order }, now);
+        this.state = trackingSnapshot(
+          this.state,
+          { seq: env.seq, epoch: env.payload.epoch, order: env.payload.order },
+          now,
+        );
         this.link.synced();
         break;
       case "REPLAY_DONE":
@@ -111,7 +115,12 @@ export class TrackingPage {
       default:
         ({ state: this.state, effects } = trackingEvent(
           this.state,
-          { seq: env.seq, event: env.event, order: env.payload.order, ...(env.payload.merchantAction ? { merchantAction: env.payload.merchantAction } : {}) },
+          {
+            seq: env.seq,
+            event: env.event,
+            order: env.payload.order,
+            ...(env.payload.merchantAction ? { merchantAction: env.payload.merchantAction } : {}),
+          },
           now,
         ));
     }
@@ -153,8 +162,18 @@ export class TrackingPage {
       h(
         "header",
         { class: "track-top" },
-        h("div", { class: "brand" }, h("span", { class: "logo", "aria-hidden": "true" }, "▤"), h("span", { class: "brand-name" }, "Ticket Rail")),
-        h("div", { class: "link small", "data-status": this.link.status, role: "status" }, h("span", { class: "link-icon", "aria-hidden": "true" }), h("span", { class: "link-word" }, LINK_TEXT[this.link.status])),
+        h(
+          "div",
+          { class: "brand" },
+          h("span", { class: "logo", "aria-hidden": "true" }, "▤"),
+          h("span", { class: "brand-name" }, "Ticket Rail"),
+        ),
+        h(
+          "div",
+          { class: "link small", "data-status": this.link.status, role: "status" },
+          h("span", { class: "link-icon", "aria-hidden": "true" }),
+          h("span", { class: "link-word" }, LINK_TEXT[this.link.status]),
+        ),
       ),
       h(
         "section",
@@ -162,13 +181,17 @@ export class TrackingPage {
         h("p", { class: "track-no" }, `Order ${shortOrderNumber(order.id)}`),
         h("h1", { class: "track-headline" }, headline(order)),
         h("p", { class: "track-eta", "data-eta": "" }),
-        order.prepMinutes && order.status !== "REJECTED" ? h("p", { class: "track-prep", "data-prep": order.prepMinutes }, `Prep time ${order.prepMinutes} min`) : null,
+        order.prepMinutes && order.status !== "REJECTED"
+          ? h("p", { class: "track-prep", "data-prep": order.prepMinutes }, `Prep time ${order.prepMinutes} min`)
+          : null,
         order.status === "CANCELLED" || order.status === "REJECTED"
           ? h(
               "p",
               { class: "track-reason", "data-reason": "" },
               `Reason: ${order.cancelReason ?? order.rejectReason ?? "none given"}`,
-              order.cancelledBy ? ` (cancelled by ${order.cancelledBy.role === "customer" ? "you" : order.cancelledBy.role === "dispatch" ? "support" : order.cancelledBy.role})` : "",
+              order.cancelledBy
+                ? ` (cancelled by ${order.cancelledBy.role === "customer" ? "you" : order.cancelledBy.role === "dispatch" ? "support" : order.cancelledBy.role})`
+                : "",
             )
           : null,
       ),
@@ -204,7 +227,11 @@ export class TrackingPage {
           h(
             "li",
             { class: `step step-${s.state}`, "data-step": s.status },
-            h("span", { class: "step-dot", "aria-hidden": "true" }, s.state === "done" ? "✓" : s.state === "stopped" ? "✕" : s.state === "current" ? "●" : "○"),
+            h(
+              "span",
+              { class: "step-dot", "aria-hidden": "true" },
+              s.state === "done" ? "✓" : s.state === "stopped" ? "✕" : s.state === "current" ? "●" : "○",
+            ),
             h("span", { class: "step-label" }, s.label),
             s.at ? h("time", { class: "step-time", datetime: s.at }, timeOfDay(s.at)) : null,
             s.detail ? h("span", { class: "step-detail" }, s.detail) : null,
@@ -219,13 +246,24 @@ export class TrackingPage {
           "ul",
           {},
           ...order.items.map((i) =>
-            h("li", {}, h("span", { class: "qty" }, `${i.quantity}×`), h("span", { class: "item-name" }, i.name, i.notes ? h("span", { class: "item-note" }, i.notes) : null), h("span", { class: "price" }, money(i.quantity * i.unitPriceCents))),
+            h(
+              "li",
+              {},
+              h("span", { class: "qty" }, `${i.quantity}×`),
+              h("span", { class: "item-name" }, i.name, i.notes ? h("span", { class: "item-note" }, i.notes) : null),
+              h("span", { class: "price" }, money(i.quantity * i.unitPriceCents)),
+            ),
           ),
         ),
         order.notes ? h("p", { class: "order-note" }, `Note: ${order.notes}`) : null,
         h("p", { class: "total" }, h("span", {}, "Total"), h("strong", {}, money(order.totalCents))),
       ),
-      h("footer", { class: "track-foot" }, h("span", { "data-last": "" }), h("button", { type: "button", class: "linklike", "data-action": "signout" }, "Not you? Sign out")),
+      h(
+        "footer",
+        { class: "track-foot" },
+        h("span", { "data-last": "" }),
+        h("button", { type: "button", class: "linklike", "data-action": "signout" }, "Not you? Sign out"),
+      ),
     );
     this.updateClocks(now);
   }
@@ -236,7 +274,13 @@ export class TrackingPage {
     const eta = this.root.querySelector<HTMLElement>("[data-eta]");
     if (eta) setText(eta, etaText(order, now));
     const last = this.root.querySelector<HTMLElement>("[data-last]");
-    if (last) setText(last, this.state.lastEventAt ? `Updated ${age(now - this.state.lastEventAt)}${now - this.state.lastEventAt < 5000 ? "" : " ago"}` : "");
+    if (last)
+      setText(
+        last,
+        this.state.lastEventAt
+          ? `Updated ${age(now - this.state.lastEventAt)}${now - this.state.lastEventAt < 5000 ? "" : " ago"}`
+          : "",
+      );
   }
 }
 
@@ -264,10 +308,13 @@ function headline(o: Order): string {
 }
 
 function etaText(o: Order, now: number): string {
-  if (o.status === "PLACED") return `The restaurant has until ${timeOfDay(o.acceptBy)} to confirm (${clock(Date.parse(o.acceptBy) - now)} left).`;
+  if (o.status === "PLACED")
+    return `The restaurant has until ${timeOfDay(o.acceptBy)} to confirm (${clock(Date.parse(o.acceptBy) - now)} left).`;
   if ((o.status === "ACCEPTED" || o.status === "PREPARING") && o.readyBy) {
     const left = Date.parse(o.readyBy) - now;
-    return left > 0 ? `Ready around ${timeOfDay(o.readyBy)} · in about ${Math.max(1, Math.ceil(left / 60_000))} min` : `Should be ready any minute now (planned ${timeOfDay(o.readyBy)}).`;
+    return left > 0
+      ? `Ready around ${timeOfDay(o.readyBy)} · in about ${Math.max(1, Math.ceil(left / 60_000))} min`
+      : `Should be ready any minute now (planned ${timeOfDay(o.readyBy)}).`;
   }
   if (o.status === "READY") return o.readyAt ? `Ready since ${timeOfDay(o.readyAt)}.` : "Ready.";
   if (o.status === "PICKED_UP") return o.pickedUpAt ? `Picked up at ${timeOfDay(o.pickedUpAt)}.` : "Picked up.";
@@ -276,7 +323,10 @@ function etaText(o: Order, now: number): string {
 }
 
 /** Reads the order first over REST: it tells a refused token (401/403) or a wrong id (404) apart. */
-export async function fetchOrder(orderId: string, token: string): Promise<{ ok: true; order: Order } | { ok: false; status: number; message: string }> {
+export async function fetchOrder(
+  orderId: string,
+  token: string,
+): Promise<{ ok: true; order: Order } | { ok: false; status: number; message: string }> {
   let res: Response;
   try {
     res = await fetch(`/api/orders/${encodeURIComponent(orderId)}`, { headers: { Authorization: `Bearer ${token}` } });
@@ -285,9 +335,17 @@ export async function fetchOrder(orderId: string, token: string): Promise<{ ok: 
   }
   if (!res.ok) {
     const message =
-      res.status === 404 ? "We could not find that order." : res.status === 403 ? "This order belongs to another account." : res.status === 401 ? "Please sign in again." : `Something went wrong (HTTP ${res.status}).`;
+      res.status === 404
+        ? "We could not find that order."
+        : res.status === 403
+          ? "This order belongs to another account."
+          : res.status === 401
+            ? "Please sign in again."
+            : `Something went wrong (HTTP ${res.status}).`;
     return { ok: false, status: res.status, message };
   }
   const parsed = OrderSchema.safeParse(await res.json());
-  return parsed.success ? { ok: true, order: parsed.data } : { ok: false, status: 500, message: "The server sent an order this page cannot read." };
+  return parsed.success
+    ? { ok: true, order: parsed.data }
+    : { ok: false, status: 500, message: "The server sent an order this page cannot read." };
 }

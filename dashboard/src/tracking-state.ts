@@ -13,14 +13,23 @@ export interface TrackingState {
   lastEventAt: number | null;
 }
 
-export type TrackingEffect = { kind: "gap"; expected: number; got: number } | { kind: "changed"; event: StreamEventName };
+export type TrackingEffect =
+  | { kind: "gap"; expected: number; got: number }
+  | { kind: "changed"; event: StreamEventName };
 
 export function initialTracking(order: Order | null = null): TrackingState {
   return { cursor: null, order, lastEvent: null, stats: emptyStats(), lastEventAt: null };
 }
 
-export function trackingSnapshot(state: TrackingState, snap: { seq: number; epoch: string; order: Order | null }, now: number): TrackingState {
-  const order = snap.order && state.order && state.order.id === snap.order.id && state.order.version > snap.order.version ? state.order : (snap.order ?? state.order);
+export function trackingSnapshot(
+  state: TrackingState,
+  snap: { seq: number; epoch: string; order: Order | null },
+  now: number,
+): TrackingState {
+  const order =
+    snap.order && state.order && state.order.id === snap.order.id && state.order.version > snap.order.version
+      ? state.order
+      : (snap.order ?? state.order);
   return {
     ...state,
     cursor: { epoch: snap.epoch, since: snap.seq },
@@ -37,7 +46,8 @@ export function trackingEvent(
 ): { state: TrackingState; effects: TrackingEffect[] } {
   if (!state.cursor) return { state, effects: [{ kind: "gap", expected: 1, got: ev.seq }] };
   const verdict = judgeSeq(state.cursor.since, ev.seq);
-  if (verdict === "duplicate") return { state: { ...state, stats: { ...state.stats, duplicates: state.stats.duplicates + 1 } }, effects: [] };
+  if (verdict === "duplicate")
+    return { state: { ...state, stats: { ...state.stats, duplicates: state.stats.duplicates + 1 } }, effects: [] };
   if (verdict === "gap") {
     return {
       state: { ...state, stats: { ...state.stats, gaps: state.stats.gaps + 1 } },
@@ -57,10 +67,16 @@ export function trackingEvent(
   };
 }
 
-export function trackingReplayDone(state: TrackingState, done: { seq: number; epoch: string }): { state: TrackingState; effects: TrackingEffect[] } {
+export function trackingReplayDone(
+  state: TrackingState,
+  done: { seq: number; epoch: string },
+): { state: TrackingState; effects: TrackingEffect[] } {
   const stats = { ...state.stats, replays: state.stats.replays + 1 };
   if (!state.cursor || state.cursor.epoch !== done.epoch || state.cursor.since !== done.seq) {
-    return { state: { ...state, stats: { ...stats, gaps: stats.gaps + 1 } }, effects: [{ kind: "gap", expected: done.seq, got: state.cursor?.since ?? 0 }] };
+    return {
+      state: { ...state, stats: { ...stats, gaps: stats.gaps + 1 } },
+      effects: [{ kind: "gap", expected: done.seq, got: state.cursor?.since ?? 0 }],
+    };
   }
   return { state: { ...state, stats }, effects: [] };
 }
@@ -94,16 +110,39 @@ export function timeline(order: Order): TimelineStep[] {
   HAPPY_PATH.forEach((step, i) => {
     const at = order[step.at] as string | undefined;
     if (stopped && i > reachedIndex) return;
-    const state: TimelineStep["state"] = i < reachedIndex || (i === reachedIndex && (stopped || order.status === "DELIVERED")) ? "done" : i === reachedIndex ? "current" : "todo";
+    const state: TimelineStep["state"] =
+      i < reachedIndex || (i === reachedIndex && (stopped || order.status === "DELIVERED"))
+        ? "done"
+        : i === reachedIndex
+          ? "current"
+          : "todo";
     const detail = step.status === "ACCEPTED" && order.prepMinutes ? `prep time ${order.prepMinutes} min` : undefined;
     steps.push({ status: step.status, label: step.label, ...(at ? { at } : {}), state, ...(detail ? { detail } : {}) });
   });
   if (order.status === "REJECTED") {
-    steps.push({ status: "REJECTED", label: "Rejected by the kitchen", ...(order.rejectedAt ? { at: order.rejectedAt } : {}), state: "stopped", ...(order.rejectReason ? { detail: order.rejectReason } : {}) });
+    steps.push({
+      status: "REJECTED",
+      label: "Rejected by the kitchen",
+      ...(order.rejectedAt ? { at: order.rejectedAt } : {}),
+      state: "stopped",
+      ...(order.rejectReason ? { detail: order.rejectReason } : {}),
+    });
   } else if (order.status === "CANCELLED") {
-    steps.push({ status: "CANCELLED", label: "Cancelled", ...(order.cancelledAt ? { at: order.cancelledAt } : {}), state: "stopped", ...(order.cancelReason ? { detail: order.cancelReason } : {}) });
+    steps.push({
+      status: "CANCELLED",
+      label: "Cancelled",
+      ...(order.cancelledAt ? { at: order.cancelledAt } : {}),
+      state: "stopped",
+      ...(order.cancelReason ? { detail: order.cancelReason } : {}),
+    });
   } else if (order.status === "EXPIRED") {
-    steps.push({ status: "EXPIRED", label: "Not accepted in time", ...(order.expiredAt ? { at: order.expiredAt } : {}), state: "stopped", detail: "The restaurant did not confirm your order in time." });
+    steps.push({
+      status: "EXPIRED",
+      label: "Not accepted in time",
+      ...(order.expiredAt ? { at: order.expiredAt } : {}),
+      state: "stopped",
+      detail: "The restaurant did not confirm your order in time.",
+    });
   }
   return steps;
 }

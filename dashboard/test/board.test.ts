@@ -106,7 +106,13 @@ describe("board reducer", () => {
     let s = live([a, { ...accepted(b), status: "READY", version: 3, readyAt: iso(T0) }], 2);
     s = stream(s, 3, "ORDER_PICKED_UP", { ...s.tickets[b.id]!.order, status: "PICKED_UP", version: 4 }).state;
     expect(s.tickets[b.id]).toBeUndefined();
-    s = stream(s, 4, "ORDER_CANCELLED", { ...a, status: "CANCELLED", version: 2, cancelReason: "changed my mind" }, T0 + 100).state;
+    s = stream(
+      s,
+      4,
+      "ORDER_CANCELLED",
+      { ...a, status: "CANCELLED", version: 2, cancelReason: "changed my mind" },
+      T0 + 100,
+    ).state;
     expect(s.tickets[a.id]?.leaving).toEqual({ since: T0 + 100, removeAt: T0 + 100 + LEAVE_MS, alarm: false });
     expect(s.tickets[a.id]?.column).toBe("new");
     expect(expireLeaving(s, T0 + 99 + LEAVE_MS).tickets[a.id]).toBeDefined();

@@ -3,7 +3,14 @@
  * (That the chosen one really launches is proven by every *.e2e.test.ts.)
  */
 import { describe, expect, it } from "vitest";
-import { chooseSystemChromium, NO_CHROMIUM, packagedChromiumFits, resolveChromium, systemCandidates, type Machine } from "./browser.ts";
+import {
+  chooseSystemChromium,
+  NO_CHROMIUM,
+  packagedChromiumFits,
+  resolveChromium,
+  systemCandidates,
+  type Machine,
+} from "./browser.ts";
 
 const machine = (over: Partial<Machine> & { present?: string[] }): Machine => ({
   env: {},

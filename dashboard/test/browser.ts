@@ -65,7 +65,8 @@ export const NO_CHROMIUM =
 export function chooseSystemChromium(machine: Machine): ChromiumChoice | null {
   const explicit = machine.env.CHROMIUM_PATH?.trim();
   if (explicit) {
-    if (!machine.executable(explicit)) throw new Error(`CHROMIUM_PATH=${explicit} is not an executable file; ${NO_CHROMIUM}`);
+    if (!machine.executable(explicit))
+      throw new Error(`CHROMIUM_PATH=${explicit} is not an executable file; ${NO_CHROMIUM}`);
     return { path: explicit, source: "CHROMIUM_PATH" };
   }
   const found = systemCandidates(machine.platform, machine.home).find((p) => machine.executable(p));

@@ -22,8 +22,24 @@ async function startSecondDevServer(): Promise<{ port: number; log: () => string
   let log = "";
   const child = spawn(
     "npm",
-    ["run", "dev", "--", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--show-interactive-dev-session=false"],
-    { cwd: repoRoot, env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1", NO_COLOR: "1" }, detached: true, stdio: ["ignore", "pipe", "pipe"] },
+    [
+      "run",
+      "dev",
+      "--",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--inspector-port",
+      String(inspectorPort),
+      "--show-interactive-dev-session=false",
+    ],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1", NO_COLOR: "1" },
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
   );
   child.stdout.on("data", (d: Buffer) => (log += d.toString()));
   child.stderr.on("data", (d: Buffer) => (log += d.toString()));
@@ -38,7 +54,10 @@ async function startSecondDevServer(): Promise<{ port: number; log: () => string
   const deadline = Date.now() + 180_000;
   while (Date.now() < deadline) {
     if (exited) throw new Error(`the second dev server exited:\n${log}`);
-    const up = await fetch(`http://127.0.0.1:${port}/api/health`).then((r) => r.ok, () => false);
+    const up = await fetch(`http://127.0.0.1:${port}/api/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (up) return { port, log: () => log };
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -78,7 +97,8 @@ describe("dev servers in one checkout", () => {
           failures.push(err instanceof Error ? err.message : String(err));
         }
         const health = await fetch(`${baseUrl()}/api/health`).catch((e: unknown) => e);
-        if (!(health instanceof Response) || health.status !== 200) failures.push(`health: ${health instanceof Response ? health.status : String(health)}`);
+        if (!(health instanceof Response) || health.status !== 200)
+          failures.push(`health: ${health instanceof Response ? health.status : String(health)}`);
         await new Promise((r) => setTimeout(r, 50));
       }
     })();

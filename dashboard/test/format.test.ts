@@ -40,7 +40,13 @@ describe("format", () => {
   });
 
   it("prep deadline: late once readyBy has passed", () => {
-    const cooking: Order = { ...base, status: "PREPARING", prepMinutes: 10, acceptedAt: iso(T0), readyBy: iso(T0 + 600_000) };
+    const cooking: Order = {
+      ...base,
+      status: "PREPARING",
+      prepMinutes: 10,
+      acceptedAt: iso(T0),
+      readyBy: iso(T0 + 600_000),
+    };
     expect(deadlineOf(cooking, T0 + 60_000)?.urgency).toBe("ok");
     expect(deadlineOf(cooking, T0 + 500_000)?.urgency).toBe("soon");
     const late = deadlineOf(cooking, T0 + 735_000)!;
@@ -72,7 +78,14 @@ describe("keyboard", () => {
 describe("tracking", () => {
   it("applies order-room events once and builds the timeline", () => {
     let s = trackingSnapshot(initialTracking(), { seq: 1, epoch: "e", order: base }, T0);
-    const acc: Order = { ...base, status: "ACCEPTED", version: 2, prepMinutes: 12, acceptedAt: iso(T0 + 5000), readyBy: iso(T0 + 725_000) };
+    const acc: Order = {
+      ...base,
+      status: "ACCEPTED",
+      version: 2,
+      prepMinutes: 12,
+      acceptedAt: iso(T0 + 5000),
+      readyBy: iso(T0 + 725_000),
+    };
     s = trackingEvent(s, { seq: 2, event: "MERCHANT_ACCEPTED", order: acc, merchantAction: "ACCEPT" }, T0).state;
     s = trackingEvent(s, { seq: 2, event: "MERCHANT_ACCEPTED", order: acc }, T0).state;
     expect(s.stats).toMatchObject({ applied: 1, duplicates: 1 });
@@ -89,7 +102,13 @@ describe("tracking", () => {
   });
 
   it("a cancellation ends the timeline with its reason", () => {
-    const steps = timeline({ ...base, status: "CANCELLED", version: 2, cancelReason: "wrong address", cancelledAt: iso(T0 + 1000) });
+    const steps = timeline({
+      ...base,
+      status: "CANCELLED",
+      version: 2,
+      cancelReason: "wrong address",
+      cancelledAt: iso(T0 + 1000),
+    });
     expect(steps.map((x) => x.status)).toEqual(["PLACED", "CANCELLED"]);
     expect(steps[1]).toMatchObject({ state: "stopped", detail: "wrong address" });
   });
@@ -106,7 +125,8 @@ describe("session and rush", () => {
 
   it("rush orders are valid contract bodies", () => {
     let seed = 7;
-    const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
-    for (let i = 0; i < 200; i++) expect(PlaceOrderBodySchema.safeParse(randomOrder(random, "demo")).success).toBe(true);
+    const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    for (let i = 0; i < 200; i++)
+      expect(PlaceOrderBodySchema.safeParse(randomOrder(random, "demo")).success).toBe(true);
   });
 });

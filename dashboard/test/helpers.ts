@@ -24,18 +24,29 @@ export function uniqueId(prefix: string): string {
 
 export const token = {
   customer: (id: string) => devToken(client(), { role: "customer", sub: id }),
-  merchant: (merchantId: string, staff = "e2e-staff") => devToken(client(), { role: "merchant", sub: staff, merchantId }),
+  merchant: (merchantId: string, staff = "e2e-staff") =>
+    devToken(client(), { role: "merchant", sub: staff, merchantId }),
   dispatch: () => devToken(client(), { role: "dispatch", sub: "e2e-dispatch" }),
   driver: (id: string) => devToken(client(), { role: "driver", sub: id }),
 };
 
 /** A fresh merchant per test: its own room, so seq counts start at 0. */
-export function newMerchant(name = "E2E Kitchen", settings: { acceptWindowSeconds?: number; defaultPrepMinutes?: number } = {}): Promise<string> {
+export function newMerchant(
+  name = "E2E Kitchen",
+  settings: { acceptWindowSeconds?: number; defaultPrepMinutes?: number } = {},
+): Promise<string> {
   return newMerchantWithId(uniqueId("m"), name, settings);
 }
 
-export async function newMerchantWithId(merchantId: string, name: string, settings: { acceptWindowSeconds?: number; defaultPrepMinutes?: number } = {}): Promise<string> {
-  await apiCall(client(), "PUT", `/api/merchants/${merchantId}`, { token: await token.dispatch(), body: { name, ...settings } });
+export async function newMerchantWithId(
+  merchantId: string,
+  name: string,
+  settings: { acceptWindowSeconds?: number; defaultPrepMinutes?: number } = {},
+): Promise<string> {
+  await apiCall(client(), "PUT", `/api/merchants/${merchantId}`, {
+    token: await token.dispatch(),
+    body: { name, ...settings },
+  });
   return merchantId;
 }
 
@@ -44,7 +55,12 @@ export const SAMPLE_ITEMS: OrderItem[] = [
   { name: "Lemonade", quantity: 1, unitPriceCents: 350 },
 ];
 
-export async function placeOrder(merchantId: string, customerId = "e2e-alice", items: OrderItem[] = SAMPLE_ITEMS, notes?: string): Promise<Order> {
+export async function placeOrder(
+  merchantId: string,
+  customerId = "e2e-alice",
+  items: OrderItem[] = SAMPLE_ITEMS,
+  notes?: string,
+): Promise<Order> {
   return apiCall(client(), "POST", "/api/orders", {
     token: await token.customer(customerId),
     body: { merchantId, items, ...(notes ? { notes } : {}) },
@@ -60,7 +76,12 @@ export async function cancelAsCustomer(order: Order, reason: string): Promise<Or
   });
 }
 
-export async function merchantPost(merchantId: string, orderId: string, action: "accept" | "preparing" | "ready", body: object = {}): Promise<Order> {
+export async function merchantPost(
+  merchantId: string,
+  orderId: string,
+  action: "accept" | "preparing" | "ready",
+  body: object = {},
+): Promise<Order> {
   return apiCall(client(), "POST", `/api/merchants/${merchantId}/orders/${encodeURIComponent(orderId)}/${action}`, {
     token: await token.merchant(merchantId),
     body,
@@ -70,7 +91,10 @@ export async function merchantPost(merchantId: string, orderId: string, action: 
 
 /** The merchant room's current seq: how many stream events it has emitted. */
 export async function roomSeq(merchantId: string): Promise<number> {
-  const res = await apiCall(client(), "GET", `/api/merchants/${merchantId}/orders?status=active`, { token: await token.dispatch(), schema: ListOrdersResponseSchema });
+  const res = await apiCall(client(), "GET", `/api/merchants/${merchantId}/orders?status=active`, {
+    token: await token.dispatch(),
+    schema: ListOrdersResponseSchema,
+  });
   return res.seq;
 }
 
@@ -79,7 +103,8 @@ export async function openBoard(context: BrowserContext, merchantId: string, sta
   const page = await context.newPage();
   page.on("pageerror", (e) => console.error(`[board page error] ${e.message}`));
   page.on("console", (m) => {
-    if (m.type() === "warning" || (m.type() === "error" && !m.text().includes("Failed to load resource"))) console.warn(`[board console] ${m.text()}`);
+    if (m.type() === "warning" || (m.type() === "error" && !m.text().includes("Failed to load resource")))
+      console.warn(`[board console] ${m.text()}`);
   });
   await page.goto(`${baseUrl()}/`);
   await page.locator("#signin-merchant").fill(merchantId);
@@ -116,9 +141,23 @@ export interface ProbeStats {
   replays: number;
 }
 
-export function probe(page: Page): Promise<{ stats: ProbeStats; status: string; seq: number; tickets: Array<{ id: string; status: string; leaving: boolean }> }> {
+export function probe(page: Page): Promise<{
+  stats: ProbeStats;
+  status: string;
+  seq: number;
+  tickets: Array<{ id: string; status: string; leaving: boolean }>;
+}> {
   return page.evaluate(() => {
-    const p = (window as unknown as { __ticketRail: { stats: ProbeStats; status: string; seq: number; tickets: Array<{ id: string; status: string; leaving: boolean }> } }).__ticketRail;
+    const p = (
+      window as unknown as {
+        __ticketRail: {
+          stats: ProbeStats;
+          status: string;
+          seq: number;
+          tickets: Array<{ id: string; status: string; leaving: boolean }>;
+        };
+      }
+    ).__ticketRail;
     return { stats: { ...p.stats }, status: p.status, seq: p.seq, tickets: p.tickets };
   });
 }

@@ -62,7 +62,8 @@ describe("kitchen display", () => {
     expect(Date.now() - started).toBeLessThan(2_000);
 
     const text = await card.innerText();
-    for (const part of ["2×", "Tonkotsu ramen", "no egg", "1×", "Gyoza (6)", "Ring twice", "ON TIME"]) expect(text).toContain(part);
+    for (const part of ["2×", "Tonkotsu ramen", "no egg", "1×", "Gyoza (6)", "Ring twice", "ON TIME"])
+      expect(text).toContain(part);
     // New and not yet looked at: it flashes.
     expect(await card.getAttribute("class")).toContain("unseen");
     expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
@@ -95,14 +96,20 @@ describe("kitchen display", () => {
     expect(await hero.locator(".track-headline").innerText()).toMatch(/accepted/i);
     expect(await hero.locator("[data-prep]").innerText()).toBe("Prep time 15 min");
     expect(await tracking.locator('.step[data-step="ACCEPTED"]').innerText()).toContain("prep time 15 min");
-    const trackingStats = await tracking.evaluate(() => (window as unknown as { __ticketRail: { stats: { applied: number } } }).__ticketRail.stats.applied);
+    const trackingStats = await tracking.evaluate(
+      () => (window as unknown as { __ticketRail: { stats: { applied: number } } }).__ticketRail.stats.applied,
+    );
     expect(trackingStats).toBe(1); // MERCHANT_ACCEPTED, live (the page opened after ORDER_CREATED)
   });
 
   it("Accept selected moves every selected ticket, and says which one failed and why", async () => {
     const merchantId = await newMerchant();
     const page = await openBoard(await screen(), merchantId);
-    const orders = [await placeOrder(merchantId, "e2e-c1"), await placeOrder(merchantId, "e2e-c2"), await placeOrder(merchantId, "e2e-c3")];
+    const orders = [
+      await placeOrder(merchantId, "e2e-c1"),
+      await placeOrder(merchantId, "e2e-c2"),
+      await placeOrder(merchantId, "e2e-c3"),
+    ];
     for (const o of orders) await ticketIn(page, "new", o.id).waitFor();
     for (const o of orders) await ticket(page, o.id).locator('[data-action="select"]').click();
     const bulkAccept = page.locator('[data-action="bulk-accept"]');
@@ -140,7 +147,8 @@ describe("kitchen display", () => {
     await page.locator('.link[data-status="offline"]').waitFor({ timeout: 10_000 });
     // Actions are disabled, never queued, while not live.
     expect(await page.locator(".not-live").isVisible()).toBe(true);
-    for (const b of await ticket(page, before.id).locator('[data-action="accept"]').all()) expect(await b.isDisabled()).toBe(true);
+    for (const b of await ticket(page, before.id).locator('[data-action="accept"]').all())
+      expect(await b.isDisabled()).toBe(true);
     // A bump-bar accept while offline is refused on screen, not queued for later.
     await page.keyboard.press("ArrowDown");
     await page.keyboard.press("a");
@@ -166,12 +174,16 @@ describe("kitchen display", () => {
     expect(state.stats.applied).toBe(emitted);
     expect(state.stats).toMatchObject({ duplicates: 0, gaps: 0, snapshots: 1 });
     expect(state.stats.replays).toBeGreaterThanOrEqual(1);
-    const active = state.tickets.filter((t) => !t.leaving).map((t) => t.id).sort();
+    const active = state.tickets
+      .filter((t) => !t.leaving)
+      .map((t) => t.id)
+      .sort();
     expect(active).toEqual([before.id, kept.id].sort());
     // The cancelled one is either already gone or shown as cancelled, never as a live ticket.
     const droppedTicket = state.tickets.find((t) => t.id === dropped.id);
     if (droppedTicket) expect(droppedTicket).toMatchObject({ status: "CANCELLED", leaving: true });
-    for (const b of await ticket(page, kept.id).locator('[data-action="accept"]').all()) expect(await b.isEnabled()).toBe(true);
+    for (const b of await ticket(page, kept.id).locator('[data-action="accept"]').all())
+      expect(await b.isEnabled()).toBe(true);
   });
 
   it("a cook accepts and bumps a ticket with keys only", async () => {
@@ -204,7 +216,10 @@ describe("kitchen display", () => {
 
     const { apiCall } = await import("../src/api.ts");
     const { client, token } = await import("./helpers.ts");
-    await apiCall(client(), "POST", `/api/orders/${encodeURIComponent(order.id)}/cancel`, { token: await token.dispatch(), body: { reason: "Customer unreachable" } });
+    await apiCall(client(), "POST", `/api/orders/${encodeURIComponent(order.id)}/cancel`, {
+      token: await token.dispatch(),
+      body: { reason: "Customer unreachable" },
+    });
 
     const alarm = page.locator(".alarm");
     await alarm.waitFor({ state: "visible", timeout: 5_000 });
@@ -222,7 +237,12 @@ describe("kitchen display", () => {
     const merchantId = await newMerchant();
     const page = await openBoard(await screen(1024, 768), merchantId);
     const order = await placeOrder(merchantId, "e2e-tablet", [
-      { name: "Chicken katsu curry with extra sauce", quantity: 3, unitPriceCents: 1300, notes: "sauce on the side, brown rice" },
+      {
+        name: "Chicken katsu curry with extra sauce",
+        quantity: 3,
+        unitPriceCents: 1300,
+        notes: "sauce on the side, brown rice",
+      },
     ]);
     await ticketIn(page, "new", order.id).waitFor();
     const layout = await page.evaluate(() => ({
@@ -251,7 +271,12 @@ describe("kitchen display", () => {
 
     const merchantId = await newMerchant();
     const page = await openBoard(await screen(), merchantId);
-    const order = await placeOrder(merchantId, "e2e-mallory", [{ name: itemName, quantity: 1, unitPriceCents: 900, notes: itemNotes }], orderNotes);
+    const order = await placeOrder(
+      merchantId,
+      "e2e-mallory",
+      [{ name: itemName, quantity: 1, unitPriceCents: 900, notes: itemNotes }],
+      orderNotes,
+    );
     const card = ticketIn(page, "new", order.id);
     await card.waitFor();
     const text = (await card.textContent()) ?? "";

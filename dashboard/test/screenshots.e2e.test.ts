@@ -10,7 +10,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { apiCall } from "../src/api.ts";
 import type { Order, OrderItem } from "../../schema/index.ts";
-import { client, launchChromium, merchantPost, newMerchantWithId, openBoard, openTracking, placeOrder, ticket, token, uniqueId } from "./helpers.ts";
+import {
+  client,
+  launchChromium,
+  merchantPost,
+  newMerchantWithId,
+  openBoard,
+  openTracking,
+  placeOrder,
+  ticket,
+  token,
+  uniqueId,
+} from "./helpers.ts";
 
 // Every run takes the screenshots; only `UPDATE_SCREENSHOTS=1 npm test` replaces the committed
 // ones, so an ordinary test run leaves the working tree clean.
@@ -30,7 +41,12 @@ async function screen(width: number, height: number, deviceScaleFactor = 1): Pro
   return ctx;
 }
 
-const item = (name: string, quantity: number, unitPriceCents: number, notes?: string): OrderItem => ({ name, quantity, unitPriceCents, ...(notes ? { notes } : {}) });
+const item = (name: string, quantity: number, unitPriceCents: number, notes?: string): OrderItem => ({
+  name,
+  quantity,
+  unitPriceCents,
+  ...(notes ? { notes } : {}),
+});
 
 interface Kitchen {
   merchantId: string;
@@ -46,18 +62,51 @@ async function friday(): Promise<Kitchen> {
   await newMerchantWithId(merchantId, "Trattoria Roma");
   const dispatch = await token.dispatch();
   const assign = (o: Order, driverId: string, name: string, etaMinutes: number) =>
-    apiCall(client(), "POST", `/api/orders/${encodeURIComponent(o.id)}/driver`, { token: dispatch, body: { driverId, name, etaMinutes } });
+    apiCall(client(), "POST", `/api/orders/${encodeURIComponent(o.id)}/driver`, {
+      token: dispatch,
+      body: { driverId, name, etaMinutes },
+    });
 
   const ready = [
-    await placeOrder(merchantId, "giulia", [item("Margherita pizza", 2, 1100, "extra basil"), item("Tiramisu", 1, 650)]),
-    await placeOrder(merchantId, "marco", [item("Smash burger", 1, 1200, "no pickles, medium rare"), item("Fries", 1, 450, "extra crispy"), item("Cola", 2, 300)]),
-    await placeOrder(merchantId, "sofia", [item("Caesar salad", 1, 950, "dressing on the side"), item("Lemonade", 1, 350)]),
+    await placeOrder(merchantId, "giulia", [
+      item("Margherita pizza", 2, 1100, "extra basil"),
+      item("Tiramisu", 1, 650),
+    ]),
+    await placeOrder(merchantId, "marco", [
+      item("Smash burger", 1, 1200, "no pickles, medium rare"),
+      item("Fries", 1, 450, "extra crispy"),
+      item("Cola", 2, 300),
+    ]),
+    await placeOrder(merchantId, "sofia", [
+      item("Caesar salad", 1, 950, "dressing on the side"),
+      item("Lemonade", 1, 350),
+    ]),
   ];
   const cooking = [
-    await placeOrder(merchantId, "luca", [item("Tonkotsu ramen", 2, 1450, "no egg"), item("Gyoza (6)", 1, 750)], "Extra napkins please"),
-    await placeOrder(merchantId, "chiara", [item("Pad thai", 1, 1250, "peanut allergy — no peanuts"), item("Chicken wings (8)", 1, 1050, "honey garlic")]),
-    await placeOrder(merchantId, "paolo", [item("Chicken katsu curry", 3, 1300, "brown rice"), item("Sweet potato fries", 2, 550)]),
-    await placeOrder(merchantId, "elena", [item("Pepperoni pizza", 1, 1350), item("Veggie burger", 1, 1150, "vegan cheese"), item("Cheesecake", 1, 700, "birthday candle please")], "Ring the bell, baby sleeping"),
+    await placeOrder(
+      merchantId,
+      "luca",
+      [item("Tonkotsu ramen", 2, 1450, "no egg"), item("Gyoza (6)", 1, 750)],
+      "Extra napkins please",
+    ),
+    await placeOrder(merchantId, "chiara", [
+      item("Pad thai", 1, 1250, "peanut allergy — no peanuts"),
+      item("Chicken wings (8)", 1, 1050, "honey garlic"),
+    ]),
+    await placeOrder(merchantId, "paolo", [
+      item("Chicken katsu curry", 3, 1300, "brown rice"),
+      item("Sweet potato fries", 2, 550),
+    ]),
+    await placeOrder(
+      merchantId,
+      "elena",
+      [
+        item("Pepperoni pizza", 1, 1350),
+        item("Veggie burger", 1, 1150, "vegan cheese"),
+        item("Cheesecake", 1, 700, "birthday candle please"),
+      ],
+      "Ring the bell, baby sleeping",
+    ),
   ];
   const prep = [10, 8, 12, 1, 3, 15, 20];
   const accepted = [...ready, ...cooking];
@@ -65,13 +114,19 @@ async function friday(): Promise<Kitchen> {
   for (const o of [...ready, cooking[0]!, cooking[2]!]) await merchantPost(merchantId, o.id, "preparing");
   for (const o of ready) await merchantPost(merchantId, o.id, "ready");
   await assign(ready[0]!, "drv-sam", "Sam", 0);
-  await apiCall(client(), "POST", `/api/orders/${encodeURIComponent(ready[0]!.id)}/arrived`, { token: await token.driver("drv-sam") });
+  await apiCall(client(), "POST", `/api/orders/${encodeURIComponent(ready[0]!.id)}/arrived`, {
+    token: await token.driver("drv-sam"),
+  });
   await assign(ready[1]!, "drv-ana", "Ana", 4);
   await assign(cooking[2]!, "drv-raj", "Raj", 9);
   const fresh = [
     await placeOrder(merchantId, "nico", [item("Smash burger", 2, 1200), item("Fries", 2, 450)], "Leave at the door"),
     await placeOrder(merchantId, "anna", [item("Tonkotsu ramen", 1, 1450, "extra spicy")]),
-    await placeOrder(merchantId, "pietro", [item("Margherita pizza", 1, 1100, "well done"), item("Caesar salad", 1, 950), item("Lemonade", 2, 350, "no ice")]),
+    await placeOrder(merchantId, "pietro", [
+      item("Margherita pizza", 1, 1100, "well done"),
+      item("Caesar salad", 1, 950),
+      item("Lemonade", 2, 350, "no ice"),
+    ]),
     await placeOrder(merchantId, "marta", [item("Gyoza (6)", 2, 750), item("Pad thai", 1, 1250, "mild")]),
   ];
   return { merchantId, ready, cooking, fresh };

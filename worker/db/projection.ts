@@ -81,7 +81,12 @@ export async function projectChanges(db: DrizzleD1Database, batch: ProjectionBat
         notes: item.notes ?? null,
       }));
       for (let i = 0; i < items.length; i += ITEM_ROWS_PER_STATEMENT) {
-        statements.push(db.insert(orderItems).values(items.slice(i, i + ITEM_ROWS_PER_STATEMENT)).onConflictDoNothing());
+        statements.push(
+          db
+            .insert(orderItems)
+            .values(items.slice(i, i + ITEM_ROWS_PER_STATEMENT))
+            .onConflictDoNothing(),
+        );
       }
     }
     statements.push(
@@ -135,7 +140,11 @@ export async function orderHistory(
 
 /** An order's audit trail from D1 (used once the room's own log has been pruned). */
 export async function auditTrailFromHistory(db: DrizzleD1Database, orderId: string): Promise<AuditEntry[]> {
-  const rows = await db.select().from(orderEvents).where(eq(orderEvents.orderId, orderId)).orderBy(asc(orderEvents.version));
+  const rows = await db
+    .select()
+    .from(orderEvents)
+    .where(eq(orderEvents.orderId, orderId))
+    .orderBy(asc(orderEvents.version));
   return rows.map((r) => ({
     event: r.event,
     at: r.at,

@@ -19,7 +19,9 @@ function order(status: OrderStatus, patch: Partial<Order> = {}): Order {
     placedAt: PLACED_AT,
     acceptBy: ACCEPT_BY,
     updatedAt: PLACED_AT,
-    ...(status !== "PLACED" ? { acceptedAt: "2026-01-01T12:01:00.000Z", prepMinutes: 10, readyBy: "2026-01-01T12:11:00.000Z" } : {}),
+    ...(status !== "PLACED"
+      ? { acceptedAt: "2026-01-01T12:01:00.000Z", prepMinutes: 10, readyBy: "2026-01-01T12:11:00.000Z" }
+      : {}),
     driver: { id: "driver-1", name: "Dana", assignedAt: PLACED_AT },
     ...patch,
   };
@@ -44,7 +46,11 @@ const STATUS_CHANGES: { change: Change; to: OrderStatus; may: Record<Who, readon
     [{ kind: "REJECT", reason: "closed" }, "REJECTED", { ownMerchant: ["PLACED"] }],
     [{ kind: "MARK_PREPARING" }, "PREPARING", { ownMerchant: ["ACCEPTED"] }],
     [{ kind: "MARK_READY" }, "READY", { ownMerchant: ["ACCEPTED", "PREPARING"] }],
-    [{ kind: "CANCEL", reason: "no longer needed" }, "CANCELLED", { ownCustomer: ["PLACED"], dispatch: ["PLACED", "ACCEPTED", "PREPARING", "READY"] }],
+    [
+      { kind: "CANCEL", reason: "no longer needed" },
+      "CANCELLED",
+      { ownCustomer: ["PLACED"], dispatch: ["PLACED", "ACCEPTED", "PREPARING", "READY"] },
+    ],
     [{ kind: "EXPIRE" }, "EXPIRED", { system: ["PLACED"] }],
     [{ kind: "PICK_UP" }, "PICKED_UP", { assignedDriver: ["READY"] }],
     [{ kind: "DELIVER" }, "DELIVERED", { assignedDriver: ["PICKED_UP"] }],
@@ -59,7 +65,15 @@ function emptyMay(): Record<Who, readonly OrderStatus[]> {
 const FORBIDDEN_FOR: Record<string, Who[]> = {
   ACCEPT: ["otherMerchant", "ownCustomer", "otherCustomer", "dispatch", "assignedDriver", "otherDriver", "system"],
   REJECT: ["otherMerchant", "ownCustomer", "otherCustomer", "dispatch", "assignedDriver", "otherDriver", "system"],
-  MARK_PREPARING: ["otherMerchant", "ownCustomer", "otherCustomer", "dispatch", "assignedDriver", "otherDriver", "system"],
+  MARK_PREPARING: [
+    "otherMerchant",
+    "ownCustomer",
+    "otherCustomer",
+    "dispatch",
+    "assignedDriver",
+    "otherDriver",
+    "system",
+  ],
   MARK_READY: ["otherMerchant", "ownCustomer", "otherCustomer", "dispatch", "assignedDriver", "otherDriver", "system"],
   CANCEL: ["ownMerchant", "otherMerchant", "otherCustomer", "assignedDriver", "otherDriver", "system"],
   EXPIRE: ["ownMerchant", "otherMerchant", "ownCustomer", "otherCustomer", "dispatch", "assignedDriver", "otherDriver"],
@@ -82,7 +96,10 @@ describe("decide: status changes, every status × every actor", () => {
               expect(d.ok, `${w} ${change.kind} from ${status}: ${JSON.stringify(d)}`).toBe(true);
               if (d.ok) expect(d.order.status).toBe(to);
             } else {
-              expect(d, `${w} ${change.kind} from ${status}`).toMatchObject({ ok: false, error: { code: "INVALID_TRANSITION" } });
+              expect(d, `${w} ${change.kind} from ${status}`).toMatchObject({
+                ok: false,
+                error: { code: "INVALID_TRANSITION" },
+              });
             }
           }
         }
@@ -103,18 +120,34 @@ describe("decide: status changes, every status × every actor", () => {
 
 describe("decide: ownership", () => {
   it("another merchant's staff may not touch the order", () => {
-    for (const change of [{ kind: "ACCEPT" }, { kind: "REJECT", reason: "x" }, { kind: "UPDATE_PREP_TIME", prepMinutes: 5 }] as Change[]) {
-      expect(decide(order("PLACED"), change, who.otherMerchant, NOW, 15)).toMatchObject({ ok: false, error: { code: "FORBIDDEN" } });
+    for (const change of [
+      { kind: "ACCEPT" },
+      { kind: "REJECT", reason: "x" },
+      { kind: "UPDATE_PREP_TIME", prepMinutes: 5 },
+    ] as Change[]) {
+      expect(decide(order("PLACED"), change, who.otherMerchant, NOW, 15)).toMatchObject({
+        ok: false,
+        error: { code: "FORBIDDEN" },
+      });
     }
   });
 
   it("a driver who is not the assigned one is FORBIDDEN, and so is any driver before one is assigned", () => {
-    expect(decide(order("READY"), { kind: "PICK_UP" }, who.otherDriver, NOW, 15)).toMatchObject({ ok: false, error: { code: "FORBIDDEN" } });
+    expect(decide(order("READY"), { kind: "PICK_UP" }, who.otherDriver, NOW, 15)).toMatchObject({
+      ok: false,
+      error: { code: "FORBIDDEN" },
+    });
     const unassigned = order("READY", { driver: undefined });
     for (const change of [{ kind: "PICK_UP" }, { kind: "DRIVER_ARRIVED" }] as Change[]) {
-      expect(decide(unassigned, change, who.assignedDriver, NOW, 15)).toMatchObject({ ok: false, error: { code: "FORBIDDEN" } });
+      expect(decide(unassigned, change, who.assignedDriver, NOW, 15)).toMatchObject({
+        ok: false,
+        error: { code: "FORBIDDEN" },
+      });
     }
-    expect(decide(order("PICKED_UP"), { kind: "DELIVER" }, who.otherDriver, NOW, 15)).toMatchObject({ ok: false, error: { code: "FORBIDDEN" } });
+    expect(decide(order("PICKED_UP"), { kind: "DELIVER" }, who.otherDriver, NOW, 15)).toMatchObject({
+      ok: false,
+      error: { code: "FORBIDDEN" },
+    });
   });
 
   it("a customer cancels only their own order, and only while PLACED (409 after)", () => {
@@ -123,7 +156,11 @@ describe("decide: ownership", () => {
       error: { code: "FORBIDDEN" },
     });
     const ok = decide(order("PLACED"), { kind: "CANCEL", reason: "x" }, who.ownCustomer, NOW, 15);
-    expect(ok).toMatchObject({ ok: true, event: "ORDER_CANCELLED", order: { status: "CANCELLED", cancelledBy: { role: "customer", id: "cust-1" } } });
+    expect(ok).toMatchObject({
+      ok: true,
+      event: "ORDER_CANCELLED",
+      order: { status: "CANCELLED", cancelledBy: { role: "customer", id: "cust-1" } },
+    });
     for (const s of ["ACCEPTED", "PREPARING", "READY"] as const) {
       expect(decide(order(s), { kind: "CANCEL", reason: "x" }, who.ownCustomer, NOW, 15)).toMatchObject({
         ok: false,
@@ -136,13 +173,19 @@ describe("decide: ownership", () => {
 });
 
 describe("decide: non-status events only in their statuses", () => {
-  const inStatuses = (change: Change, p: Principal) =>
-    STATUSES.filter((s) => decide(order(s), change, p, NOW, 15).ok);
+  const inStatuses = (change: Change, p: Principal) => STATUSES.filter((s) => decide(order(s), change, p, NOW, 15).ok);
 
   it("PREP_TIME_UPDATED: own merchant, ACCEPTED and PREPARING only; readyBy counts from acceptance", () => {
-    expect(inStatuses({ kind: "UPDATE_PREP_TIME", prepMinutes: 25 }, who.ownMerchant)).toEqual(["ACCEPTED", "PREPARING"]);
+    expect(inStatuses({ kind: "UPDATE_PREP_TIME", prepMinutes: 25 }, who.ownMerchant)).toEqual([
+      "ACCEPTED",
+      "PREPARING",
+    ]);
     const d = decide(order("PREPARING"), { kind: "UPDATE_PREP_TIME", prepMinutes: 25 }, who.ownMerchant, NOW, 15);
-    expect(d).toMatchObject({ ok: true, event: "PREP_TIME_UPDATED", order: { status: "PREPARING", prepMinutes: 25, readyBy: "2026-01-01T12:26:00.000Z" } });
+    expect(d).toMatchObject({
+      ok: true,
+      event: "PREP_TIME_UPDATED",
+      order: { status: "PREPARING", prepMinutes: 25, readyBy: "2026-01-01T12:26:00.000Z" },
+    });
     for (const s of ["PLACED", "READY", "DELIVERED"] as const) {
       expect(decide(order(s), { kind: "UPDATE_PREP_TIME", prepMinutes: 25 }, who.ownMerchant, NOW, 15)).toMatchObject({
         ok: false,
@@ -157,12 +200,17 @@ describe("decide: non-status events only in their statuses", () => {
   it("DRIVER_ASSIGNED: dispatch, PLACED..READY only; reassigning replaces the driver", () => {
     const change: Change = { kind: "ASSIGN_DRIVER", driverId: "driver-7", name: "Sam", etaMinutes: 9 };
     expect(inStatuses(change, who.dispatch)).toEqual(["PLACED", "ACCEPTED", "PREPARING", "READY"]);
-    for (const w of ["ownMerchant", "ownCustomer", "assignedDriver"] as const) expect(inStatuses(change, who[w]), w).toEqual([]);
+    for (const w of ["ownMerchant", "ownCustomer", "assignedDriver"] as const)
+      expect(inStatuses(change, who[w]), w).toEqual([]);
     const arrived = order("READY", { driver: { id: "driver-1", name: "Dana", arrivedAt: PLACED_AT } });
     const d = decide(arrived, change, who.dispatch, NOW, 15);
     expect(d).toMatchObject({ ok: true, event: "DRIVER_ASSIGNED" });
-    if (d.ok) expect(d.order.driver).toEqual({ id: "driver-7", name: "Sam", etaMinutes: 9, assignedAt: NOW.toISOString() });
-    expect(decide(order("PICKED_UP"), change, who.dispatch, NOW, 15)).toMatchObject({ ok: false, error: { code: "INVALID_TRANSITION" } });
+    if (d.ok)
+      expect(d.order.driver).toEqual({ id: "driver-7", name: "Sam", etaMinutes: 9, assignedAt: NOW.toISOString() });
+    expect(decide(order("PICKED_UP"), change, who.dispatch, NOW, 15)).toMatchObject({
+      ok: false,
+      error: { code: "INVALID_TRANSITION" },
+    });
   });
 
   it("DRIVER_ARRIVED: the assigned driver, ACCEPTED..READY only, once", () => {
@@ -170,9 +218,16 @@ describe("decide: non-status events only in their statuses", () => {
     expect(inStatuses({ kind: "DRIVER_ARRIVED" }, who.otherDriver)).toEqual([]);
     expect(inStatuses({ kind: "DRIVER_ARRIVED" }, who.dispatch)).toEqual([]);
     const d = decide(order("PREPARING"), { kind: "DRIVER_ARRIVED" }, who.assignedDriver, NOW, 15);
-    expect(d).toMatchObject({ ok: true, event: "DRIVER_ARRIVED", order: { status: "PREPARING", driver: { id: "driver-1", arrivedAt: NOW.toISOString() } } });
+    expect(d).toMatchObject({
+      ok: true,
+      event: "DRIVER_ARRIVED",
+      order: { status: "PREPARING", driver: { id: "driver-1", arrivedAt: NOW.toISOString() } },
+    });
     if (d.ok) {
-      expect(decide(d.order, { kind: "DRIVER_ARRIVED" }, who.assignedDriver, NOW, 15)).toMatchObject({ ok: false, error: { code: "CONFLICT" } });
+      expect(decide(d.order, { kind: "DRIVER_ARRIVED" }, who.assignedDriver, NOW, 15)).toMatchObject({
+        ok: false,
+        error: { code: "CONFLICT" },
+      });
     }
     expect(decide(order("PLACED"), { kind: "DRIVER_ARRIVED" }, who.assignedDriver, NOW, 15)).toMatchObject({
       ok: false,
@@ -189,7 +244,14 @@ describe("decide: what a change writes", () => {
     expect(d).toMatchObject({
       ok: true,
       event: "MERCHANT_ACCEPTED",
-      order: { status: "ACCEPTED", version: 4, acceptedAt: NOW.toISOString(), prepMinutes: 20, readyBy: "2026-01-01T12:25:00.000Z", updatedAt: NOW.toISOString() },
+      order: {
+        status: "ACCEPTED",
+        version: 4,
+        acceptedAt: NOW.toISOString(),
+        prepMinutes: 20,
+        readyBy: "2026-01-01T12:25:00.000Z",
+        updatedAt: NOW.toISOString(),
+      },
     });
     expect(before).toEqual(snapshot); // the input is never mutated
     const given = decide(before, { kind: "ACCEPT", prepMinutes: 7 }, who.ownMerchant, NOW, 20);
@@ -237,14 +299,27 @@ describe("createOrder and merchantActionOf", () => {
   it("builds version 1, PLACED, the total, acceptBy = placedAt + the merchant's window", () => {
     const merchant: Merchant = { id: "m1", name: "K", acceptWindowSeconds: 90, defaultPrepMinutes: 15 };
     const { order: o, event } = createOrder(
-      { merchantId: "m1", items: [{ name: "A", quantity: 3, unitPriceCents: 250 }, { name: "B", quantity: 1, unitPriceCents: 99 }] },
+      {
+        merchantId: "m1",
+        items: [
+          { name: "A", quantity: 3, unitPriceCents: 250 },
+          { name: "B", quantity: 1, unitPriceCents: 99 },
+        ],
+      },
       "cust-1",
       merchant,
       "m1.xyz",
       NOW,
     );
     expect(event).toBe("ORDER_CREATED");
-    expect(o).toMatchObject({ id: "m1.xyz", merchantId: "m1", customerId: "cust-1", status: "PLACED", version: 1, totalCents: 849 });
+    expect(o).toMatchObject({
+      id: "m1.xyz",
+      merchantId: "m1",
+      customerId: "cust-1",
+      status: "PLACED",
+      version: 1,
+      totalCents: 849,
+    });
     expect(o.placedAt).toBe(NOW.toISOString());
     expect(Date.parse(o.acceptBy) - Date.parse(o.placedAt)).toBe(90_000);
   });
@@ -255,7 +330,15 @@ describe("createOrder and merchantActionOf", () => {
     expect(merchantActionOf("MERCHANT_PREPARING")).toBe("MARK_PREPARING");
     expect(merchantActionOf("MERCHANT_READY")).toBe("MARK_READY");
     expect(merchantActionOf("PREP_TIME_UPDATED")).toBe("UPDATE_PREP_TIME");
-    for (const e of ["ORDER_CREATED", "ORDER_CANCELLED", "ORDER_EXPIRED", "DRIVER_ASSIGNED", "DRIVER_ARRIVED", "ORDER_PICKED_UP", "ORDER_DELIVERED"] as const) {
+    for (const e of [
+      "ORDER_CREATED",
+      "ORDER_CANCELLED",
+      "ORDER_EXPIRED",
+      "DRIVER_ASSIGNED",
+      "DRIVER_ARRIVED",
+      "ORDER_PICKED_UP",
+      "ORDER_DELIVERED",
+    ] as const) {
       expect(merchantActionOf(e)).toBeUndefined();
     }
   });

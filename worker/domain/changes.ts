@@ -40,9 +40,7 @@ export type Change =
   | { kind: "PICK_UP" }
   | { kind: "DELIVER" };
 
-export type Decision =
-  | { ok: true; order: Order; event: StreamEventName }
-  | { ok: false; error: ErrorBody };
+export type Decision = { ok: true; order: Order; event: StreamEventName } | { ok: false; error: ErrorBody };
 
 const MINUTE_MS = 60_000;
 
@@ -110,7 +108,9 @@ function authorise(order: Order, change: Change, who: Principal): ErrorBody | nu
     case "MARK_PREPARING":
     case "MARK_READY":
     case "UPDATE_PREP_TIME":
-      return isOwnMerchant(order, who) ? null : { code: "FORBIDDEN", message: "only this order's merchant may do that" };
+      return isOwnMerchant(order, who)
+        ? null
+        : { code: "FORBIDDEN", message: "only this order's merchant may do that" };
     case "CANCEL":
       if (who.role === "dispatch") return null;
       if (who.role === "customer" && who.id === order.customerId) return null;
@@ -122,7 +122,9 @@ function authorise(order: Order, change: Change, who: Principal): ErrorBody | nu
     case "DRIVER_ARRIVED":
     case "PICK_UP":
     case "DELIVER":
-      return isAssignedDriver(order, who) ? null : { code: "FORBIDDEN", message: "only the assigned driver may do that" };
+      return isAssignedDriver(order, who)
+        ? null
+        : { code: "FORBIDDEN", message: "only the assigned driver may do that" };
   }
 }
 
@@ -157,7 +159,10 @@ export function decide(order: Order, change: Change, who: Principal, now: Date, 
     case "ACCEPT": {
       if ((blocked = moveTo(order, "ACCEPTED", who))) return { ok: false, error: blocked };
       const prepMinutes = change.prepMinutes ?? defaultPrepMinutes;
-      return next({ status: "ACCEPTED", acceptedAt: at, prepMinutes, readyBy: plusMinutes(at, prepMinutes) }, "MERCHANT_ACCEPTED");
+      return next(
+        { status: "ACCEPTED", acceptedAt: at, prepMinutes, readyBy: plusMinutes(at, prepMinutes) },
+        "MERCHANT_ACCEPTED",
+      );
     }
     case "REJECT":
       if ((blocked = moveTo(order, "REJECTED", who))) return { ok: false, error: blocked };
@@ -174,7 +179,10 @@ export function decide(order: Order, change: Change, who: Principal, now: Date, 
       }
       // prepMinutes counts from acceptance, like on accept, so readyBy stays one formula.
       const from = order.acceptedAt ?? at;
-      return next({ prepMinutes: change.prepMinutes, readyBy: plusMinutes(from, change.prepMinutes) }, "PREP_TIME_UPDATED");
+      return next(
+        { prepMinutes: change.prepMinutes, readyBy: plusMinutes(from, change.prepMinutes) },
+        "PREP_TIME_UPDATED",
+      );
     }
     case "CANCEL":
       if ((blocked = moveTo(order, "CANCELLED", who))) return { ok: false, error: blocked };
@@ -189,7 +197,8 @@ export function decide(order: Order, change: Change, who: Principal, now: Date, 
       );
     case "EXPIRE":
       if ((blocked = moveTo(order, "EXPIRED", who))) return { ok: false, error: blocked };
-      if (now.getTime() < Date.parse(order.acceptBy)) return refuse("INVALID_TRANSITION", "the accept deadline has not passed");
+      if (now.getTime() < Date.parse(order.acceptBy))
+        return refuse("INVALID_TRANSITION", "the accept deadline has not passed");
       return next({ status: "EXPIRED", expiredAt: at }, "ORDER_EXPIRED");
     case "ASSIGN_DRIVER": {
       if ((blocked = inStatus(order, NON_STATUS_CHANGES.DRIVER_ASSIGNED.in, "assign a driver"))) {
@@ -204,7 +213,8 @@ export function decide(order: Order, change: Change, who: Principal, now: Date, 
       return next({ driver }, "DRIVER_ASSIGNED");
     }
     case "DRIVER_ARRIVED": {
-      if ((blocked = inStatus(order, NON_STATUS_CHANGES.DRIVER_ARRIVED.in, "arrive"))) return { ok: false, error: blocked };
+      if ((blocked = inStatus(order, NON_STATUS_CHANGES.DRIVER_ARRIVED.in, "arrive")))
+        return { ok: false, error: blocked };
       if (order.driver?.arrivedAt) return refuse("CONFLICT", "the driver has already arrived");
       return next({ driver: { ...order.driver!, arrivedAt: at } }, "DRIVER_ARRIVED");
     }

@@ -20,7 +20,9 @@ export class CallerKeys extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS keys (key TEXT PRIMARY KEY, merchant_id TEXT NOT NULL, created_ms INTEGER NOT NULL)`);
+    this.sql.exec(
+      `CREATE TABLE IF NOT EXISTS keys (key TEXT PRIMARY KEY, merchant_id TEXT NOT NULL, created_ms INTEGER NOT NULL)`,
+    );
   }
 
   /**
@@ -34,7 +36,9 @@ export class CallerKeys extends DurableObject<Env> {
       this.lastPruneMs = now;
       this.sql.exec(`DELETE FROM keys WHERE created_ms < ?`, now - IDEMPOTENCY_TTL_MS);
     }
-    const row = this.sql.exec<{ merchant_id: string; created_ms: number }>(`SELECT merchant_id, created_ms FROM keys WHERE key = ?`, key).toArray()[0];
+    const row = this.sql
+      .exec<{ merchant_id: string; created_ms: number }>(`SELECT merchant_id, created_ms FROM keys WHERE key = ?`, key)
+      .toArray()[0];
     if (row && now - row.created_ms < IDEMPOTENCY_TTL_MS) return row.merchant_id === merchantId;
     this.sql.exec(`INSERT OR REPLACE INTO keys (key, merchant_id, created_ms) VALUES (?, ?, ?)`, key, merchantId, now);
     return true;

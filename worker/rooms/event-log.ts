@@ -70,7 +70,9 @@ export class EventLog {
 
   /** Re-reads the seq after a transaction rolled back (the cache may be ahead of storage). */
   reload(): void {
-    this.cachedSeq = Number(this.sql.exec<{ value: string }>(`SELECT value FROM stream_meta WHERE key = 'seq'`).one().value);
+    this.cachedSeq = Number(
+      this.sql.exec<{ value: string }>(`SELECT value FROM stream_meta WHERE key = 'seq'`).one().value,
+    );
   }
 
   /**
@@ -96,7 +98,14 @@ export class EventLog {
         orderId,
       )
       .toArray()
-      .map((r) => ({ seq: r.seq, orderId: r.order_id, version: r.version, via: r.via, atMs: r.at_ms, envelope: r.envelope }));
+      .map((r) => ({
+        seq: r.seq,
+        orderId: r.order_id,
+        version: r.version,
+        via: r.via,
+        atMs: r.at_ms,
+        envelope: r.envelope,
+      }));
   }
 
   /** Drops events that are both beyond the last RETAIN_EVENTS and older than RETAIN_MS. */
@@ -104,7 +113,11 @@ export class EventLog {
     const cutoffSeq = this.cachedSeq - RETAIN_EVENTS;
     if (cutoffSeq <= 0) return 0;
     const candidates = this.sql
-      .exec<{ seq: number }>(`SELECT seq FROM events WHERE seq <= ? AND at_ms < ? ORDER BY seq`, cutoffSeq, nowMs - RETAIN_MS)
+      .exec<{ seq: number }>(
+        `SELECT seq FROM events WHERE seq <= ? AND at_ms < ? ORDER BY seq`,
+        cutoffSeq,
+        nowMs - RETAIN_MS,
+      )
       .toArray();
     // Stop at the first event still needed (e.g. by the outbox) so the log stays a suffix.
     let upTo = 0;

@@ -5,7 +5,13 @@
  * and what a parsed frame does.
  */
 import { DurableObject } from "cloudflare:workers";
-import { CLOSE_POLICY, CLOSE_TOO_LARGE, MAX_CLIENT_FRAME_BYTES, type ErrorBody, type Role } from "../../schema/index.ts";
+import {
+  CLOSE_POLICY,
+  CLOSE_TOO_LARGE,
+  MAX_CLIENT_FRAME_BYTES,
+  type ErrorBody,
+  type Role,
+} from "../../schema/index.ts";
 import { EventLog } from "./event-log.ts";
 import { DEFAULT_SOCKET_LIMIT, parseRateLimit, RateCounter } from "../rate-limit.ts";
 import { findPoisonedKey } from "../json-guard.ts";
@@ -28,8 +34,20 @@ export const ARRAY_FRAME_CHARS = 256 * 1024;
 
 const encoder = new TextEncoder();
 
-export function envelopeJson(event: string, seq: number | undefined, payload: unknown, requestId?: string, at = new Date().toISOString()): string {
-  return JSON.stringify({ event, ...(seq !== undefined ? { seq } : {}), ...(requestId !== undefined ? { requestId } : {}), at, payload });
+export function envelopeJson(
+  event: string,
+  seq: number | undefined,
+  payload: unknown,
+  requestId?: string,
+  at = new Date().toISOString(),
+): string {
+  return JSON.stringify({
+    event,
+    ...(seq !== undefined ? { seq } : {}),
+    ...(requestId !== undefined ? { requestId } : {}),
+    at,
+    payload,
+  });
 }
 
 export abstract class LiveRoom extends DurableObject<Env> {
@@ -78,7 +96,8 @@ export abstract class LiveRoom extends DurableObject<Env> {
     const url = new URL(request.url);
     const since = url.searchParams.get("since");
     const epoch = url.searchParams.get("epoch");
-    const missed = since !== null && /^\d+$/.test(since) && epoch === this.log.epoch ? this.log.after(Number(since)) : null;
+    const missed =
+      since !== null && /^\d+$/.test(since) && epoch === this.log.epoch ? this.log.after(Number(since)) : null;
     if (missed) {
       for (const frame of coalesce(missed)) server.send(frame);
       server.send(envelopeJson("REPLAY_DONE", this.log.seq, { epoch: this.log.epoch, replayed: missed.length }));
@@ -144,7 +163,11 @@ export abstract class LiveRoom extends DurableObject<Env> {
     }
     const poisoned = findPoisonedKey(frame);
     if (poisoned !== null) {
-      this.sendError(ws, { code: "BAD_REQUEST", message: `frames may not contain the key "${poisoned}"` }, requestIdOf(frame));
+      this.sendError(
+        ws,
+        { code: "BAD_REQUEST", message: `frames may not contain the key "${poisoned}"` },
+        requestIdOf(frame),
+      );
       return;
     }
     const who = ws.deserializeAttachment() as SocketIdentity;

@@ -63,7 +63,10 @@ const OUTBOX_BACKSTOP_MS = 2_000;
  */
 const PROJECTION_WINDOW_MS = 100;
 
-const notFound = (what: string): Result<never> => ({ ok: false, error: { code: "NOT_FOUND", message: `${what} not found` } });
+const notFound = (what: string): Result<never> => ({
+  ok: false,
+  error: { code: "NOT_FOUND", message: `${what} not found` },
+});
 
 export class MerchantOrderRoom extends LiveRoom {
   private readonly sql: SqlStorage;
@@ -84,7 +87,8 @@ export class MerchantOrderRoom extends LiveRoom {
     this.sql = ctx.storage.sql;
     // A room is asked about merchants that do not exist (any order id names one); it creates
     // its tables only for a merchant being set up, so a lookup leaves no storage behind.
-    const configured = this.sql.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'`).toArray().length > 0;
+    const configured =
+      this.sql.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'`).toArray().length > 0;
     if (configured) this.createSchema();
     this.restCalls = new RateCounter(parseRateLimit(env.REST_RATE_LIMIT, DEFAULT_REST_LIMIT));
     this.outboxTargets = {
@@ -152,7 +156,11 @@ export class MerchantOrderRoom extends LiveRoom {
    * Creates or updates the merchant's settings (no stream event: they are not order changes).
    * A mutating request like any other: rate limited, and idempotent under the caller's key.
    */
-  upsertMerchant(call: CallContext, merchantId: string, body: UpsertMerchantBody): Result<{ created: boolean; merchant: Merchant }> {
+  upsertMerchant(
+    call: CallContext,
+    merchantId: string,
+    body: UpsertMerchantBody,
+  ): Result<{ created: boolean; merchant: Merchant }> {
     this.createSchema();
     const result = this.execute(call, "upsertMerchant", { merchantId, body }, (now) => {
       const before = this.merchant();
@@ -202,7 +210,12 @@ export class MerchantOrderRoom extends LiveRoom {
     const events = this.log.forOrder(orderId);
     if (events.length === 0 || events[0]!.version !== 1) return null;
     return events.map((e) => {
-      const env = JSON.parse(e.envelope) as { event: StreamEventName; at: string; requestId?: string; payload: { order: Order; actor: AuditRecord["actor"] } };
+      const env = JSON.parse(e.envelope) as {
+        event: StreamEventName;
+        at: string;
+        requestId?: string;
+        payload: { order: Order; actor: AuditRecord["actor"] };
+      };
       return {
         event: env.event,
         at: env.at,
@@ -221,7 +234,8 @@ export class MerchantOrderRoom extends LiveRoom {
     return this.execute(call, "placeOrder", body, (now) => {
       const merchant = this.merchant();
       if (!merchant) return notFound("merchant");
-      if (call.principal.role !== "customer") return { ok: false, error: { code: "FORBIDDEN", message: "only customers place orders" } };
+      if (call.principal.role !== "customer")
+        return { ok: false, error: { code: "FORBIDDEN", message: "only customers place orders" } };
       const { order, event } = createOrder(body, call.principal.id, merchant, newOrderId(merchant.id, now), now);
       this.commit(null, order, event, call, now);
       return { ok: true, value: order };
@@ -252,7 +266,11 @@ export class MerchantOrderRoom extends LiveRoom {
     return this.change(call, orderId, { kind: "CANCEL", reason });
   }
 
-  assignDriver(call: CallContext, orderId: string, driver: { driverId: string; name: string; etaMinutes?: number }): Result<Order> {
+  assignDriver(
+    call: CallContext,
+    orderId: string,
+    driver: { driverId: string; name: string; etaMinutes?: number },
+  ): Result<Order> {
     return this.change(call, orderId, { kind: "ASSIGN_DRIVER", ...driver });
   }
 
@@ -275,7 +293,10 @@ export class MerchantOrderRoom extends LiveRoom {
 
   /** Accepts many orders in one transaction; each that can move, moves. */
   bulkAccept(call: CallContext, orderIds: string[], prepMinutes?: number): Result<{ results: BulkItemResult[] }> {
-    return this.bulk(call, "bulkAccept", orderIds, { kind: "ACCEPT", ...(prepMinutes !== undefined ? { prepMinutes } : {}) });
+    return this.bulk(call, "bulkAccept", orderIds, {
+      kind: "ACCEPT",
+      ...(prepMinutes !== undefined ? { prepMinutes } : {}),
+    });
   }
 
   /** Marks many orders ready in one transaction; each that can move, moves. */
@@ -326,11 +347,16 @@ export class MerchantOrderRoom extends LiveRoom {
     }
     const now = this.clock();
     const faults = this.devFaults;
-    if (spec.failOrderRoomRelaysForMs) faults.orderRoomUntil = Math.max(faults.orderRoomUntil, now + spec.failOrderRoomRelaysForMs);
-    if (spec.failProjectionForMs) faults.projectionUntil = Math.max(faults.projectionUntil, now + spec.failProjectionForMs);
+    if (spec.failOrderRoomRelaysForMs)
+      faults.orderRoomUntil = Math.max(faults.orderRoomUntil, now + spec.failOrderRoomRelaysForMs);
+    if (spec.failProjectionForMs)
+      faults.projectionUntil = Math.max(faults.projectionUntil, now + spec.failProjectionForMs);
     faults.afterDelivery = spec.afterDelivery ?? false;
     const iso = (t: number) => (t > now ? new Date(t).toISOString() : null);
-    return { ok: true, value: { orderRoomUntil: iso(faults.orderRoomUntil), projectionUntil: iso(faults.projectionUntil) } };
+    return {
+      ok: true,
+      value: { orderRoomUntil: iso(faults.orderRoomUntil), projectionUntil: iso(faults.projectionUntil) },
+    };
   }
 
   // ---------------------------------------------------------------- sockets
@@ -340,7 +366,8 @@ export class MerchantOrderRoom extends LiveRoom {
     if (!raw || request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
       return new Response("expected an authorised WebSocket upgrade", { status: 400 });
     }
-    if (!this.merchant()) return Response.json({ error: { code: "NOT_FOUND", message: "merchant not found" } }, { status: 404 });
+    if (!this.merchant())
+      return Response.json({ error: { code: "NOT_FOUND", message: "merchant not found" } }, { status: 404 });
     return this.openStream(request, JSON.parse(raw) as SocketIdentity);
   }
 
@@ -352,7 +379,11 @@ export class MerchantOrderRoom extends LiveRoom {
   protected async onFrame(ws: WebSocket, who: SocketIdentity, frame: unknown): Promise<void> {
     const parsed = MerchantActionSchema.safeParse(frame);
     if (!parsed.success) {
-      this.sendError(ws, { code: "BAD_REQUEST", message: "invalid action frame", details: parsed.error.issues }, requestIdOf(frame));
+      this.sendError(
+        ws,
+        { code: "BAD_REQUEST", message: "invalid action frame", details: parsed.error.issues },
+        requestIdOf(frame),
+      );
       return;
     }
     const { action, requestId, payload } = parsed.data;
@@ -360,7 +391,11 @@ export class MerchantOrderRoom extends LiveRoom {
       this.sendError(ws, { code: "FORBIDDEN", message: "only this merchant's staff may act on its orders" }, requestId);
       return;
     }
-    const call: CallContext = { principal: { role: who.role, id: who.sub, merchantId: who.merchantId }, via: "socket", key: requestId };
+    const call: CallContext = {
+      principal: { role: who.role, id: who.sub, merchantId: who.merchantId },
+      via: "socket",
+      key: requestId,
+    };
     let result: Result<Order> | Result<{ results: BulkItemResult[] }>;
     switch (action) {
       case "MERCHANT_ACCEPT":
@@ -427,7 +462,12 @@ export class MerchantOrderRoom extends LiveRoom {
     return this.execute(call, change.kind, { orderId, change }, (now) => this.applyChange(call, orderId, change, now));
   }
 
-  private bulk(call: CallContext, op: string, orderIds: string[], change: Change): Result<{ results: BulkItemResult[] }> {
+  private bulk(
+    call: CallContext,
+    op: string,
+    orderIds: string[],
+    change: Change,
+  ): Result<{ results: BulkItemResult[] }> {
     return this.execute(call, op, { orderIds, change }, (now) => {
       const results = orderIds.map((orderId): BulkItemResult => {
         const r = this.applyChange(call, orderId, change, now);
@@ -484,7 +524,11 @@ export class MerchantOrderRoom extends LiveRoom {
     );
     this.outbox.addChange(stored.seq, order.id, nowMs);
     if (!before && order.status === "PLACED") {
-      this.sql.exec(`INSERT OR REPLACE INTO deadlines (order_id, due_ms) VALUES (?, ?)`, order.id, Date.parse(order.acceptBy));
+      this.sql.exec(
+        `INSERT OR REPLACE INTO deadlines (order_id, due_ms) VALUES (?, ?)`,
+        order.id,
+        Date.parse(order.acceptBy),
+      );
     } else if (before?.status === "PLACED" && order.status !== "PLACED") {
       this.sql.exec(`DELETE FROM deadlines WHERE order_id = ?`, order.id);
     }
@@ -505,12 +549,19 @@ export class MerchantOrderRoom extends LiveRoom {
     const fingerprint = JSON.stringify([op, args]);
     if (call.key !== undefined) {
       const prior = this.sql
-        .exec<{ fingerprint: string; result: string }>(`SELECT fingerprint, result FROM idempotency WHERE scope = ? AND key = ?`, scope, call.key)
+        .exec<{ fingerprint: string; result: string }>(
+          `SELECT fingerprint, result FROM idempotency WHERE scope = ? AND key = ?`,
+          scope,
+          call.key,
+        )
         .toArray()[0];
       if (prior) {
         return prior.fingerprint === fingerprint
           ? (JSON.parse(this.storedResult(scope, call.key, prior.result)) as Result<T>)
-          : { ok: false, error: { code: "IDEMPOTENCY_MISMATCH", message: "this key was used for a different request" } };
+          : {
+              ok: false,
+              error: { code: "IDEMPOTENCY_MISMATCH", message: "this key was used for a different request" },
+            };
       }
     }
     this.committed = [];
@@ -563,14 +614,24 @@ export class MerchantOrderRoom extends LiveRoom {
     // Leftovers of an expired use of the same key must not be read as part of this result.
     this.sql.exec(`DELETE FROM idempotency_parts WHERE scope = ? AND key = ?`, scope, key);
     for (let i = 1; i < parts.length; i++) {
-      this.sql.exec(`INSERT INTO idempotency_parts (scope, key, part, chunk) VALUES (?, ?, ?, ?)`, scope, key, i, parts[i]!);
+      this.sql.exec(
+        `INSERT INTO idempotency_parts (scope, key, part, chunk) VALUES (?, ?, ?, ?)`,
+        scope,
+        key,
+        i,
+        parts[i]!,
+      );
     }
   }
 
   /** A stored result, reassembled from its row and any further parts. */
   private storedResult(scope: string, key: string, first: string): string {
     const rest = this.sql
-      .exec<{ chunk: string }>(`SELECT chunk FROM idempotency_parts WHERE scope = ? AND key = ? ORDER BY part`, scope, key)
+      .exec<{ chunk: string }>(
+        `SELECT chunk FROM idempotency_parts WHERE scope = ? AND key = ? ORDER BY part`,
+        scope,
+        key,
+      )
       .toArray();
     return rest.length === 0 ? first : first + rest.map((r) => r.chunk).join("");
   }

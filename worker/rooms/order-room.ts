@@ -28,7 +28,9 @@ export class OrderRoom extends LiveRoom {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS current_order (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL, json TEXT NOT NULL)`);
+    this.sql.exec(
+      `CREATE TABLE IF NOT EXISTS current_order (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL, json TEXT NOT NULL)`,
+    );
     this.openLog(); // only real orders reach an order room (the Worker checks first)
   }
 
@@ -63,7 +65,11 @@ export class OrderRoom extends LiveRoom {
     if (relay.order.version !== have + 1) return { ok: false, version: have };
     let envelope = "";
     this.ctx.storage.transactionSync(() => {
-      this.sql.exec(`INSERT OR REPLACE INTO current_order (id, version, json) VALUES (1, ?, ?)`, relay.order.version, JSON.stringify(relay.order));
+      this.sql.exec(
+        `INSERT OR REPLACE INTO current_order (id, version, json) VALUES (1, ?, ?)`,
+        relay.order.version,
+        JSON.stringify(relay.order),
+      );
       const payload = { order: relay.order, ...(relay.merchantAction ? { merchantAction: relay.merchantAction } : {}) };
       envelope = this.log.append(relay.order.id, relay.order.version, "relay", Date.now(), (seq) =>
         envelopeJson(relay.event, seq, payload, relay.requestId, relay.at),
@@ -92,7 +98,9 @@ export class OrderRoom extends LiveRoom {
     if (!this.order()) {
       // The order exists (the Worker checked with its merchant room) but its first relay has not
       // arrived yet: ask the merchant room to deliver now rather than open on an empty snapshot.
-      const merchant = this.env.MERCHANT_ROOM.get(this.env.MERCHANT_ROOM.idFromName(merchantIdOfOrder(decodeURIComponent(orderId))));
+      const merchant = this.env.MERCHANT_ROOM.get(
+        this.env.MERCHANT_ROOM.idFromName(merchantIdOfOrder(decodeURIComponent(orderId))),
+      );
       await merchant.deliverPending();
     }
     return this.openStream(request, JSON.parse(raw) as SocketIdentity);
@@ -103,6 +111,10 @@ export class OrderRoom extends LiveRoom {
   }
 
   protected async onFrame(ws: WebSocket, _who: SocketIdentity, frame: unknown): Promise<void> {
-    this.sendError(ws, { code: "BAD_REQUEST", message: "the order room takes no actions; use the REST API" }, requestIdOf(frame));
+    this.sendError(
+      ws,
+      { code: "BAD_REQUEST", message: "the order room takes no actions; use the REST API" },
+      requestIdOf(frame),
+    );
   }
 }

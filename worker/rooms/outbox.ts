@@ -63,7 +63,11 @@ export class Outbox {
   }
 
   addMerchant(merchant: Merchant, nowMs: number): void {
-    this.sql.exec(`INSERT INTO outbox (target, merchant_json, next_ms) VALUES ('projection', ?, ?)`, JSON.stringify(merchant), nowMs);
+    this.sql.exec(
+      `INSERT INTO outbox (target, merchant_json, next_ms) VALUES ('projection', ?, ?)`,
+      JSON.stringify(merchant),
+      nowMs,
+    );
   }
 
   size(): number {
@@ -122,7 +126,10 @@ export class Outbox {
       if (list) list.push(r);
       else perOrder.set(r.order_id, [r]);
     }
-    await Promise.all([this.deliverProjection(targets, projection, nowMs), this.deliverOrderRooms(targets, [...perOrder.values()], nowMs)]);
+    await Promise.all([
+      this.deliverProjection(targets, projection, nowMs),
+      this.deliverOrderRooms(targets, [...perOrder.values()], nowMs),
+    ]);
     const full = rows.length === SCAN_LIMIT || dueProjection.length > PROJECTION_BATCH;
     return { more: full && this.delivered > deliveredBefore, projected: projection.length > 0 };
   }

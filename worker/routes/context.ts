@@ -38,7 +38,8 @@ export async function restCall(c: AppContext, merchantId: string): Promise<CallC
   const rawKey = c.req.header("Idempotency-Key");
   if (rawKey === undefined) return { principal: caller, via: "rest" };
   const parsed = IdempotencyKeySchema.safeParse(rawKey);
-  if (!parsed.success) throw new ApiError("BAD_REQUEST", "Idempotency-Key must be 1..255 characters", parsed.error.issues);
+  if (!parsed.success)
+    throw new ApiError("BAD_REQUEST", "Idempotency-Key must be 1..255 characters", parsed.error.issues);
   const key = parsed.data;
   if (caller.role !== "merchant") {
     const keys = c.env.CALLER_KEYS.get(c.env.CALLER_KEYS.idFromName(`${caller.role}:${caller.id}`));

@@ -44,7 +44,11 @@ export const merchantsRoutes = new Hono<AppEnv>()
   .put("/:merchantId", merchantParam, limitBody, valid("json", UpsertMerchantBodySchema), async (c) => {
     requireRole(c.get("caller"), "dispatch");
     const { merchantId } = c.req.valid("param");
-    const result = await merchantRoom(c.env, merchantId).upsertMerchant(await restCall(c, merchantId), merchantId, c.req.valid("json"));
+    const result = await merchantRoom(c.env, merchantId).upsertMerchant(
+      await restCall(c, merchantId),
+      merchantId,
+      c.req.valid("json"),
+    );
     return result.ok ? c.json(result.value.merchant, result.value.created ? 201 : 200) : respond(c, result);
   })
   .get("/:merchantId/orders", merchantParam, valid("query", ListOrdersQuerySchema), async (c) => {
@@ -67,12 +71,23 @@ export const merchantsRoutes = new Hono<AppEnv>()
       return c.json({
         orders: page,
         seq: board.seq,
-        ...(rest.length > query.limit && last ? { nextCursor: encodeCursor({ placedAt: last.placedAt, id: last.id }) } : {}),
+        ...(rest.length > query.limit && last
+          ? { nextCursor: encodeCursor({ placedAt: last.placedAt, id: last.id }) }
+          : {}),
       });
     }
     // History comes from D1, which the room's outbox keeps up to date.
-    const history = await orderHistory(drizzle(c.env.DB), merchantId, query.limit, query.cursor ? decodeCursor(query.cursor) : null);
-    return c.json({ orders: history.orders, seq: board.seq, ...(history.next ? { nextCursor: encodeCursor(history.next) } : {}) });
+    const history = await orderHistory(
+      drizzle(c.env.DB),
+      merchantId,
+      query.limit,
+      query.cursor ? decodeCursor(query.cursor) : null,
+    );
+    return c.json({
+      orders: history.orders,
+      seq: board.seq,
+      ...(history.next ? { nextCursor: encodeCursor(history.next) } : {}),
+    });
   })
   .post("/:merchantId/orders/bulk", merchantParam, limitBody, valid("json", BulkBodySchema), async (c) => {
     const { merchantId } = c.req.valid("param");
@@ -80,13 +95,18 @@ export const merchantsRoutes = new Hono<AppEnv>()
     const body = c.req.valid("json");
     const room = merchantRoom(c.env, merchantId);
     const result =
-      body.action === "accept" ? await room.bulkAccept(call, body.orderIds, body.prepMinutes) : await room.bulkMarkReady(call, body.orderIds);
+      body.action === "accept"
+        ? await room.bulkAccept(call, body.orderIds, body.prepMinutes)
+        : await room.bulkMarkReady(call, body.orderIds);
     return respond(c, result);
   })
   .post("/:merchantId/orders/:orderId/accept", orderParam, limitBody, valid("json", AcceptBodySchema), async (c) => {
     const { merchantId, orderId } = c.req.valid("param");
     const call = await merchantCall(c, merchantId);
-    return respond(c, await merchantRoom(c.env, merchantId).acceptOrder(call, orderId, c.req.valid("json").prepMinutes));
+    return respond(
+      c,
+      await merchantRoom(c.env, merchantId).acceptOrder(call, orderId, c.req.valid("json").prepMinutes),
+    );
   })
   .post("/:merchantId/orders/:orderId/reject", orderParam, limitBody, valid("json", RejectBodySchema), async (c) => {
     const { merchantId, orderId } = c.req.valid("param");
@@ -103,8 +123,17 @@ export const merchantsRoutes = new Hono<AppEnv>()
     const call = await merchantCall(c, merchantId);
     return respond(c, await merchantRoom(c.env, merchantId).markReady(call, orderId));
   })
-  .post("/:merchantId/orders/:orderId/prep-time", orderParam, limitBody, valid("json", PrepTimeBodySchema), async (c) => {
-    const { merchantId, orderId } = c.req.valid("param");
-    const call = await merchantCall(c, merchantId);
-    return respond(c, await merchantRoom(c.env, merchantId).updatePrepTime(call, orderId, c.req.valid("json").prepMinutes));
-  });
+  .post(
+    "/:merchantId/orders/:orderId/prep-time",
+    orderParam,
+    limitBody,
+    valid("json", PrepTimeBodySchema),
+    async (c) => {
+      const { merchantId, orderId } = c.req.valid("param");
+      const call = await merchantCall(c, merchantId);
+      return respond(
+        c,
+        await merchantRoom(c.env, merchantId).updatePrepTime(call, orderId, c.req.valid("json").prepMinutes),
+      );
+    },
+  );

@@ -24,7 +24,8 @@ function checkOrigin(c: AppContext): void {
 }
 
 function expectUpgrade(c: AppContext): void {
-  if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") throw new ApiError("BAD_REQUEST", "expected a WebSocket upgrade");
+  if (c.req.header("Upgrade")?.toLowerCase() !== "websocket")
+    throw new ApiError("BAD_REQUEST", "expected a WebSocket upgrade");
 }
 
 /** Forwards the upgrade with the verified identity (any client-sent copy is overwritten). */
@@ -42,7 +43,11 @@ export const socketRoutes = new Hono<AppEnv>()
     if (!merchantId.success) throw new ApiError("NOT_FOUND", "no such merchant");
     requireMerchant(caller, merchantId.data, true);
     expectUpgrade(c);
-    const identity: SocketIdentity = { role: caller.role, sub: caller.id, ...(caller.merchantId ? { merchantId: caller.merchantId } : {}) };
+    const identity: SocketIdentity = {
+      role: caller.role,
+      sub: caller.id,
+      ...(caller.merchantId ? { merchantId: caller.merchantId } : {}),
+    };
     return merchantRoom(c.env, merchantId.data).fetch(forward(c, identity));
   })
   .get("/order/:orderId", async (c) => {
@@ -52,6 +57,10 @@ export const socketRoutes = new Hono<AppEnv>()
     if (!orderId.success) throw new ApiError("NOT_FOUND", "no such order");
     await readableOrder(c.env, caller, orderId.data);
     expectUpgrade(c);
-    const identity: SocketIdentity = { role: caller.role, sub: caller.id, ...(caller.merchantId ? { merchantId: caller.merchantId } : {}) };
+    const identity: SocketIdentity = {
+      role: caller.role,
+      sub: caller.id,
+      ...(caller.merchantId ? { merchantId: caller.merchantId } : {}),
+    };
     return orderRoom(c.env, orderId.data).fetch(forward(c, identity));
   });

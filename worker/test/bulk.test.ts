@@ -20,12 +20,23 @@ describe("bulk accept and bulk ready", () => {
     const before = await merchantLog(merchantId);
 
     const orderIds = [p3.id, accepted.id, missing, p1.id, foreign.id, rejected.id, p2.id];
-    const res = await api<{ results: BulkItemResult[] }>("POST", bulkPath(merchantId), { token: staff, body: { action: "accept", orderIds, prepMinutes: 17 } });
+    const res = await api<{ results: BulkItemResult[] }>("POST", bulkPath(merchantId), {
+      token: staff,
+      body: { action: "accept", orderIds, prepMinutes: 17 },
+    });
     expectJson(res, 200);
     expect(BulkResponseSchema.strict().safeParse(res.body).success, JSON.stringify(res.body)).toBe(true);
     const results = res.body.results;
     expect(results.map((r) => r.orderId)).toEqual(orderIds);
-    expect(results.map((r) => (r.ok ? "ok" : r.error.code))).toEqual(["ok", "INVALID_TRANSITION", "NOT_FOUND", "ok", "NOT_FOUND", "INVALID_TRANSITION", "ok"]);
+    expect(results.map((r) => (r.ok ? "ok" : r.error.code))).toEqual([
+      "ok",
+      "INVALID_TRANSITION",
+      "NOT_FOUND",
+      "ok",
+      "NOT_FOUND",
+      "INVALID_TRANSITION",
+      "ok",
+    ]);
     for (const r of results) {
       if (r.ok) expect(r.order).toMatchObject({ id: r.orderId, status: "ACCEPTED", version: 2, prepMinutes: 17 });
       else expect(r.error.message.length).toBeGreaterThan(0);
@@ -43,7 +54,8 @@ describe("bulk accept and bulk ready", () => {
     expect(added.every((e) => e.actor.role === "merchant" && e.actor.id === "staff-1" && e.via === "rest")).toBe(true);
 
     // What did not move is untouched, including the other merchant's order.
-    for (const o of [accepted, rejected]) expect((await api<Order>("GET", `/api/orders/${o.id}`, { token: staff })).body).toEqual(o);
+    for (const o of [accepted, rejected])
+      expect((await api<Order>("GET", `/api/orders/${o.id}`, { token: staff })).body).toEqual(o);
     expect((await api<Order>("GET", `/api/orders/${foreign.id}`, { token: other.staff })).body).toEqual(foreign);
   });
 
@@ -55,7 +67,10 @@ describe("bulk accept and bulk ready", () => {
     const ready = await orderIn(merchantId, "READY");
     const delivered = await orderIn(merchantId, "DELIVERED");
     const orderIds = [placed.id, accepted.id, ready.id, preparing.id, delivered.id];
-    const res = await api<{ results: BulkItemResult[] }>("POST", bulkPath(merchantId), { token: staff, body: { action: "ready", orderIds } });
+    const res = await api<{ results: BulkItemResult[] }>("POST", bulkPath(merchantId), {
+      token: staff,
+      body: { action: "ready", orderIds },
+    });
     expectJson(res, 200);
     expect(res.body.results.map((r) => [r.orderId, r.ok ? r.order.status : r.error.code])).toEqual([
       [placed.id, "INVALID_TRANSITION"],
@@ -76,7 +91,10 @@ describe("bulk accept and bulk ready", () => {
     const customers = await Promise.all(["c-a", "c-b", "c-c", "c-d"].map((id) => tokens.customer(id)));
     const ids: string[] = [];
     for (let i = 0; i < 100; i++) ids.push((await placeOrder(merchantId, customers[i % 4])).id);
-    const res = await api<{ results: BulkItemResult[] }>("POST", bulkPath(merchantId), { token: staff, body: { action: "accept", orderIds: ids } });
+    const res = await api<{ results: BulkItemResult[] }>("POST", bulkPath(merchantId), {
+      token: staff,
+      body: { action: "accept", orderIds: ids },
+    });
     expectJson(res, 200);
     expect(res.body.results).toHaveLength(100);
     expect(res.body.results.every((r, i) => r.ok && r.orderId === ids[i] && r.order.prepMinutes === 8)).toBe(true);
@@ -101,7 +119,8 @@ describe("bulk accept and bulk ready", () => {
       [{ orderIds: [o.id] }, ["action"]],
       [{ action: "accept", orderIds: [o.id], prepMinutes: 0 }, ["prepMinutes"]],
     ];
-    for (const [body, path] of cases) expectZod400(await api("POST", bulkPath(merchantId), { token: staff, body }), path);
+    for (const [body, path] of cases)
+      expectZod400(await api("POST", bulkPath(merchantId), { token: staff, body }), path);
     expect(await merchantLog(merchantId)).toHaveLength(1);
     expect((await api("GET", `/api/orders/${o.id}`, { token: staff })).body.status).toBe("PLACED");
   });
@@ -111,12 +130,21 @@ describe("bulk accept and bulk ready", () => {
     const other = await setupMerchant();
     const o = await placeOrder(merchantId);
     for (const token of [other.staff, await tokens.customer(), await tokens.driver(), await tokens.dispatch()]) {
-      expectError(await api("POST", bulkPath(merchantId), { token, body: { action: "accept", orderIds: [o.id] } }), 403, "FORBIDDEN");
+      expectError(
+        await api("POST", bulkPath(merchantId), { token, body: { action: "accept", orderIds: [o.id] } }),
+        403,
+        "FORBIDDEN",
+      );
     }
     // B's staff naming A's order on B's own path: B's room does not have it, so A's order stays put.
-    const res = await api<{ results: BulkItemResult[] }>("POST", bulkPath(other.merchantId), { token: other.staff, body: { action: "accept", orderIds: [o.id] } });
+    const res = await api<{ results: BulkItemResult[] }>("POST", bulkPath(other.merchantId), {
+      token: other.staff,
+      body: { action: "accept", orderIds: [o.id] },
+    });
     expect(res.status).toBe(200);
-    expect(res.body.results).toEqual([{ orderId: o.id, ok: false, error: expect.objectContaining({ code: "NOT_FOUND" }) }]);
+    expect(res.body.results).toEqual([
+      { orderId: o.id, ok: false, error: expect.objectContaining({ code: "NOT_FOUND" }) },
+    ]);
     expect(await merchantLog(merchantId)).toHaveLength(1);
   });
 });

@@ -146,7 +146,8 @@ export class StreamWatcher {
         return;
       }
       case "REPLAY_DONE":
-        if (env.seq !== this.lastSeq) this.violations.push(`${where}: REPLAY_DONE at ${env.seq} but the replay reached ${this.lastSeq}`);
+        if (env.seq !== this.lastSeq)
+          this.violations.push(`${where}: REPLAY_DONE at ${env.seq} but the replay reached ${this.lastSeq}`);
         this.replayed += env.payload.replayed as number;
         return;
       case "ACK":
@@ -162,17 +163,20 @@ export class StreamWatcher {
     }
     if (this.lastSeq === null) this.violations.push(`${where}: ${env.event} ${seq} before any SNAPSHOT`);
     else if (this.received.has(seq)) this.violations.push(`${where}: seq ${seq} received twice`);
-    else if (seq !== this.lastSeq + 1) this.violations.push(`${where}: seq ${seq} after ${this.lastSeq} (gap or reorder)`);
+    else if (seq !== this.lastSeq + 1)
+      this.violations.push(`${where}: seq ${seq} after ${this.lastSeq} (gap or reorder)`);
     this.received.set(seq, env);
     this.lastSeq = Math.max(seq, this.lastSeq ?? 0);
     const order = env.payload.order as Order;
     if (this.kind === "merchant") {
       const had = this.board.get(order.id);
-      if (had && had.version >= order.version) this.violations.push(`${where}: ${order.id} v${order.version} after v${had.version}`);
+      if (had && had.version >= order.version)
+        this.violations.push(`${where}: ${order.id} v${order.version} after v${had.version}`);
       if (isActiveStatus(order.status)) this.board.set(order.id, order);
       else this.board.delete(order.id);
     } else {
-      if (this.order && order.version !== this.order.version + 1) this.violations.push(`${where}: v${order.version} after v${this.order.version}`);
+      if (this.order && order.version !== this.order.version + 1)
+        this.violations.push(`${where}: v${order.version} after v${this.order.version}`);
       this.order = order;
     }
   }
@@ -196,7 +200,10 @@ export class StreamWatcher {
    * received exactly once (or stood in for by a later snapshot), as the very envelope the room
    * stored. Returns the problems found (with the violations seen on the way).
    */
-  check(log: Map<number, string>, roomSeq: number): { problems: string[]; lost: number; duplicated: number; diverged: number } {
+  check(
+    log: Map<number, string>,
+    roomSeq: number,
+  ): { problems: string[]; lost: number; duplicated: number; diverged: number } {
     const problems = [...this.violations];
     let lost = 0;
     let diverged = 0;
@@ -225,7 +232,9 @@ export class StreamWatcher {
 export function canonical(value: unknown): string {
   return JSON.stringify(value, (_, v: unknown) =>
     v !== null && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
       : v,
   );
 }
@@ -233,7 +242,9 @@ export function canonical(value: unknown): string {
 /** The merchant room's stream as stored: seq → envelope text. */
 export async function merchantLog(merchantId: string): Promise<Map<number, string>> {
   const rows = await runInDurableObject(merchantStub(merchantId), (_, state) =>
-    state.storage.sql.exec<{ seq: number; envelope: string }>(`SELECT seq, envelope FROM events ORDER BY seq`).toArray(),
+    state.storage.sql
+      .exec<{ seq: number; envelope: string }>(`SELECT seq, envelope FROM events ORDER BY seq`)
+      .toArray(),
   );
   return new Map(rows.map((r) => [r.seq, r.envelope]));
 }
@@ -241,7 +252,9 @@ export async function merchantLog(merchantId: string): Promise<Map<number, strin
 /** An order room's stream as stored: seq → envelope text. */
 export async function orderLog(orderId: string): Promise<Map<number, string>> {
   const rows = await runInDurableObject(orderStub(orderId), (_, state) =>
-    state.storage.sql.exec<{ seq: number; envelope: string }>(`SELECT seq, envelope FROM events ORDER BY seq`).toArray(),
+    state.storage.sql
+      .exec<{ seq: number; envelope: string }>(`SELECT seq, envelope FROM events ORDER BY seq`)
+      .toArray(),
   );
   return new Map(rows.map((r) => [r.seq, r.envelope]));
 }
@@ -261,8 +274,10 @@ export function boardDiff(name: string, seen: Map<string, Order>, truth: Order[]
   for (const [id, o] of want) {
     const got = seen.get(id);
     if (!got) problems.push(`${name}: board lacks ${id} (v${o.version} ${o.status})`);
-    else if (canonical(got) !== canonical(o)) problems.push(`${name}: ${id} shows v${got.version} ${got.status}, room has v${o.version} ${o.status}`);
+    else if (canonical(got) !== canonical(o))
+      problems.push(`${name}: ${id} shows v${got.version} ${got.status}, room has v${o.version} ${o.status}`);
   }
-  for (const [id, o] of seen) if (!want.has(id)) problems.push(`${name}: board shows ${id} (v${o.version} ${o.status}) the room does not`);
+  for (const [id, o] of seen)
+    if (!want.has(id)) problems.push(`${name}: board shows ${id} (v${o.version} ${o.status}) the room does not`);
   return problems;
 }

@@ -168,9 +168,21 @@ function learn(m: Merchant, orders: Order[]): void {
 function normaliseRest(status: number, body: unknown): Outcome | null {
   if (status === 429 || status >= 500) return null; // not an answer: never stored, retry
   if (typeof body !== "object" || body === null) return null;
-  const b = body as { error?: { code: string }; results?: { orderId: string; ok: boolean; order?: Order; error?: { code: string } }[] };
+  const b = body as {
+    error?: { code: string };
+    results?: { orderId: string; ok: boolean; order?: Order; error?: { code: string } }[];
+  };
   if (b.error) return { ok: false, code: b.error.code };
-  if (b.results) return { ok: true, results: b.results.map((r) => ({ orderId: r.orderId, ok: r.ok, ...(r.order ? { order: r.order } : {}), ...(r.error ? { code: r.error.code } : {}) })) };
+  if (b.results)
+    return {
+      ok: true,
+      results: b.results.map((r) => ({
+        orderId: r.orderId,
+        ok: r.ok,
+        ...(r.order ? { order: r.order } : {}),
+        ...(r.error ? { code: r.error.code } : {}),
+      })),
+    };
   return { ok: true, orders: [body as Order] };
 }
 
@@ -178,7 +190,15 @@ function normaliseReply(env: { event: string; payload: Record<string, unknown> }
   if (env.event === "ERROR") return { ok: false, code: env.payload.code as string };
   if (env.event === "BULK_RESULT") {
     const results = env.payload.results as { orderId: string; ok: boolean; order?: Order; error?: { code: string } }[];
-    return { ok: true, results: results.map((r) => ({ orderId: r.orderId, ok: r.ok, ...(r.order ? { order: r.order } : {}), ...(r.error ? { code: r.error.code } : {}) })) };
+    return {
+      ok: true,
+      results: results.map((r) => ({
+        orderId: r.orderId,
+        ok: r.ok,
+        ...(r.order ? { order: r.order } : {}),
+        ...(r.error ? { code: r.error.code } : {}),
+      })),
+    };
   }
   return { ok: true, orders: [env.payload.order as Order] };
 }
@@ -200,7 +220,8 @@ async function attempt(entry: LedgerEntry, useSocket: boolean): Promise<Outcome 
       }
       try {
         await socket.until(
-          (envs) => envs.slice(before).some((e) => e.requestId === entry.key && REPLIES.has(e.event)) || socket.closed !== null,
+          (envs) =>
+            envs.slice(before).some((e) => e.requestId === entry.key && REPLIES.has(e.event)) || socket.closed !== null,
           10_000,
           `reply to ${entry.key}`,
         );
@@ -253,7 +274,10 @@ function record(m: Merchant, entry: LedgerEntry, outcome: Outcome): void {
   }
   if (!outcome.ok) counts.refused++;
   learn(m, outcome.orders ?? []);
-  learn(m, (outcome.results ?? []).flatMap((r) => (r.order ? [r.order] : [])));
+  learn(
+    m,
+    (outcome.results ?? []).flatMap((r) => (r.order ? [r.order] : [])),
+  );
 }
 
 async function placeOrder(m: Merchant): Promise<void> {
@@ -263,7 +287,12 @@ async function placeOrder(m: Merchant): Promise<void> {
     scope: `customer:${customer}`,
     kind: "place",
     channel: "rest",
-    rest: { method: "POST", path: "/api/orders", body: { merchantId: m.id, items: ITEMS, notes: `chaos ${keySeq}` }, token: await tokens.customer(customer) },
+    rest: {
+      method: "POST",
+      path: "/api/orders",
+      body: { merchantId: m.id, items: ITEMS, notes: `chaos ${keySeq}` },
+      token: await tokens.customer(customer),
+    },
     answers: 0,
     retries: 0,
   };
@@ -274,17 +303,45 @@ async function placeOrder(m: Merchant): Promise<void> {
   m.orders.push(order.id);
   counts.orders++;
   if (m.trackers.length < CONFIG.trackersPerMerchant && chance(0.5)) {
-    const tracker = new StreamWatcher("order", `/ws/order/${order.id}`, await tokens.customer(customer), `${m.id} tracker ${order.id}`);
+    const tracker = new StreamWatcher(
+      "order",
+      `/ws/order/${order.id}`,
+      await tokens.customer(customer),
+      `${m.id} tracker ${order.id}`,
+    );
     await tracker.connect();
     m.trackers.push(tracker);
   }
 }
 
-type ActionKind = "accept" | "reject" | "preparing" | "ready" | "prep-time" | "cancel" | "driver" | "arrived" | "pickup" | "deliver" | "bulk-accept" | "bulk-ready";
+type ActionKind =
+  | "accept"
+  | "reject"
+  | "preparing"
+  | "ready"
+  | "prep-time"
+  | "cancel"
+  | "driver"
+  | "arrived"
+  | "pickup"
+  | "deliver"
+  | "bulk-accept"
+  | "bulk-ready";
 
 /** What a sensible actor would do next with an order in this status (and sometimes not). */
 function nextAction(order: Order | undefined): ActionKind {
-  const any: ActionKind[] = ["accept", "reject", "preparing", "ready", "prep-time", "cancel", "driver", "arrived", "pickup", "deliver"];
+  const any: ActionKind[] = [
+    "accept",
+    "reject",
+    "preparing",
+    "ready",
+    "prep-time",
+    "cancel",
+    "driver",
+    "arrived",
+    "pickup",
+    "deliver",
+  ];
   if (!order || chance(0.1)) return pick(any);
   const byStatus: Record<OrderStatus, ActionKind[]> = {
     PLACED: ["accept", "accept", "accept", "bulk-accept", "reject", "cancel", "driver"],
@@ -310,7 +367,12 @@ async function act(m: Merchant, orderId: string, kind: ActionKind, channelHint?:
   const staffScope = `merchant:${useSocket ? screenSub : "staff-rest"}`;
   const base = { answers: 0, retries: 0 } as const;
   let entry: LedgerEntry;
-  const merchantAction = (action: string, path: string, body: unknown, payload: Record<string, unknown>): LedgerEntry => ({
+  const merchantAction = (
+    action: string,
+    path: string,
+    body: unknown,
+    payload: Record<string, unknown>,
+  ): LedgerEntry => ({
     ...base,
     key: newKey(kind),
     scope: staffScope,
@@ -322,10 +384,20 @@ async function act(m: Merchant, orderId: string, kind: ActionKind, channelHint?:
   });
   switch (kind) {
     case "accept":
-      entry = merchantAction("MERCHANT_ACCEPT", `${merchantBase}/${orderId}/accept`, { prepMinutes: 12 }, { orderId, prepMinutes: 12 });
+      entry = merchantAction(
+        "MERCHANT_ACCEPT",
+        `${merchantBase}/${orderId}/accept`,
+        { prepMinutes: 12 },
+        { orderId, prepMinutes: 12 },
+      );
       break;
     case "reject":
-      entry = merchantAction("MERCHANT_REJECT", `${merchantBase}/${orderId}/reject`, { reason: "sold out" }, { orderId, reason: "sold out" });
+      entry = merchantAction(
+        "MERCHANT_REJECT",
+        `${merchantBase}/${orderId}/reject`,
+        { reason: "sold out" },
+        { orderId, reason: "sold out" },
+      );
       break;
     case "preparing":
       entry = merchantAction("MERCHANT_MARK_PREPARING", `${merchantBase}/${orderId}/preparing`, undefined, { orderId });
@@ -334,7 +406,12 @@ async function act(m: Merchant, orderId: string, kind: ActionKind, channelHint?:
       entry = merchantAction("MERCHANT_MARK_READY", `${merchantBase}/${orderId}/ready`, undefined, { orderId });
       break;
     case "prep-time":
-      entry = merchantAction("MERCHANT_UPDATE_PREP_TIME", `${merchantBase}/${orderId}/prep-time`, { prepMinutes: 25 }, { orderId, prepMinutes: 25 });
+      entry = merchantAction(
+        "MERCHANT_UPDATE_PREP_TIME",
+        `${merchantBase}/${orderId}/prep-time`,
+        { prepMinutes: 25 },
+        { orderId, prepMinutes: 25 },
+      );
       break;
     case "bulk-accept":
     case "bulk-ready": {
@@ -359,7 +436,12 @@ async function act(m: Merchant, orderId: string, kind: ActionKind, channelHint?:
         scope: byCustomer ? `customer:${who}` : `dispatch:${who}`,
         kind,
         channel: "rest",
-        rest: { method: "POST", path: `/api/orders/${orderId}/cancel`, body: { reason: "chaos cancel" }, token: byCustomer ? await tokens.customer(who) : await tokens.dispatch(who) },
+        rest: {
+          method: "POST",
+          path: `/api/orders/${orderId}/cancel`,
+          body: { reason: "chaos cancel" },
+          token: byCustomer ? await tokens.customer(who) : await tokens.dispatch(who),
+        },
       };
       break;
     }
@@ -371,7 +453,12 @@ async function act(m: Merchant, orderId: string, kind: ActionKind, channelHint?:
         scope: "dispatch:ops",
         kind,
         channel: "rest",
-        rest: { method: "POST", path: `/api/orders/${orderId}/driver`, body: { driverId, name: `Driver ${driverId}` }, token: await tokens.dispatch("ops") },
+        rest: {
+          method: "POST",
+          path: `/api/orders/${orderId}/driver`,
+          body: { driverId, name: `Driver ${driverId}` },
+          token: await tokens.dispatch("ops"),
+        },
       };
       break;
     }
@@ -421,7 +508,11 @@ async function race(m: Merchant): Promise<void> {
   const orderId = pick(placed);
   counts.races++;
   // Two screens and a REST client fight over one PLACED order: at most one of accept/reject wins.
-  const outcomes = await Promise.all([act(m, orderId, "accept", "socket"), act(m, orderId, "reject", "rest"), act(m, orderId, "accept", "rest")]);
+  const outcomes = await Promise.all([
+    act(m, orderId, "accept", "socket"),
+    act(m, orderId, "reject", "rest"),
+    act(m, orderId, "accept", "rest"),
+  ]);
   const winners = outcomes.filter((o) => o.ok).length;
   if (winners > 1) throw new Error(`race on ${orderId}: ${winners} winners`);
 }
@@ -436,7 +527,9 @@ const faultsEnough = () =>
 
 async function worker(world: Merchant[], deadline: number): Promise<void> {
   while (Date.now() < deadline) {
-    const budgetLeft = world.filter((m) => m.placed < CONFIG.ordersPerMerchant || m.actions < CONFIG.actionsPerMerchant);
+    const budgetLeft = world.filter(
+      (m) => m.placed < CONFIG.ordersPerMerchant || m.actions < CONFIG.actionsPerMerchant,
+    );
     if (budgetLeft.length === 0 && faultsEnough()) return;
     await maybeInjectFault(world);
     const m = pick(budgetLeft.length > 0 ? budgetLeft : world);
@@ -529,195 +622,234 @@ async function maybeInjectFault(world: Merchant[]): Promise<void> {
 
 // ------------------------------------------------------------------ the run and its checks
 
-it(
-  "chaos: orders and actions under drops, evictions, relay failures and deadlines lose, duplicate and diverge nothing",
-  async () => {
-    const started = Date.now();
-    const world: Merchant[] = [];
-    for (let i = 0; i < CONFIG.merchants; i++) {
-      const { merchantId } = await setupMerchant({ acceptWindowSeconds: CONFIG.acceptWindowSeconds });
-      const m: Merchant = {
-        id: merchantId,
-        screens: [],
-        trackers: [],
-        orders: [],
-        known: new Map(),
-        placed: 0,
-        actions: 0,
-        clockOffsetMs: 0,
-        failOrderRoomUntil: 0,
-        failProjectionUntil: 0,
-        failAfterDelivery: false,
-      };
-      for (let s = 0; s < CONFIG.screensPerMerchant; s++) {
-        const w = new StreamWatcher("merchant", `/ws/merchant/${merchantId}/orders`, await tokens.merchant(merchantId, `screen-${s}`), `${merchantId} screen-${s}`);
-        await w.connect();
-        m.screens.push(w);
-      }
-      await ensureSeams(m);
-      world.push(m);
+it("chaos: orders and actions under drops, evictions, relay failures and deadlines lose, duplicate and diverge nothing", async () => {
+  const started = Date.now();
+  const world: Merchant[] = [];
+  for (let i = 0; i < CONFIG.merchants; i++) {
+    const { merchantId } = await setupMerchant({ acceptWindowSeconds: CONFIG.acceptWindowSeconds });
+    const m: Merchant = {
+      id: merchantId,
+      screens: [],
+      trackers: [],
+      orders: [],
+      known: new Map(),
+      placed: 0,
+      actions: 0,
+      clockOffsetMs: 0,
+      failOrderRoomUntil: 0,
+      failProjectionUntil: 0,
+      failAfterDelivery: false,
+    };
+    for (let s = 0; s < CONFIG.screensPerMerchant; s++) {
+      const w = new StreamWatcher(
+        "merchant",
+        `/ws/merchant/${merchantId}/orders`,
+        await tokens.merchant(merchantId, `screen-${s}`),
+        `${merchantId} screen-${s}`,
+      );
+      await w.connect();
+      m.screens.push(w);
     }
-    counts.merchants = world.length;
+    await ensureSeams(m);
+    world.push(m);
+  }
+  counts.merchants = world.length;
 
-    // Traffic, with faults injected between operations.
-    const deadline = Date.now() + CONFIG.trafficMs;
-    await Promise.all(Array.from({ length: CONFIG.workers }, () => worker(world, deadline)));
+  // Traffic, with faults injected between operations.
+  const deadline = Date.now() + CONFIG.trafficMs;
+  await Promise.all(Array.from({ length: CONFIG.workers }, () => worker(world, deadline)));
 
-    // Quiesce: faults off, time enough for every backoff, everything delivered, everyone back.
-    const problems: string[] = [];
-    for (const m of world) {
-      m.failOrderRoomUntil = 0;
-      m.failProjectionUntil = 0;
-      // Past every acceptance deadline and the longest outbox backoff (30 s): what is still PLACED
-      // expires now, in the open, rather than by a stray alarm in the middle of the checks.
-      m.clockOffsetMs += CONFIG.acceptWindowSeconds * 1000 + 31_000;
-      await ensureSeams(m);
-      if (await runDurableObjectAlarm(merchantStub(m.id))) counts.deadlinesFired++;
-      let pending = -1;
-      for (let i = 0; i < 50 && pending !== 0; i++) {
-        pending = (await merchantStub(m.id).deliverPending()).pending;
-        if (pending !== 0) await sleep(100);
-      }
-      if (pending !== 0) problems.push(`${m.id}: ${pending} outbox rows never delivered`);
+  // Quiesce: faults off, time enough for every backoff, everything delivered, everyone back.
+  const problems: string[] = [];
+  for (const m of world) {
+    m.failOrderRoomUntil = 0;
+    m.failProjectionUntil = 0;
+    // Past every acceptance deadline and the longest outbox backoff (30 s): what is still PLACED
+    // expires now, in the open, rather than by a stray alarm in the middle of the checks.
+    m.clockOffsetMs += CONFIG.acceptWindowSeconds * 1000 + 31_000;
+    await ensureSeams(m);
+    if (await runDurableObjectAlarm(merchantStub(m.id))) counts.deadlinesFired++;
+    let pending = -1;
+    for (let i = 0; i < 50 && pending !== 0; i++) {
+      pending = (await merchantStub(m.id).deliverPending()).pending;
+      if (pending !== 0) await sleep(100);
     }
-    await reconnectSome(world, 1);
+    if (pending !== 0) problems.push(`${m.id}: ${pending} outbox rows never delivered`);
+  }
+  await reconnectSome(world, 1);
 
-    for (const m of world) {
-      const board = (await merchantStub(m.id).board())!;
-      const log = await merchantLog(m.id);
-      const orders = await merchantOrders(m.id);
-      counts.events += board.seq;
+  for (const m of world) {
+    const board = (await merchantStub(m.id).board())!;
+    const log = await merchantLog(m.id);
+    const orders = await merchantOrders(m.id);
+    counts.events += board.seq;
 
-      // The log: seqs 1..seq without gaps; per order, versions 1..v exactly once; only table moves.
-      const events = [...log.entries()].map(([seq, text]) => ({ seq, env: JSON.parse(text) as { event: string; requestId?: string; payload: { order: Order; actor: { role: string; id: string } } } }));
-      if (events.length !== board.seq || events.some((e, i) => e.seq !== i + 1)) problems.push(`${m.id}: log is not 1..${board.seq}`);
-      const byOrder = new Map<string, Order[]>();
-      for (const { env: e } of events) byOrder.set(e.payload.order.id, [...(byOrder.get(e.payload.order.id) ?? []), e.payload.order]);
-      for (const [id, order] of orders) {
-        const versions = (byOrder.get(id) ?? []).map((o) => o.version);
-        if (canonical(versions) !== canonical(Array.from({ length: order.version }, (_, i) => i + 1))) {
-          problems.push(`${m.id}: ${id} at v${order.version} has events for versions ${versions.join(",")}`);
-        }
-        const history = byOrder.get(id) ?? [];
-        if (canonical(history.at(-1)) !== canonical(order)) problems.push(`${m.id}: ${id}'s last event differs from the order`);
-        for (let i = 1; i < history.length; i++) {
-          const [from, to] = [history[i - 1]!.status, history[i]!.status];
-          if (from !== to && !STATUS_TRANSITIONS.some((t) => t.from === from && t.to === to)) problems.push(`${m.id}: ${id} went ${from} → ${to}`);
-          if (isFinal(from)) problems.push(`${m.id}: ${id} changed after final ${from}`);
-        }
-        if (order.status === "EXPIRED") counts.expired++;
+    // The log: seqs 1..seq without gaps; per order, versions 1..v exactly once; only table moves.
+    const events = [...log.entries()].map(([seq, text]) => ({
+      seq,
+      env: JSON.parse(text) as {
+        event: string;
+        requestId?: string;
+        payload: { order: Order; actor: { role: string; id: string } };
+      },
+    }));
+    if (events.length !== board.seq || events.some((e, i) => e.seq !== i + 1))
+      problems.push(`${m.id}: log is not 1..${board.seq}`);
+    const byOrder = new Map<string, Order[]>();
+    for (const { env: e } of events)
+      byOrder.set(e.payload.order.id, [...(byOrder.get(e.payload.order.id) ?? []), e.payload.order]);
+    for (const [id, order] of orders) {
+      const versions = (byOrder.get(id) ?? []).map((o) => o.version);
+      if (canonical(versions) !== canonical(Array.from({ length: order.version }, (_, i) => i + 1))) {
+        problems.push(`${m.id}: ${id} at v${order.version} has events for versions ${versions.join(",")}`);
       }
-      for (const id of byOrder.keys()) if (!orders.has(id)) problems.push(`${m.id}: events for unknown order ${id}`);
+      const history = byOrder.get(id) ?? [];
+      if (canonical(history.at(-1)) !== canonical(order))
+        problems.push(`${m.id}: ${id}'s last event differs from the order`);
+      for (let i = 1; i < history.length; i++) {
+        const [from, to] = [history[i - 1]!.status, history[i]!.status];
+        if (from !== to && !STATUS_TRANSITIONS.some((t) => t.from === from && t.to === to))
+          problems.push(`${m.id}: ${id} went ${from} → ${to}`);
+        if (isFinal(from)) problems.push(`${m.id}: ${id} changed after final ${from}`);
+      }
+      if (order.status === "EXPIRED") counts.expired++;
+    }
+    for (const id of byOrder.keys()) if (!orders.has(id)) problems.push(`${m.id}: events for unknown order ${id}`);
 
-      // Every event has its change in the ledger (or is the deadline's); every change its event.
-      const seenKeys = new Map<string, number>();
-      for (const { seq, env: e } of events) {
-        if (e.requestId === undefined) {
-          if (e.payload.actor.role !== "system" || e.event !== "ORDER_EXPIRED") problems.push(`${m.id}: seq ${seq} ${e.event} has no requestId`);
-          continue;
-        }
-        const entry = ledger.get(e.requestId);
-        const k = `${e.requestId}|${e.payload.order.id}`;
-        seenKeys.set(k, (seenKeys.get(k) ?? 0) + 1);
-        if (!entry) {
-          problems.push(`${m.id}: seq ${seq} carries unknown requestId ${e.requestId}`);
-          continue;
-        }
-        if (`${e.payload.actor.role}:${e.payload.actor.id}` !== entry.scope) problems.push(`${m.id}: seq ${seq} actor differs from ${entry.scope}`);
-        const committed = [...(entry.first?.orders ?? []), ...(entry.first?.results ?? []).flatMap((r) => (r.order ? [r.order] : []))];
-        if (!committed.some((o) => canonical(o) === canonical(e.payload.order))) {
-          counts.diverged++;
-          problems.push(`${m.id}: seq ${seq} (${e.event} ${e.payload.order.id} v${e.payload.order.version}) is not what ${e.requestId} answered`);
-        }
+    // Every event has its change in the ledger (or is the deadline's); every change its event.
+    const seenKeys = new Map<string, number>();
+    for (const { seq, env: e } of events) {
+      if (e.requestId === undefined) {
+        if (e.payload.actor.role !== "system" || e.event !== "ORDER_EXPIRED")
+          problems.push(`${m.id}: seq ${seq} ${e.event} has no requestId`);
+        continue;
       }
-      for (const [k, n] of seenKeys) {
-        if (n > 1) {
-          counts.duplicated += n - 1;
-          problems.push(`${m.id}: ${k} applied ${n} times`);
-        }
+      const entry = ledger.get(e.requestId);
+      const k = `${e.requestId}|${e.payload.order.id}`;
+      seenKeys.set(k, (seenKeys.get(k) ?? 0) + 1);
+      if (!entry) {
+        problems.push(`${m.id}: seq ${seq} carries unknown requestId ${e.requestId}`);
+        continue;
       }
-      for (const entry of ledger.values()) {
-        if (!entry.rest.path.includes(m.id) && !(entry.rest.body as { merchantId?: string } | undefined)?.merchantId?.includes(m.id)) continue;
-        const committed = [...(entry.first?.orders ?? []), ...(entry.first?.results ?? []).flatMap((r) => (r.order ? [r.order] : []))];
-        for (const o of committed) {
-          if (!o.id.startsWith(`${m.id}.`)) continue;
-          if (!seenKeys.has(`${entry.key}|${o.id}`)) {
-            counts.lost++;
-            problems.push(`${m.id}: ${entry.key} answered ${o.id} v${o.version} but no event has it`);
-          }
-        }
+      if (`${e.payload.actor.role}:${e.payload.actor.id}` !== entry.scope)
+        problems.push(`${m.id}: seq ${seq} actor differs from ${entry.scope}`);
+      const committed = [
+        ...(entry.first?.orders ?? []),
+        ...(entry.first?.results ?? []).flatMap((r) => (r.order ? [r.order] : [])),
+      ];
+      if (!committed.some((o) => canonical(o) === canonical(e.payload.order))) {
+        counts.diverged++;
+        problems.push(
+          `${m.id}: seq ${seq} (${e.event} ${e.payload.order.id} v${e.payload.order.version}) is not what ${e.requestId} answered`,
+        );
       }
-
-      // Screens: exactly-once streams equal to the log, and views equal to the board.
-      for (const s of m.screens) {
-        await s.reach(board.seq);
-        const c = s.check(log, board.seq);
-        counts.lost += c.lost;
-        counts.duplicated += c.duplicated;
-        counts.diverged += c.diverged;
-        problems.push(...c.problems, ...boardDiff(s.name, s.board, board.orders));
-        if (s.received.size + s.skipped.size !== board.seq - (s.firstSeq ?? 0)) problems.push(`${s.name}: received ${s.received.size} of ${board.seq}`);
+    }
+    for (const [k, n] of seenKeys) {
+      if (n > 1) {
+        counts.duplicated += n - 1;
+        problems.push(`${m.id}: ${k} applied ${n} times`);
       }
-
-      // Order rooms and their trackers, and D1: equal to the merchant room once delivered.
-      for (const [id, order] of orders) {
-        const inRoom = await orderStub(id).getOrder();
-        if (canonical(inRoom) !== canonical(order)) {
-          counts.diverged++;
-          problems.push(`${m.id}: order room ${id} at v${inRoom?.version}, merchant room at v${order.version}`);
-        }
-      }
-      for (const t of m.trackers) {
-        const orderId = t.path.split("/").pop()!;
-        const info = await orderStub(orderId).streamInfo();
-        await t.reach(info.seq);
-        const c = t.check(await orderLog(orderId), info.seq);
-        counts.lost += c.lost;
-        counts.duplicated += c.duplicated;
-        counts.diverged += c.diverged;
-        problems.push(...c.problems);
-        if (canonical(t.order) !== canonical(orders.get(orderId))) problems.push(`${t.name}: shows v${t.order?.version}, room has v${orders.get(orderId)?.version}`);
-      }
-      const d1Orders = await env.DB.prepare(`SELECT id, version, json FROM orders WHERE merchant_id = ?`).bind(m.id).all<{ id: string; version: number; json: string }>();
-      const d1ById = new Map(d1Orders.results.map((r) => [r.id, r]));
-      if (d1ById.size !== orders.size) problems.push(`${m.id}: D1 has ${d1ById.size} orders, the room ${orders.size}`);
-      for (const [id, order] of orders) {
-        const row = d1ById.get(id);
-        if (!row || row.version !== order.version || canonical(JSON.parse(row.json)) !== canonical(order)) {
-          counts.diverged++;
-          problems.push(`${m.id}: D1 has ${id} at v${row?.version}, the room at v${order.version}`);
-        }
-      }
-      const d1Events = await env.DB.prepare(
-        `SELECT e.order_id, e.version, e.seq, e.event, e.request_id FROM order_events e JOIN orders o ON o.id = e.order_id WHERE o.merchant_id = ?`,
+    }
+    for (const entry of ledger.values()) {
+      if (
+        !entry.rest.path.includes(m.id) &&
+        !(entry.rest.body as { merchantId?: string } | undefined)?.merchantId?.includes(m.id)
       )
-        .bind(m.id)
-        .all<{ order_id: string; version: number; seq: number; event: string; request_id: string | null }>();
-      const d1Events2 = new Map(d1Events.results.map((r) => [r.seq, r]));
-      if (d1Events2.size !== events.length) problems.push(`${m.id}: D1 has ${d1Events2.size} events, the room ${events.length}`);
-      for (const { seq, env: e } of events) {
-        const row = d1Events2.get(seq);
-        if (!row || row.order_id !== e.payload.order.id || row.version !== e.payload.order.version || row.event !== e.event || (row.request_id ?? undefined) !== e.requestId) {
-          counts.diverged++;
-          problems.push(`${m.id}: D1 event at seq ${seq} differs from the room's`);
+        continue;
+      const committed = [
+        ...(entry.first?.orders ?? []),
+        ...(entry.first?.results ?? []).flatMap((r) => (r.order ? [r.order] : [])),
+      ];
+      for (const o of committed) {
+        if (!o.id.startsWith(`${m.id}.`)) continue;
+        if (!seenKeys.has(`${entry.key}|${o.id}`)) {
+          counts.lost++;
+          problems.push(`${m.id}: ${entry.key} answered ${o.id} v${o.version} but no event has it`);
         }
       }
     }
 
-    // Every retried key answered the same each time (checked as answers came) and applied once.
-    for (const entry of ledger.values()) if (entry.retries > 0 && entry.answers < 2) problems.push(`${entry.key}: retried but answered ${entry.answers} time(s)`);
+    // Screens: exactly-once streams equal to the log, and views equal to the board.
+    for (const s of m.screens) {
+      await s.reach(board.seq);
+      const c = s.check(log, board.seq);
+      counts.lost += c.lost;
+      counts.duplicated += c.duplicated;
+      counts.diverged += c.diverged;
+      problems.push(...c.problems, ...boardDiff(s.name, s.board, board.orders));
+      if (s.received.size + s.skipped.size !== board.seq - (s.firstSeq ?? 0))
+        problems.push(`${s.name}: received ${s.received.size} of ${board.seq}`);
+    }
 
-    for (const w of world.flatMap((m) => [...m.screens, ...m.trackers])) await w.drop();
-    console.log(
-      `chaos (workerd pool) in ${((Date.now() - started) / 1000).toFixed(1)} s: ${JSON.stringify(counts)}` +
-        (problems.length ? `\nproblems:\n  ${problems.slice(0, 40).join("\n  ")}` : ""),
-    );
-    expect(problems).toEqual([]);
-    expect(counts.lost + counts.duplicated + counts.diverged).toBe(0);
-    // The run really exercised what it claims to.
-    expect(counts.orders).toBeGreaterThanOrEqual(CONFIG.merchants * 10);
-    expect(faultsEnough()).toBe(true);
-    expect(counts.relayCallsFailed.orderRoom + counts.relayCallsFailed.projection).toBeGreaterThan(0);
-  },
-  120_000,
-);
+    // Order rooms and their trackers, and D1: equal to the merchant room once delivered.
+    for (const [id, order] of orders) {
+      const inRoom = await orderStub(id).getOrder();
+      if (canonical(inRoom) !== canonical(order)) {
+        counts.diverged++;
+        problems.push(`${m.id}: order room ${id} at v${inRoom?.version}, merchant room at v${order.version}`);
+      }
+    }
+    for (const t of m.trackers) {
+      const orderId = t.path.split("/").pop()!;
+      const info = await orderStub(orderId).streamInfo();
+      await t.reach(info.seq);
+      const c = t.check(await orderLog(orderId), info.seq);
+      counts.lost += c.lost;
+      counts.duplicated += c.duplicated;
+      counts.diverged += c.diverged;
+      problems.push(...c.problems);
+      if (canonical(t.order) !== canonical(orders.get(orderId)))
+        problems.push(`${t.name}: shows v${t.order?.version}, room has v${orders.get(orderId)?.version}`);
+    }
+    const d1Orders = await env.DB.prepare(`SELECT id, version, json FROM orders WHERE merchant_id = ?`)
+      .bind(m.id)
+      .all<{ id: string; version: number; json: string }>();
+    const d1ById = new Map(d1Orders.results.map((r) => [r.id, r]));
+    if (d1ById.size !== orders.size) problems.push(`${m.id}: D1 has ${d1ById.size} orders, the room ${orders.size}`);
+    for (const [id, order] of orders) {
+      const row = d1ById.get(id);
+      if (!row || row.version !== order.version || canonical(JSON.parse(row.json)) !== canonical(order)) {
+        counts.diverged++;
+        problems.push(`${m.id}: D1 has ${id} at v${row?.version}, the room at v${order.version}`);
+      }
+    }
+    const d1Events = await env.DB.prepare(
+      `SELECT e.order_id, e.version, e.seq, e.event, e.request_id FROM order_events e JOIN orders o ON o.id = e.order_id WHERE o.merchant_id = ?`,
+    )
+      .bind(m.id)
+      .all<{ order_id: string; version: number; seq: number; event: string; request_id: string | null }>();
+    const d1Events2 = new Map(d1Events.results.map((r) => [r.seq, r]));
+    if (d1Events2.size !== events.length)
+      problems.push(`${m.id}: D1 has ${d1Events2.size} events, the room ${events.length}`);
+    for (const { seq, env: e } of events) {
+      const row = d1Events2.get(seq);
+      if (
+        !row ||
+        row.order_id !== e.payload.order.id ||
+        row.version !== e.payload.order.version ||
+        row.event !== e.event ||
+        (row.request_id ?? undefined) !== e.requestId
+      ) {
+        counts.diverged++;
+        problems.push(`${m.id}: D1 event at seq ${seq} differs from the room's`);
+      }
+    }
+  }
+
+  // Every retried key answered the same each time (checked as answers came) and applied once.
+  for (const entry of ledger.values())
+    if (entry.retries > 0 && entry.answers < 2)
+      problems.push(`${entry.key}: retried but answered ${entry.answers} time(s)`);
+
+  for (const w of world.flatMap((m) => [...m.screens, ...m.trackers])) await w.drop();
+  console.log(
+    `chaos (workerd pool) in ${((Date.now() - started) / 1000).toFixed(1)} s: ${JSON.stringify(counts)}` +
+      (problems.length ? `\nproblems:\n  ${problems.slice(0, 40).join("\n  ")}` : ""),
+  );
+  expect(problems).toEqual([]);
+  expect(counts.lost + counts.duplicated + counts.diverged).toBe(0);
+  // The run really exercised what it claims to.
+  expect(counts.orders).toBeGreaterThanOrEqual(CONFIG.merchants * 10);
+  expect(faultsEnough()).toBe(true);
+  expect(counts.relayCallsFailed.orderRoom + counts.relayCallsFailed.projection).toBeGreaterThan(0);
+}, 120_000);

@@ -7,7 +7,16 @@ import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import type { AuditEntry, Order } from "../../schema/index.ts";
-import { api, flushOutbox, inMerchantRoom, merchantStub, orderStub, placeOrder, setupMerchant, tokens } from "./helpers.ts";
+import {
+  api,
+  flushOutbox,
+  inMerchantRoom,
+  merchantStub,
+  orderStub,
+  placeOrder,
+  setupMerchant,
+  tokens,
+} from "./helpers.ts";
 import { expectError, expectGapless, merchantLog } from "./rest-support.ts";
 
 const MINUTE = 60_000;
@@ -30,7 +39,9 @@ describe("acceptance deadline", () => {
     const { merchantId, staff } = await setupMerchant();
     const waiting = await placeOrder(merchantId);
     const taken = await placeOrder(merchantId);
-    const accepted = (await api<Order>("POST", `/api/merchants/${merchantId}/orders/${taken.id}/accept`, { token: staff, body: {} })).body;
+    const accepted = (
+      await api<Order>("POST", `/api/merchants/${merchantId}/orders/${taken.id}/accept`, { token: staff, body: {} })
+    ).body;
     expect(Date.parse(waiting.acceptBy) - Date.parse(waiting.placedAt)).toBe(10 * MINUTE);
 
     await advanceRoomClock(merchantId, 11 * MINUTE);
@@ -49,13 +60,22 @@ describe("acceptance deadline", () => {
       ["MERCHANT_ACCEPTED", taken.id],
       ["ORDER_EXPIRED", waiting.id],
     ]);
-    const trail = (await api<{ events: AuditEntry[] }>("GET", `/api/orders/${waiting.id}/events`, { token: staff })).body.events;
+    const trail = (await api<{ events: AuditEntry[] }>("GET", `/api/orders/${waiting.id}/events`, { token: staff }))
+      .body.events;
     expect(trail.at(-1)).toMatchObject({ event: "ORDER_EXPIRED", via: "system", actor: { role: "system" } });
     expect(trail.at(-1)!.requestId).toBeUndefined();
 
     // Expired is final: the kitchen can no longer accept it, the customer no longer cancel it.
-    expectError(await api("POST", `/api/merchants/${merchantId}/orders/${waiting.id}/accept`, { token: staff, body: {} }), 409, "INVALID_TRANSITION");
-    expectError(await api("POST", `/api/orders/${waiting.id}/cancel`, { token: await tokens.customer(), body: { reason: "x" } }), 409, "INVALID_TRANSITION");
+    expectError(
+      await api("POST", `/api/merchants/${merchantId}/orders/${waiting.id}/accept`, { token: staff, body: {} }),
+      409,
+      "INVALID_TRANSITION",
+    );
+    expectError(
+      await api("POST", `/api/orders/${waiting.id}/cancel`, { token: await tokens.customer(), body: { reason: "x" } }),
+      409,
+      "INVALID_TRANSITION",
+    );
 
     // The expiry reaches the order room and D1 like any change.
     await flushOutbox(merchantId);
@@ -82,7 +102,10 @@ describe("acceptance deadline", () => {
     const dispatch = await tokens.dispatch();
     const short = await placeOrder(merchantId);
     expect(Date.parse(short.acceptBy) - Date.parse(short.placedAt)).toBe(60_000);
-    await api("PUT", `/api/merchants/${merchantId}`, { token: dispatch, body: { name: "Test Kitchen", acceptWindowSeconds: 180 } });
+    await api("PUT", `/api/merchants/${merchantId}`, {
+      token: dispatch,
+      body: { name: "Test Kitchen", acceptWindowSeconds: 180 },
+    });
     const medium = await placeOrder(merchantId);
     expect(Date.parse(medium.acceptBy) - Date.parse(medium.placedAt)).toBe(180_000);
     const other = await setupMerchant(); // default 600 s
@@ -99,7 +122,12 @@ describe("acceptance deadline", () => {
     await advanceRoomClock(merchantId, 190_000);
     await runDurableObjectAlarm(merchantStub(merchantId));
     expect((await read(medium.id, staff)).status).toBe("EXPIRED");
-    expect((await merchantLog(merchantId)).map((e) => e.event)).toEqual(["ORDER_CREATED", "ORDER_CREATED", "ORDER_EXPIRED", "ORDER_EXPIRED"]);
+    expect((await merchantLog(merchantId)).map((e) => e.event)).toEqual([
+      "ORDER_CREATED",
+      "ORDER_CREATED",
+      "ORDER_EXPIRED",
+      "ORDER_EXPIRED",
+    ]);
   });
 
   it("the deadline survives eviction (it lives in the room's storage, not in memory)", async () => {
@@ -116,7 +144,11 @@ describe("acceptance deadline", () => {
     const order = await placeOrder(merchantId);
     await advanceRoomClock(merchantId, 11 * MINUTE);
     // No alarm has run; the kitchen presses accept after the deadline.
-    const res = await api("POST", `/api/merchants/${merchantId}/orders/${order.id}/accept`, { token: staff, body: {}, headers: { "Idempotency-Key": "late" } });
+    const res = await api("POST", `/api/merchants/${merchantId}/orders/${order.id}/accept`, {
+      token: staff,
+      body: {},
+      headers: { "Idempotency-Key": "late" },
+    });
     expectError(res, 409, "INVALID_TRANSITION");
     expect((await read(order.id, staff)).status).toBe("EXPIRED");
     const log = await merchantLog(merchantId);

@@ -34,24 +34,31 @@ const PRINCIPALS: Principal[] = [
   { role: "system", id: "acceptance-deadline" },
 ];
 
-const text = fc.string({ minLength: 1, maxLength: 40, unit: "grapheme" }).filter((s) => s.trim().length > 0 && s.trim() === s);
+const text = fc
+  .string({ minLength: 1, maxLength: 40, unit: "grapheme" })
+  .filter((s) => s.trim().length > 0 && s.trim() === s);
 
 const changeArb: fc.Arbitrary<Change> = fc.oneof(
-  fc.record({ kind: fc.constant("ACCEPT" as const), prepMinutes: fc.option(fc.integer({ min: 1, max: 180 }), { nil: undefined }) }).map((c) =>
-    c.prepMinutes === undefined ? { kind: c.kind } : c,
-  ),
+  fc
+    .record({
+      kind: fc.constant("ACCEPT" as const),
+      prepMinutes: fc.option(fc.integer({ min: 1, max: 180 }), { nil: undefined }),
+    })
+    .map((c) => (c.prepMinutes === undefined ? { kind: c.kind } : c)),
   fc.record({ kind: fc.constant("REJECT" as const), reason: text }),
   fc.constant({ kind: "MARK_PREPARING" as const }),
   fc.constant({ kind: "MARK_READY" as const }),
   fc.record({ kind: fc.constant("UPDATE_PREP_TIME" as const), prepMinutes: fc.integer({ min: 1, max: 180 }) }),
   fc.record({ kind: fc.constant("CANCEL" as const), reason: text }),
   fc.constant({ kind: "EXPIRE" as const }),
-  fc.record({
-    kind: fc.constant("ASSIGN_DRIVER" as const),
-    driverId: fc.constantFrom(...DRIVERS),
-    name: text,
-    etaMinutes: fc.option(fc.integer({ min: 0, max: 600 }), { nil: undefined }),
-  }).map((c) => (c.etaMinutes === undefined ? { kind: c.kind, driverId: c.driverId, name: c.name } : c)),
+  fc
+    .record({
+      kind: fc.constant("ASSIGN_DRIVER" as const),
+      driverId: fc.constantFrom(...DRIVERS),
+      name: text,
+      etaMinutes: fc.option(fc.integer({ min: 0, max: 600 }), { nil: undefined }),
+    })
+    .map((c) => (c.etaMinutes === undefined ? { kind: c.kind, driverId: c.driverId, name: c.name } : c)),
   fc.constant({ kind: "DRIVER_ARRIVED" as const }),
   fc.constant({ kind: "PICK_UP" as const }),
   fc.constant({ kind: "DELIVER" as const }),
@@ -62,7 +69,12 @@ const placeArb: fc.Arbitrary<PlaceOrderBody> = fc.record(
     merchantId: fc.constant("m1"),
     items: fc.array(
       fc.record(
-        { name: text, quantity: fc.integer({ min: 1, max: 99 }), unitPriceCents: fc.integer({ min: 0, max: 10_000_000 }), notes: text },
+        {
+          name: text,
+          quantity: fc.integer({ min: 1, max: 99 }),
+          unitPriceCents: fc.integer({ min: 0, max: 10_000_000 }),
+          notes: text,
+        },
         { requiredKeys: ["name", "quantity", "unitPriceCents"] },
       ),
       { minLength: 1, maxLength: 100 },
@@ -79,7 +91,10 @@ const placeArb: fc.Arbitrary<PlaceOrderBody> = fc.record(
  */
 const stepArb = fc.record({
   change: changeArb,
-  who: fc.oneof({ weight: 2, arbitrary: fc.constant("entitled" as const) }, { weight: 1, arbitrary: fc.constantFrom(...PRINCIPALS) }),
+  who: fc.oneof(
+    { weight: 2, arbitrary: fc.constant("entitled" as const) },
+    { weight: 1, arbitrary: fc.constantFrom(...PRINCIPALS) },
+  ),
   pick: fc.nat(),
   // Mostly seconds apart, sometimes far past the 10-minute accept window.
   elapsedMs: fc.oneof(fc.integer({ min: 0, max: 5_000 }), fc.integer({ min: 0, max: 2 * 3600_000 })),
@@ -89,7 +104,9 @@ const stepArb = fc.record({
 function resolve(step: { who: Principal | "entitled"; pick: number; change: Change }, order: Order): Principal {
   if (step.who !== "entitled") return step.who;
   const candidates = PRINCIPALS.filter((p) => entitled(order, step.change, p));
-  return candidates.length > 0 ? candidates[step.pick % candidates.length]! : PRINCIPALS[step.pick % PRINCIPALS.length]!;
+  return candidates.length > 0
+    ? candidates[step.pick % candidates.length]!
+    : PRINCIPALS[step.pick % PRINCIPALS.length]!;
 }
 
 const STATUS_TIMESTAMP: Partial<Record<OrderStatus, keyof Order>> = {
@@ -125,62 +142,80 @@ function entitled(order: Order, change: Change, who: Principal): boolean {
   }
 }
 
-const IMMUTABLE: (keyof Order)[] = ["id", "merchantId", "customerId", "items", "totalCents", "notes", "placedAt", "acceptBy"];
+const IMMUTABLE: (keyof Order)[] = [
+  "id",
+  "merchantId",
+  "customerId",
+  "items",
+  "totalCents",
+  "notes",
+  "placedAt",
+  "acceptBy",
+];
 
 describe("decide(): properties over any sequence of changes", () => {
   it("keeps the order valid, version +1 per accepted change, only table transitions, nothing from a final status", () => {
     const statusesReached = new Set<OrderStatus>();
     let accepted = 0;
     fc.assert(
-      fc.property(placeArb, fc.array(stepArb, { minLength: 1, maxLength: 60 }), fc.integer({ min: 0, max: 2 ** 40 }), (body, steps, t0) => {
-        let now = new Date(Date.UTC(2026, 0, 1) + t0);
-        let { order } = createOrder(body, "cust-own", MERCHANT, "m1.abc123", now);
-        expect(OrderSchema.parse(order)).toEqual(order);
-        expect(order.totalCents).toBe(body.items.reduce((s, i) => s + i.quantity * i.unitPriceCents, 0));
-        const statusesHad = new Set<OrderStatus>([order.status]);
-        for (const step of steps) {
-          const { change, elapsedMs } = step;
-          const who = resolve(step, order);
-          now = new Date(now.getTime() + elapsedMs);
-          const before = structuredClone(order);
-          const decision = decide(order, change, who, now, MERCHANT.defaultPrepMinutes);
-          // Pure: the input order is never mutated, accepted or not.
-          expect(order).toEqual(before);
-          if (!decision.ok) {
-            expect(["FORBIDDEN", "INVALID_TRANSITION", "CONFLICT"]).toContain(decision.error.code);
-            // 403 is about who asks, whatever the status; 409 only for someone entitled.
-            expect(decision.error.code === "FORBIDDEN").toBe(!entitled(order, change, who));
-            continue;
+      fc.property(
+        placeArb,
+        fc.array(stepArb, { minLength: 1, maxLength: 60 }),
+        fc.integer({ min: 0, max: 2 ** 40 }),
+        (body, steps, t0) => {
+          let now = new Date(Date.UTC(2026, 0, 1) + t0);
+          let { order } = createOrder(body, "cust-own", MERCHANT, "m1.abc123", now);
+          expect(OrderSchema.parse(order)).toEqual(order);
+          expect(order.totalCents).toBe(body.items.reduce((s, i) => s + i.quantity * i.unitPriceCents, 0));
+          const statusesHad = new Set<OrderStatus>([order.status]);
+          for (const step of steps) {
+            const { change, elapsedMs } = step;
+            const who = resolve(step, order);
+            now = new Date(now.getTime() + elapsedMs);
+            const before = structuredClone(order);
+            const decision = decide(order, change, who, now, MERCHANT.defaultPrepMinutes);
+            // Pure: the input order is never mutated, accepted or not.
+            expect(order).toEqual(before);
+            if (!decision.ok) {
+              expect(["FORBIDDEN", "INVALID_TRANSITION", "CONFLICT"]).toContain(decision.error.code);
+              // 403 is about who asks, whatever the status; 409 only for someone entitled.
+              expect(decision.error.code === "FORBIDDEN").toBe(!entitled(order, change, who));
+              continue;
+            }
+            const next = decision.order;
+            expect(entitled(order, change, who)).toBe(true);
+            expect(isFinal(order.status), `${change.kind} from final ${order.status}`).toBe(false);
+            expect(OrderSchema.parse(next)).toEqual(next);
+            expect(next.version).toBe(order.version + 1);
+            expect(next.updatedAt).toBe(now.toISOString());
+            for (const key of IMMUTABLE) expect(next[key]).toEqual(order[key]);
+            if (next.status !== order.status) {
+              const row = STATUS_TRANSITIONS.find(
+                (t) => t.from === order.status && t.to === next.status && t.by === who.role,
+              );
+              expect(row, `${order.status} → ${next.status} by ${who.role}`).toBeDefined();
+              expect(next[STATUS_TIMESTAMP[next.status]!]).toBe(now.toISOString());
+            } else {
+              expect(["UPDATE_PREP_TIME", "ASSIGN_DRIVER", "DRIVER_ARRIVED"]).toContain(change.kind);
+            }
+            if (change.kind === "EXPIRE") expect(now.getTime()).toBeGreaterThanOrEqual(Date.parse(order.acceptBy));
+            // Timestamps of earlier statuses are kept for good.
+            for (const s of statusesHad)
+              if (STATUS_TIMESTAMP[s]) expect(next[STATUS_TIMESTAMP[s]!]).toBe(order[STATUS_TIMESTAMP[s]!]);
+            statusesHad.add(next.status);
+            statusesReached.add(next.status);
+            accepted++;
+            order = next;
           }
-          const next = decision.order;
-          expect(entitled(order, change, who)).toBe(true);
-          expect(isFinal(order.status), `${change.kind} from final ${order.status}`).toBe(false);
-          expect(OrderSchema.parse(next)).toEqual(next);
-          expect(next.version).toBe(order.version + 1);
-          expect(next.updatedAt).toBe(now.toISOString());
-          for (const key of IMMUTABLE) expect(next[key]).toEqual(order[key]);
-          if (next.status !== order.status) {
-            const row = STATUS_TRANSITIONS.find((t) => t.from === order.status && t.to === next.status && t.by === who.role);
-            expect(row, `${order.status} → ${next.status} by ${who.role}`).toBeDefined();
-            expect(next[STATUS_TIMESTAMP[next.status]!]).toBe(now.toISOString());
-          } else {
-            expect(["UPDATE_PREP_TIME", "ASSIGN_DRIVER", "DRIVER_ARRIVED"]).toContain(change.kind);
-          }
-          if (change.kind === "EXPIRE") expect(now.getTime()).toBeGreaterThanOrEqual(Date.parse(order.acceptBy));
-          // Timestamps of earlier statuses are kept for good.
-          for (const s of statusesHad) if (STATUS_TIMESTAMP[s]) expect(next[STATUS_TIMESTAMP[s]!]).toBe(order[STATUS_TIMESTAMP[s]!]);
-          statusesHad.add(next.status);
-          statusesReached.add(next.status);
-          accepted++;
-          order = next;
-        }
-      }),
+        },
+      ),
       { numRuns: 400 },
     );
     // The walks went deep, not just bounced off PLACED.
     expect(accepted).toBeGreaterThan(300);
     // (PICKED_UP and DELIVERED need five lucky steps in a row; the exhaustive test below reaches them.)
-    for (const s of ["ACCEPTED", "PREPARING", "READY", "REJECTED", "CANCELLED", "EXPIRED"] as const) expect([...statusesReached]).toContain(s);
+    for (const s of ["ACCEPTED", "PREPARING", "READY", "REJECTED", "CANCELLED", "EXPIRED"] as const)
+      expect([...statusesReached]).toContain(s);
   });
 
   it("an order in a final status refuses every change from everyone, at any time", () => {
@@ -192,10 +227,16 @@ describe("decide(): properties over any sequence of changes", () => {
         return { ...order, status, version: 5, driver: { id: "drv-a", name: "Ada" } } satisfies Order;
       });
     fc.assert(
-      fc.property(finalOrders, changeArb, fc.constantFrom(...PRINCIPALS), fc.integer({ min: 0, max: 10 * 24 * 3600_000 }), (order, change, who, later) => {
-        const decision = decide(order, change, who, new Date(Date.parse(order.placedAt) + later), 15);
-        expect(decision.ok).toBe(false);
-      }),
+      fc.property(
+        finalOrders,
+        changeArb,
+        fc.constantFrom(...PRINCIPALS),
+        fc.integer({ min: 0, max: 10 * 24 * 3600_000 }),
+        (order, change, who, later) => {
+          const decision = decide(order, change, who, new Date(Date.parse(order.placedAt) + later), 15);
+          expect(decision.ok).toBe(false);
+        },
+      ),
       { numRuns: 1000 },
     );
   });
@@ -217,7 +258,13 @@ describe("decide(): properties over any sequence of changes", () => {
       { kind: "DELIVER" },
     ];
     const t0 = Date.UTC(2026, 0, 1);
-    const { order: start } = createOrder({ merchantId: "m1", items: [{ name: "x", quantity: 1, unitPriceCents: 1 }] }, "cust-own", MERCHANT, "m1.x", new Date(t0));
+    const { order: start } = createOrder(
+      { merchantId: "m1", items: [{ name: "x", quantity: 1, unitPriceCents: 1 }] },
+      "cust-own",
+      MERCHANT,
+      "m1.x",
+      new Date(t0),
+    );
     const key = (o: Order) => `${o.status}|${o.driver?.id ?? ""}|${o.driver?.arrivedAt ? 1 : 0}|${o.prepMinutes ?? ""}`;
     const seen = new Map<string, Order>([[key(start), start]]);
     const reached = new Set<string>();

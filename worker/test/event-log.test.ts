@@ -8,7 +8,18 @@ import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import type { AuditEntry, Order } from "../../schema/index.ts";
-import { api, flushOutbox, inMerchantRoom, merchantStub, open, orderStub, placeOrder, setupMerchant, tokens, type ApiResponse } from "./helpers.ts";
+import {
+  api,
+  flushOutbox,
+  inMerchantRoom,
+  merchantStub,
+  open,
+  orderStub,
+  placeOrder,
+  setupMerchant,
+  tokens,
+  type ApiResponse,
+} from "./helpers.ts";
 import { DRIVER, expectGapless, merchantLog } from "./rest-support.ts";
 
 interface Step {
@@ -22,7 +33,9 @@ interface Step {
 async function orderRoomLog(orderId: string) {
   return runInDurableObject(orderStub(orderId), (_room, state) =>
     state.storage.sql
-      .exec<{ seq: number; version: number; envelope: string }>(`SELECT seq, version, envelope FROM events ORDER BY seq`)
+      .exec<{ seq: number; version: number; envelope: string }>(
+        `SELECT seq, version, envelope FROM events ORDER BY seq`,
+      )
       .toArray()
       .map((r) => ({ seq: r.seq, version: r.version, event: (JSON.parse(r.envelope) as { event: string }).event })),
   );
@@ -48,32 +61,90 @@ describe.each([
     };
     const post = (path: () => string, token: string, body?: unknown, headers?: Record<string, string>) => () => {
       const payload = typeof body === "function" ? (body as () => unknown)() : body;
-      return api("POST", path(), { token, ...(payload !== undefined ? { body: payload } : {}), ...(headers ? { headers } : {}) });
+      return api("POST", path(), {
+        token,
+        ...(payload !== undefined ? { body: payload } : {}),
+        ...(headers ? { headers } : {}),
+      });
     };
 
     const steps: Step[] = [
       { name: "place A", run: place("A"), status: 201, events: [["ORDER_CREATED", "A"]] },
       { name: "place B", run: place("B"), status: 201, events: [["ORDER_CREATED", "B"]] },
       { name: "place C", run: place("C"), status: 201, events: [["ORDER_CREATED", "C"]] },
-      { name: "accept A", run: post(() => m("A", "accept"), staff, { prepMinutes: 10 }), status: 200, events: [["MERCHANT_ACCEPTED", "A"]] },
+      {
+        name: "accept A",
+        run: post(() => m("A", "accept"), staff, { prepMinutes: 10 }),
+        status: 200,
+        events: [["MERCHANT_ACCEPTED", "A"]],
+      },
       { name: "accept A again", run: post(() => m("A", "accept"), staff, {}), status: 409, events: [] },
       { name: "preparing B while PLACED", run: post(() => m("B", "preparing"), staff), status: 409, events: [] },
-      { name: "reject B", run: post(() => m("B", "reject"), staff, { reason: "no dough" }), status: 200, events: [["MERCHANT_REJECTED", "B"]] },
-      { name: "customer cancels rejected B", run: post(() => o("B", "cancel"), customer, { reason: "x" }), status: 409, events: [] },
-      { name: "prep time A", run: post(() => m("A", "prep-time"), staff, { prepMinutes: 20 }), status: 200, events: [["PREP_TIME_UPDATED", "A"]] },
-      { name: "another customer cancels C", run: async () => post(() => o("C", "cancel"), await tokens.customer("cust-2"), { reason: "x" })(), status: 403, events: [] },
-      { name: "rival merchant accepts C via its path", run: post(() => `/api/merchants/${rival.merchantId}/orders/${ids.C}/accept`, rival.staff, {}), status: 404, events: [] },
-      { name: "rival merchant accepts C via our path", run: post(() => m("C", "accept"), rival.staff, {}), status: 403, events: [] },
-      { name: "assign driver to A", run: post(() => o("A", "driver"), dispatch, DRIVER), status: 200, events: [["DRIVER_ASSIGNED", "A"]] },
-      { name: "wrong driver arrives at A", run: async () => post(() => o("A", "arrived"), await tokens.driver("driver-2"))(), status: 403, events: [] },
-      { name: "driver arrives at A", run: post(() => o("A", "arrived"), driver), status: 200, events: [["DRIVER_ARRIVED", "A"]] },
+      {
+        name: "reject B",
+        run: post(() => m("B", "reject"), staff, { reason: "no dough" }),
+        status: 200,
+        events: [["MERCHANT_REJECTED", "B"]],
+      },
+      {
+        name: "customer cancels rejected B",
+        run: post(() => o("B", "cancel"), customer, { reason: "x" }),
+        status: 409,
+        events: [],
+      },
+      {
+        name: "prep time A",
+        run: post(() => m("A", "prep-time"), staff, { prepMinutes: 20 }),
+        status: 200,
+        events: [["PREP_TIME_UPDATED", "A"]],
+      },
+      {
+        name: "another customer cancels C",
+        run: async () => post(() => o("C", "cancel"), await tokens.customer("cust-2"), { reason: "x" })(),
+        status: 403,
+        events: [],
+      },
+      {
+        name: "rival merchant accepts C via its path",
+        run: post(() => `/api/merchants/${rival.merchantId}/orders/${ids.C}/accept`, rival.staff, {}),
+        status: 404,
+        events: [],
+      },
+      {
+        name: "rival merchant accepts C via our path",
+        run: post(() => m("C", "accept"), rival.staff, {}),
+        status: 403,
+        events: [],
+      },
+      {
+        name: "assign driver to A",
+        run: post(() => o("A", "driver"), dispatch, DRIVER),
+        status: 200,
+        events: [["DRIVER_ASSIGNED", "A"]],
+      },
+      {
+        name: "wrong driver arrives at A",
+        run: async () => post(() => o("A", "arrived"), await tokens.driver("driver-2"))(),
+        status: 403,
+        events: [],
+      },
+      {
+        name: "driver arrives at A",
+        run: post(() => o("A", "arrived"), driver),
+        status: 200,
+        events: [["DRIVER_ARRIVED", "A"]],
+      },
       { name: "driver arrives at A again", run: post(() => o("A", "arrived"), driver), status: 409, events: [] },
       {
         name: "preparing A over the socket",
         run: async () => {
-          const screen = await open(`/ws/merchant/${merchantId}/orders`, { token: await tokens.merchant(merchantId, "screen-2") });
+          const screen = await open(`/ws/merchant/${merchantId}/orders`, {
+            token: await tokens.merchant(merchantId, "screen-2"),
+          });
           screen.send({ action: "MERCHANT_MARK_PREPARING", requestId: "sock-1", payload: { orderId: ids.A } });
-          const reply = await screen.next((e) => e.requestId === "sock-1" && (e.event === "ACK" || e.event === "ERROR"));
+          const reply = await screen.next(
+            (e) => e.requestId === "sock-1" && (e.event === "ACK" || e.event === "ERROR"),
+          );
           screen.close();
           return { status: reply.event === "ACK" ? 200 : 409 };
         },
@@ -85,21 +156,55 @@ describe.each([
       { name: "place D", run: place("D"), status: 201, events: [["ORDER_CREATED", "D"]] },
       {
         name: "bulk accept C, D, A (ready), missing",
-        run: post(() => `/api/merchants/${merchantId}/orders/bulk`, staff, () => ({ action: "accept", orderIds: [ids.C, ids.D, ids.A, `${merchantId}.missing`] })),
+        run: post(
+          () => `/api/merchants/${merchantId}/orders/bulk`,
+          staff,
+          () => ({ action: "accept", orderIds: [ids.C, ids.D, ids.A, `${merchantId}.missing`] }),
+        ),
         status: 200,
         events: [
           ["MERCHANT_ACCEPTED", "C"],
           ["MERCHANT_ACCEPTED", "D"],
         ],
       },
-      { name: "accept D with a bad body", run: post(() => m("D", "accept"), staff, { prepMinutes: 0 }), status: 400, events: [] },
+      {
+        name: "accept D with a bad body",
+        run: post(() => m("D", "accept"), staff, { prepMinutes: 0 }),
+        status: 400,
+        events: [],
+      },
       { name: "pickup A", run: post(() => o("A", "pickup"), driver), status: 200, events: [["ORDER_PICKED_UP", "A"]] },
-      { name: "deliver A", run: post(() => o("A", "deliver"), driver), status: 200, events: [["ORDER_DELIVERED", "A"]] },
+      {
+        name: "deliver A",
+        run: post(() => o("A", "deliver"), driver),
+        status: 200,
+        events: [["ORDER_DELIVERED", "A"]],
+      },
       { name: "deliver A again", run: post(() => o("A", "deliver"), driver), status: 409, events: [] },
-      { name: "dispatch cancels D", run: post(() => o("D", "cancel"), dispatch, { reason: "no courier" }), status: 200, events: [["ORDER_CANCELLED", "D"]] },
-      { name: "ready C with a key", run: post(() => m("C", "ready"), staff, undefined, { "Idempotency-Key": "ready-c" }), status: 200, events: [["MERCHANT_READY", "C"]] },
-      { name: "ready C with the same key", run: post(() => m("C", "ready"), staff, undefined, { "Idempotency-Key": "ready-c" }), status: 200, events: [] },
-      { name: "ready C with a new key", run: post(() => m("C", "ready"), staff, undefined, { "Idempotency-Key": "ready-c2" }), status: 409, events: [] },
+      {
+        name: "dispatch cancels D",
+        run: post(() => o("D", "cancel"), dispatch, { reason: "no courier" }),
+        status: 200,
+        events: [["ORDER_CANCELLED", "D"]],
+      },
+      {
+        name: "ready C with a key",
+        run: post(() => m("C", "ready"), staff, undefined, { "Idempotency-Key": "ready-c" }),
+        status: 200,
+        events: [["MERCHANT_READY", "C"]],
+      },
+      {
+        name: "ready C with the same key",
+        run: post(() => m("C", "ready"), staff, undefined, { "Idempotency-Key": "ready-c" }),
+        status: 200,
+        events: [],
+      },
+      {
+        name: "ready C with a new key",
+        run: post(() => m("C", "ready"), staff, undefined, { "Idempotency-Key": "ready-c2" }),
+        status: 409,
+        events: [],
+      },
       { name: "place E", run: place("E"), status: 201, events: [["ORDER_CREATED", "E"]] },
       {
         name: "E misses its deadline",
@@ -134,7 +239,10 @@ describe.each([
       // After every step, not only at the end: a refusal never leaves a trace, a success exactly one.
       const log = await merchantLog(merchantId);
       expectGapless(log);
-      expect(log.map((e) => [e.event, e.orderId]), `after "${step.name}"`).toEqual(expected.map(([ev, label]) => [ev, ids[label]]));
+      expect(
+        log.map((e) => [e.event, e.orderId]),
+        `after "${step.name}"`,
+      ).toEqual(expected.map(([ev, label]) => [ev, ids[label]]));
     }
 
     const log = await merchantLog(merchantId);
@@ -162,7 +270,9 @@ describe.each([
       expect(roomLog.map((e) => e.seq)).toEqual(mine.map((_, i) => i + 1));
       expect(roomLog.map((e) => [e.event, e.version])).toEqual(mine.map((e) => [e.event, e.version]));
     }
-    const d1 = await env.DB.prepare(`SELECT e.seq, e.event, e.order_id FROM order_events e JOIN orders o ON o.id = e.order_id WHERE o.merchant_id = ? ORDER BY e.seq`)
+    const d1 = await env.DB.prepare(
+      `SELECT e.seq, e.event, e.order_id FROM order_events e JOIN orders o ON o.id = e.order_id WHERE o.merchant_id = ? ORDER BY e.seq`,
+    )
       .bind(merchantId)
       .all<{ seq: number; event: string; order_id: string }>();
     expect(d1.results.map((r) => [r.seq, r.event, r.order_id])).toEqual(log.map((e) => [e.seq, e.event, e.orderId]));
@@ -174,11 +284,17 @@ describe("the audit trail", () => {
     const { merchantId, staff } = await setupMerchant();
     const order = await placeOrder(merchantId, await tokens.customer("cust-9"));
     const late = await placeOrder(merchantId);
-    const screen = await open(`/ws/merchant/${merchantId}/orders`, { token: await tokens.merchant(merchantId, "screen-7") });
+    const screen = await open(`/ws/merchant/${merchantId}/orders`, {
+      token: await tokens.merchant(merchantId, "screen-7"),
+    });
     screen.send({ action: "MERCHANT_ACCEPT", requestId: "tap-1", payload: { orderId: order.id, prepMinutes: 5 } });
     await screen.next((e) => e.event === "ACK" && e.requestId === "tap-1");
     screen.close();
-    await api("POST", `/api/orders/${order.id}/driver`, { token: await tokens.dispatch("ops-1"), body: DRIVER, headers: { "Idempotency-Key": "assign-1" } });
+    await api("POST", `/api/orders/${order.id}/driver`, {
+      token: await tokens.dispatch("ops-1"),
+      body: DRIVER,
+      headers: { "Idempotency-Key": "assign-1" },
+    });
     await api("POST", `/api/merchants/${merchantId}/orders/${order.id}/ready`, { token: staff });
     await api("POST", `/api/orders/${order.id}/pickup`, { token: await tokens.driver(DRIVER.driverId) });
     await inMerchantRoom(merchantId, (room) => {
@@ -186,14 +302,53 @@ describe("the audit trail", () => {
     });
     await runDurableObjectAlarm(merchantStub(merchantId));
 
-    const trail = async (id: string, token: string) => (await api<{ events: AuditEntry[] }>("GET", `/api/orders/${id}/events`, { token })).body.events;
+    const trail = async (id: string, token: string) =>
+      (await api<{ events: AuditEntry[] }>("GET", `/api/orders/${id}/events`, { token })).body.events;
     const events = await trail(order.id, staff);
-    expect(events.map((e) => ({ event: e.event, actor: e.actor, via: e.via, requestId: e.requestId, version: e.order.version }))).toEqual([
-      { event: "ORDER_CREATED", actor: { role: "customer", id: "cust-9" }, via: "rest", requestId: undefined, version: 1 },
-      { event: "MERCHANT_ACCEPTED", actor: { role: "merchant", id: "screen-7" }, via: "socket", requestId: "tap-1", version: 2 },
-      { event: "DRIVER_ASSIGNED", actor: { role: "dispatch", id: "ops-1" }, via: "rest", requestId: "assign-1", version: 3 },
-      { event: "MERCHANT_READY", actor: { role: "merchant", id: "staff-1" }, via: "rest", requestId: undefined, version: 4 },
-      { event: "ORDER_PICKED_UP", actor: { role: "driver", id: DRIVER.driverId }, via: "rest", requestId: undefined, version: 5 },
+    expect(
+      events.map((e) => ({
+        event: e.event,
+        actor: e.actor,
+        via: e.via,
+        requestId: e.requestId,
+        version: e.order.version,
+      })),
+    ).toEqual([
+      {
+        event: "ORDER_CREATED",
+        actor: { role: "customer", id: "cust-9" },
+        via: "rest",
+        requestId: undefined,
+        version: 1,
+      },
+      {
+        event: "MERCHANT_ACCEPTED",
+        actor: { role: "merchant", id: "screen-7" },
+        via: "socket",
+        requestId: "tap-1",
+        version: 2,
+      },
+      {
+        event: "DRIVER_ASSIGNED",
+        actor: { role: "dispatch", id: "ops-1" },
+        via: "rest",
+        requestId: "assign-1",
+        version: 3,
+      },
+      {
+        event: "MERCHANT_READY",
+        actor: { role: "merchant", id: "staff-1" },
+        via: "rest",
+        requestId: undefined,
+        version: 4,
+      },
+      {
+        event: "ORDER_PICKED_UP",
+        actor: { role: "driver", id: DRIVER.driverId },
+        via: "rest",
+        requestId: undefined,
+        version: 5,
+      },
     ]);
     expect(await trail(order.id, await tokens.dispatch())).toEqual(events);
     const expired = await trail(late.id, staff);

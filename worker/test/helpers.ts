@@ -65,12 +65,19 @@ export const ITEMS: OrderItem[] = [
 /** Creates a merchant (via dispatch) and returns its id and a staff token. */
 export async function setupMerchant(settings: { acceptWindowSeconds?: number; defaultPrepMinutes?: number } = {}) {
   const merchantId = uniqueId("m");
-  const res = await api("PUT", `/api/merchants/${merchantId}`, { token: await tokens.dispatch(), body: { name: "Test Kitchen", ...settings } });
+  const res = await api("PUT", `/api/merchants/${merchantId}`, {
+    token: await tokens.dispatch(),
+    body: { name: "Test Kitchen", ...settings },
+  });
   expect(res.status).toBe(201);
   return { merchantId, staff: await tokens.merchant(merchantId) };
 }
 
-export async function placeOrder(merchantId: string, customerToken?: string, extra: Record<string, unknown> = {}): Promise<Order> {
+export async function placeOrder(
+  merchantId: string,
+  customerToken?: string,
+  extra: Record<string, unknown> = {},
+): Promise<Order> {
   const res = await api<Order>("POST", "/api/orders", {
     token: customerToken ?? (await tokens.customer()),
     body: { merchantId, items: ITEMS, ...extra },
@@ -94,7 +101,10 @@ export async function flushOutbox(merchantId: string): Promise<void> {
 }
 
 /** Runs `fn` on the live MerchantOrderRoom instance (e.g. to move its clock or wrap its outbox). */
-export function inMerchantRoom<R>(merchantId: string, fn: (room: MerchantOrderRoom, state: DurableObjectState) => R | Promise<R>) {
+export function inMerchantRoom<R>(
+  merchantId: string,
+  fn: (room: MerchantOrderRoom, state: DurableObjectState) => R | Promise<R>,
+) {
   return runInDurableObject(merchantStub(merchantId), fn);
 }
 
@@ -138,7 +148,8 @@ export class TestSocket {
   async until(pred: (envs: any[]) => boolean, timeoutMs = 5000, what = "condition"): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!pred(this.envelopes)) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.envelopes).slice(0, 2000)}`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.envelopes).slice(0, 2000)}`);
       await new Promise<void>((resolve) => {
         this.waiters.push(resolve);
         setTimeout(resolve, 50);
@@ -160,7 +171,9 @@ export class TestSocket {
 
   /** Stream events (those with a seq, excluding SNAPSHOT / REPLAY_DONE). */
   stream(): any[] {
-    return this.envelopes.filter((e) => typeof e === "object" && e.seq !== undefined && e.event !== "SNAPSHOT" && e.event !== "REPLAY_DONE");
+    return this.envelopes.filter(
+      (e) => typeof e === "object" && e.seq !== undefined && e.event !== "SNAPSHOT" && e.event !== "REPLAY_DONE",
+    );
   }
 
   close(code = 1000): void {
@@ -173,7 +186,10 @@ export class TestSocket {
 }
 
 /** Opens a socket through the Worker; returns the HTTP response when the upgrade is refused. */
-export async function connect(path: string, opts: { token?: string; query?: Record<string, string>; headers?: Record<string, string> } = {}) {
+export async function connect(
+  path: string,
+  opts: { token?: string; query?: Record<string, string>; headers?: Record<string, string> } = {},
+) {
   const url = new URL(`${BASE}${path}`);
   for (const [k, v] of Object.entries(opts.query ?? {})) url.searchParams.set(k, v);
   const headers: Record<string, string> = { Upgrade: "websocket", ...opts.headers };
@@ -188,6 +204,10 @@ export async function connect(path: string, opts: { token?: string; query?: Reco
 export async function open(path: string, opts: Parameters<typeof connect>[1] = {}): Promise<TestSocket> {
   const { socket, response } = await connect(path, opts);
   if (!socket) throw new Error(`upgrade refused: ${response.status} ${await response.text()}`);
-  await socket.until((e) => e.some((x) => x.event === "SNAPSHOT" || x.event === "REPLAY_DONE"), 5000, "snapshot or replay");
+  await socket.until(
+    (e) => e.some((x) => x.event === "SNAPSHOT" || x.event === "REPLAY_DONE"),
+    5000,
+    "snapshot or replay",
+  );
   return socket;
 }

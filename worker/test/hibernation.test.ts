@@ -6,7 +6,17 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { api, flushOutbox, merchantStub, orderStub, placeOrder, setupMerchant, tokens } from "./helpers.ts";
-import { act, barrier, checkFrames, openMerchantSocket, openOrderSocket, openOrderSocketFromStart, rid, streamCount, waitFor } from "./socket-helpers.ts";
+import {
+  act,
+  barrier,
+  checkFrames,
+  openMerchantSocket,
+  openOrderSocket,
+  openOrderSocketFromStart,
+  rid,
+  streamCount,
+  waitFor,
+} from "./socket-helpers.ts";
 
 /** True if the Durable Object had a live instance, which this evicts (evictDurableObject rejects otherwise). */
 async function isRunning(stub: DurableObjectStub): Promise<boolean> {
@@ -40,7 +50,12 @@ describe("after eviction", () => {
     for (const s of [a, b]) {
       const events = await streamCount(s, 2);
       // The identity kept in the socket's attachment survived: the actor is staff-a.
-      expect(events[1]).toMatchObject({ event: "MERCHANT_ACCEPTED", seq: 2, requestId: id, payload: { actor: { role: "merchant", id: "staff-a" } } });
+      expect(events[1]).toMatchObject({
+        event: "MERCHANT_ACCEPTED",
+        seq: 2,
+        requestId: id,
+        payload: { actor: { role: "merchant", id: "staff-a" } },
+      });
     }
     const relayed = await streamCount(phone, 2);
     expect(relayed[1]).toMatchObject({ event: "MERCHANT_ACCEPTED", seq: 2, payload: { merchantAction: "ACCEPT" } });
@@ -48,7 +63,13 @@ describe("after eviction", () => {
     // A REST change after another eviction still reaches the hibernated sockets.
     await evictDurableObject(merchantStub(merchantId));
     await evictDurableObject(orderStub(order.id));
-    expect((await api("POST", `/api/merchants/${merchantId}/orders/${order.id}/preparing`, { token: await tokens.merchant(merchantId) })).status).toBe(200);
+    expect(
+      (
+        await api("POST", `/api/merchants/${merchantId}/orders/${order.id}/preparing`, {
+          token: await tokens.merchant(merchantId),
+        })
+      ).status,
+    ).toBe(200);
     for (const s of [a, b]) expect((await streamCount(s, 3))[2]).toMatchObject({ event: "MERCHANT_PREPARING", seq: 3 });
     expect((await streamCount(phone, 3))[2]).toMatchObject({ event: "MERCHANT_PREPARING", seq: 3 });
 
@@ -146,7 +167,7 @@ describe("ping / pong", () => {
     // And the runtime recorded the auto-response on the socket.
     const stamp = await runInDurableObject(stub, (_room, state) => {
       const [ws] = state.getWebSockets();
-      return ws ? state.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? null : null;
+      return ws ? (state.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? null) : null;
     });
     expect(stamp).not.toBeNull();
     phone.close();
@@ -157,7 +178,12 @@ describe("ping / pong", () => {
     const screen = await openMerchantSocket(merchantId, staff);
     await barrier(screen);
     // Nothing scheduled that could wake the room by itself (creating it queued a D1 projection).
-    await waitFor(async () => (await runInDurableObject(merchantStub(merchantId), (_room, state) => state.storage.getAlarm())) === null, 10_000, "no alarm");
+    await waitFor(
+      async () =>
+        (await runInDurableObject(merchantStub(merchantId), (_room, state) => state.storage.getAlarm())) === null,
+      10_000,
+      "no alarm",
+    );
     await evictDurableObject(merchantStub(merchantId));
     await barrier(screen);
     expect(await isRunning(merchantStub(merchantId))).toBe(false);

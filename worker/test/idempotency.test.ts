@@ -11,7 +11,9 @@ import { expectError, expectGapless, expectJson, merchantLog, orderIn } from "./
 const withKey = (key: string) => ({ "Idempotency-Key": key });
 
 async function trail(orderId: string): Promise<AuditEntry[]> {
-  const res = await api<{ events: AuditEntry[] }>("GET", `/api/orders/${orderId}/events`, { token: await tokens.dispatch() });
+  const res = await api<{ events: AuditEntry[] }>("GET", `/api/orders/${orderId}/events`, {
+    token: await tokens.dispatch(),
+  });
   expect(res.status).toBe(200);
   return res.body.events;
 }
@@ -22,7 +24,10 @@ describe("Idempotency-Key", () => {
     const order = await placeOrder(merchantId);
     const path = `/api/merchants/${merchantId}/orders/${order.id}/accept`;
     const responses = [];
-    for (let i = 0; i < 3; i++) responses.push(await api<Order>("POST", path, { token: staff, body: { prepMinutes: 11 }, headers: withKey("accept-once") }));
+    for (let i = 0; i < 3; i++)
+      responses.push(
+        await api<Order>("POST", path, { token: staff, body: { prepMinutes: 11 }, headers: withKey("accept-once") }),
+      );
     for (const r of responses) {
       expectJson(r, 200);
       expect(r.body).toEqual(responses[0]!.body);
@@ -46,12 +51,18 @@ describe("Idempotency-Key", () => {
     const order = await placeOrder(merchantId);
     const path = `/api/merchants/${merchantId}/orders/${order.id}/ready`;
     await api("POST", `/api/merchants/${merchantId}/orders/${order.id}/accept`, { token: staff });
-    const responses = await Promise.all([0, 1, 2].map(() => api<Order>("POST", path, { token: staff, headers: withKey("ready-k") })));
+    const responses = await Promise.all(
+      [0, 1, 2].map(() => api<Order>("POST", path, { token: staff, headers: withKey("ready-k") })),
+    );
     for (const r of responses) {
       expect(r.status).toBe(200);
       expect(r.body).toEqual(responses[0]!.body);
     }
-    expect((await merchantLog(merchantId)).map((e) => e.event)).toEqual(["ORDER_CREATED", "MERCHANT_ACCEPTED", "MERCHANT_READY"]);
+    expect((await merchantLog(merchantId)).map((e) => e.event)).toEqual([
+      "ORDER_CREATED",
+      "MERCHANT_ACCEPTED",
+      "MERCHANT_READY",
+    ]);
   });
 
   it("placing an order three times with one key creates one order (201 each time)", async () => {
@@ -59,7 +70,10 @@ describe("Idempotency-Key", () => {
     const customer = await tokens.customer();
     const body = { merchantId, items: ITEMS };
     const responses = [];
-    for (let i = 0; i < 3; i++) responses.push(await api<Order>("POST", "/api/orders", { token: customer, body, headers: withKey("checkout-123") }));
+    for (let i = 0; i < 3; i++)
+      responses.push(
+        await api<Order>("POST", "/api/orders", { token: customer, body, headers: withKey("checkout-123") }),
+      );
     for (const r of responses) {
       expectJson(r, 201);
       expect(r.body).toEqual(responses[0]!.body);
@@ -76,11 +90,22 @@ describe("Idempotency-Key", () => {
     const body = { action: "accept", orderIds: [a.id, b.id] };
     const responses = [];
     for (let i = 0; i < 3; i++) {
-      responses.push(await api<{ results: BulkItemResult[] }>("POST", `/api/merchants/${merchantId}/orders/bulk`, { token: staff, body, headers: withKey("bulk-1") }));
+      responses.push(
+        await api<{ results: BulkItemResult[] }>("POST", `/api/merchants/${merchantId}/orders/bulk`, {
+          token: staff,
+          body,
+          headers: withKey("bulk-1"),
+        }),
+      );
     }
     for (const r of responses) expect(r.body).toEqual(responses[0]!.body);
     expect(responses[0]!.body.results.every((r) => r.ok)).toBe(true);
-    expect((await merchantLog(merchantId)).map((e) => e.event)).toEqual(["ORDER_CREATED", "ORDER_CREATED", "MERCHANT_ACCEPTED", "MERCHANT_ACCEPTED"]);
+    expect((await merchantLog(merchantId)).map((e) => e.event)).toEqual([
+      "ORDER_CREATED",
+      "ORDER_CREATED",
+      "MERCHANT_ACCEPTED",
+      "MERCHANT_ACCEPTED",
+    ]);
   });
 
   it("a refusal is a response too: its repeat is the same refusal, even once the change would succeed", async () => {
@@ -95,7 +120,9 @@ describe("Idempotency-Key", () => {
     expect(repeat.body).toEqual(first.body);
     expect((await merchantLog(merchantId)).map((e) => e.event)).toEqual(["ORDER_CREATED", "MERCHANT_ACCEPTED"]);
     // A new key does the change.
-    expect((await api("POST", path, { token: staff, body: { prepMinutes: 20 }, headers: withKey("prep-2") })).status).toBe(200);
+    expect(
+      (await api("POST", path, { token: staff, body: { prepMinutes: 20 }, headers: withKey("prep-2") })).status,
+    ).toBe(200);
   });
 
   it("the same key with another body, order or operation is 422 IDEMPOTENCY_MISMATCH and changes nothing", async () => {
@@ -103,24 +130,66 @@ describe("Idempotency-Key", () => {
     const a = await placeOrder(merchantId);
     const b = await placeOrder(merchantId);
     const m = `/api/merchants/${merchantId}/orders`;
-    expect((await api("POST", `${m}/${a.id}/accept`, { token: staff, body: { prepMinutes: 10 }, headers: withKey("k1") })).status).toBe(200);
+    expect(
+      (await api("POST", `${m}/${a.id}/accept`, { token: staff, body: { prepMinutes: 10 }, headers: withKey("k1") }))
+        .status,
+    ).toBe(200);
     const before = await merchantLog(merchantId);
 
-    expectError(await api("POST", `${m}/${a.id}/accept`, { token: staff, body: { prepMinutes: 25 }, headers: withKey("k1") }), 422, "IDEMPOTENCY_MISMATCH");
-    expectError(await api("POST", `${m}/${a.id}/accept`, { token: staff, body: {}, headers: withKey("k1") }), 422, "IDEMPOTENCY_MISMATCH");
-    expectError(await api("POST", `${m}/${b.id}/accept`, { token: staff, body: { prepMinutes: 10 }, headers: withKey("k1") }), 422, "IDEMPOTENCY_MISMATCH");
-    expectError(await api("POST", `${m}/${a.id}/preparing`, { token: staff, headers: withKey("k1") }), 422, "IDEMPOTENCY_MISMATCH");
-    expectError(await api("POST", `${m}/bulk`, { token: staff, body: { action: "accept", orderIds: [b.id] }, headers: withKey("k1") }), 422, "IDEMPOTENCY_MISMATCH");
+    expectError(
+      await api("POST", `${m}/${a.id}/accept`, { token: staff, body: { prepMinutes: 25 }, headers: withKey("k1") }),
+      422,
+      "IDEMPOTENCY_MISMATCH",
+    );
+    expectError(
+      await api("POST", `${m}/${a.id}/accept`, { token: staff, body: {}, headers: withKey("k1") }),
+      422,
+      "IDEMPOTENCY_MISMATCH",
+    );
+    expectError(
+      await api("POST", `${m}/${b.id}/accept`, { token: staff, body: { prepMinutes: 10 }, headers: withKey("k1") }),
+      422,
+      "IDEMPOTENCY_MISMATCH",
+    );
+    expectError(
+      await api("POST", `${m}/${a.id}/preparing`, { token: staff, headers: withKey("k1") }),
+      422,
+      "IDEMPOTENCY_MISMATCH",
+    );
+    expectError(
+      await api("POST", `${m}/bulk`, {
+        token: staff,
+        body: { action: "accept", orderIds: [b.id] },
+        headers: withKey("k1"),
+      }),
+      422,
+      "IDEMPOTENCY_MISMATCH",
+    );
 
     expect(await merchantLog(merchantId)).toEqual(before);
     expect((await api<Order>("GET", `/api/orders/${b.id}`, { token: staff })).body.status).toBe("PLACED");
-    expect((await api<Order>("GET", `/api/orders/${a.id}`, { token: staff })).body).toMatchObject({ status: "ACCEPTED", prepMinutes: 10 });
+    expect((await api<Order>("GET", `/api/orders/${a.id}`, { token: staff })).body).toMatchObject({
+      status: "ACCEPTED",
+      prepMinutes: 10,
+    });
 
     // A different order body on place is a mismatch too.
     const customer = await tokens.customer();
-    expect((await api("POST", "/api/orders", { token: customer, body: { merchantId, items: ITEMS }, headers: withKey("place-k") })).status).toBe(201);
+    expect(
+      (
+        await api("POST", "/api/orders", {
+          token: customer,
+          body: { merchantId, items: ITEMS },
+          headers: withKey("place-k"),
+        })
+      ).status,
+    ).toBe(201);
     expectError(
-      await api("POST", "/api/orders", { token: customer, body: { merchantId, items: ITEMS, notes: "and fries" }, headers: withKey("place-k") }),
+      await api("POST", "/api/orders", {
+        token: customer,
+        body: { merchantId, items: ITEMS, notes: "and fries" },
+        headers: withKey("place-k"),
+      }),
       422,
       "IDEMPOTENCY_MISMATCH",
     );
@@ -134,33 +203,69 @@ describe("Idempotency-Key", () => {
     const b = await placeOrder(merchantId);
     const m = `/api/merchants/${merchantId}/orders`;
 
-    const one = await api<Order>("POST", `${m}/${a.id}/accept`, { token: staff1, body: {}, headers: withKey("shared") });
+    const one = await api<Order>("POST", `${m}/${a.id}/accept`, {
+      token: staff1,
+      body: {},
+      headers: withKey("shared"),
+    });
     expect(one.status).toBe(200);
     // Another screen, same key, another order: not a mismatch, a change of its own.
-    const two = await api<Order>("POST", `${m}/${b.id}/accept`, { token: staff2, body: {}, headers: withKey("shared") });
+    const two = await api<Order>("POST", `${m}/${b.id}/accept`, {
+      token: staff2,
+      body: {},
+      headers: withKey("shared"),
+    });
     expect(two.status).toBe(200);
     expect(two.body.id).toBe(b.id);
     // Another screen, same key, same request as screen-1's: not screen-1's replay — a real (refused) attempt.
-    expectError(await api("POST", `${m}/${a.id}/accept`, { token: staff2, body: {}, headers: withKey("other") }), 409, "INVALID_TRANSITION");
-    const three = await api("POST", `${m}/${a.id}/accept`, { token: await tokens.merchant(merchantId, "screen-3"), body: {}, headers: withKey("shared") });
+    expectError(
+      await api("POST", `${m}/${a.id}/accept`, { token: staff2, body: {}, headers: withKey("other") }),
+      409,
+      "INVALID_TRANSITION",
+    );
+    const three = await api("POST", `${m}/${a.id}/accept`, {
+      token: await tokens.merchant(merchantId, "screen-3"),
+      body: {},
+      headers: withKey("shared"),
+    });
     expectError(three, 409, "INVALID_TRANSITION");
 
     // Two customers with the same key each get their own order.
-    const c1 = await api<Order>("POST", "/api/orders", { token: await tokens.customer("cust-a"), body: { merchantId, items: ITEMS }, headers: withKey("checkout") });
-    const c2 = await api<Order>("POST", "/api/orders", { token: await tokens.customer("cust-b"), body: { merchantId, items: ITEMS }, headers: withKey("checkout") });
+    const c1 = await api<Order>("POST", "/api/orders", {
+      token: await tokens.customer("cust-a"),
+      body: { merchantId, items: ITEMS },
+      headers: withKey("checkout"),
+    });
+    const c2 = await api<Order>("POST", "/api/orders", {
+      token: await tokens.customer("cust-b"),
+      body: { merchantId, items: ITEMS },
+      headers: withKey("checkout"),
+    });
     expect(c1.status).toBe(201);
     expect(c2.status).toBe(201);
     expect(c1.body.id).not.toBe(c2.body.id);
     expect([c1.body.customerId, c2.body.customerId]).toEqual(["cust-a", "cust-b"]);
 
     // Same sub, different role: a dispatch "shared" key does not replay a merchant's.
-    const cancel = await api<Order>("POST", `/api/orders/${b.id}/cancel`, { token: await tokens.dispatch("screen-1"), body: { reason: "x" }, headers: withKey("shared") });
+    const cancel = await api<Order>("POST", `/api/orders/${b.id}/cancel`, {
+      token: await tokens.dispatch("screen-1"),
+      body: { reason: "x" },
+      headers: withKey("shared"),
+    });
     expect(cancel.status).toBe(200);
     expect(cancel.body.status).toBe("CANCELLED");
 
     const log = await merchantLog(merchantId);
     expectGapless(log);
-    expect(log.map((e) => e.event)).toEqual(["ORDER_CREATED", "ORDER_CREATED", "MERCHANT_ACCEPTED", "MERCHANT_ACCEPTED", "ORDER_CREATED", "ORDER_CREATED", "ORDER_CANCELLED"]);
+    expect(log.map((e) => e.event)).toEqual([
+      "ORDER_CREATED",
+      "ORDER_CREATED",
+      "MERCHANT_ACCEPTED",
+      "MERCHANT_ACCEPTED",
+      "ORDER_CREATED",
+      "ORDER_CREATED",
+      "ORDER_CANCELLED",
+    ]);
   });
 
   it("a caller's key is theirs across merchants: reused at another merchant it is 422 and changes nothing there", async () => {
@@ -168,13 +273,29 @@ describe("Idempotency-Key", () => {
     const b = await setupMerchant();
     const customer = await tokens.customer(`cust-${crypto.randomUUID()}`);
     const key = `checkout-${crypto.randomUUID()}`;
-    const first = await api<Order>("POST", "/api/orders", { token: customer, body: { merchantId: a.merchantId, items: ITEMS }, headers: withKey(key) });
+    const first = await api<Order>("POST", "/api/orders", {
+      token: customer,
+      body: { merchantId: a.merchantId, items: ITEMS },
+      headers: withKey(key),
+    });
     expect(first.status).toBe(201);
     // The app reuses the key for a checkout at another restaurant: a client bug the contract answers with 422.
-    expectError(await api("POST", "/api/orders", { token: customer, body: { merchantId: b.merchantId, items: ITEMS }, headers: withKey(key) }), 422, "IDEMPOTENCY_MISMATCH");
+    expectError(
+      await api("POST", "/api/orders", {
+        token: customer,
+        body: { merchantId: b.merchantId, items: ITEMS },
+        headers: withKey(key),
+      }),
+      422,
+      "IDEMPOTENCY_MISMATCH",
+    );
     expect(await merchantLog(b.merchantId)).toEqual([]);
     // At the first merchant the key still replays its first answer.
-    const again = await api<Order>("POST", "/api/orders", { token: customer, body: { merchantId: a.merchantId, items: ITEMS }, headers: withKey(key) });
+    const again = await api<Order>("POST", "/api/orders", {
+      token: customer,
+      body: { merchantId: a.merchantId, items: ITEMS },
+      headers: withKey(key),
+    });
     expect(again.status).toBe(201);
     expect(again.body).toEqual(first.body);
     expect((await merchantLog(a.merchantId)).length).toBe(1);
@@ -183,18 +304,46 @@ describe("Idempotency-Key", () => {
     const dispatch = await tokens.dispatch(`ops-${crypto.randomUUID()}`);
     const atB = await placeOrder(b.merchantId);
     const cancelKey = `cancel-${crypto.randomUUID()}`;
-    expect((await api("POST", `/api/orders/${first.body.id}/cancel`, { token: dispatch, body: { reason: "x" }, headers: withKey(cancelKey) })).status).toBe(200);
-    expectError(await api("POST", `/api/orders/${atB.id}/cancel`, { token: dispatch, body: { reason: "x" }, headers: withKey(cancelKey) }), 422, "IDEMPOTENCY_MISMATCH");
+    expect(
+      (
+        await api("POST", `/api/orders/${first.body.id}/cancel`, {
+          token: dispatch,
+          body: { reason: "x" },
+          headers: withKey(cancelKey),
+        })
+      ).status,
+    ).toBe(200);
+    expectError(
+      await api("POST", `/api/orders/${atB.id}/cancel`, {
+        token: dispatch,
+        body: { reason: "x" },
+        headers: withKey(cancelKey),
+      }),
+      422,
+      "IDEMPOTENCY_MISMATCH",
+    );
     expect((await merchantStub(b.merchantId).getOrder(atB.id))?.status).toBe("PLACED");
     // Without a key, or with a fresh one, the same caller acts at the other merchant as usual.
-    expect((await api("POST", `/api/orders/${atB.id}/cancel`, { token: dispatch, body: { reason: "x" }, headers: withKey(`${cancelKey}-b`) })).status).toBe(200);
+    expect(
+      (
+        await api("POST", `/api/orders/${atB.id}/cancel`, {
+          token: dispatch,
+          body: { reason: "x" },
+          headers: withKey(`${cancelKey}-b`),
+        })
+      ).status,
+    ).toBe(200);
   });
 
   it("the key is 1..255 characters", async () => {
     const { merchantId, staff } = await setupMerchant();
     const order = await orderIn(merchantId, "PLACED");
     const path = `/api/merchants/${merchantId}/orders/${order.id}/accept`;
-    expectError(await api("POST", path, { token: staff, body: {}, headers: withKey("k".repeat(256)) }), 400, "BAD_REQUEST");
+    expectError(
+      await api("POST", path, { token: staff, body: {}, headers: withKey("k".repeat(256)) }),
+      400,
+      "BAD_REQUEST",
+    );
     expect((await merchantLog(merchantId)).length).toBe(1);
     const ok = await api<Order>("POST", path, { token: staff, body: {}, headers: withKey("k".repeat(255)) });
     expect(ok.status).toBe(200);
@@ -205,13 +354,25 @@ describe("Idempotency-Key", () => {
     const merchantId = `m-put-${crypto.randomUUID().slice(0, 8)}`;
     const dispatch = await tokens.dispatch();
     const body = { name: "Ramen Ya", acceptWindowSeconds: 300 };
-    const first = await api("PUT", `/api/merchants/${merchantId}`, { token: dispatch, body, headers: withKey("create-ramen") });
+    const first = await api("PUT", `/api/merchants/${merchantId}`, {
+      token: dispatch,
+      body,
+      headers: withKey("create-ramen"),
+    });
     expectJson(first, 201);
-    const again = await api("PUT", `/api/merchants/${merchantId}`, { token: dispatch, body, headers: withKey("create-ramen") });
+    const again = await api("PUT", `/api/merchants/${merchantId}`, {
+      token: dispatch,
+      body,
+      headers: withKey("create-ramen"),
+    });
     expect(again.status).toBe(201);
     expect(again.body).toEqual(first.body);
     expectError(
-      await api("PUT", `/api/merchants/${merchantId}`, { token: dispatch, body: { name: "Sushi Ya" }, headers: withKey("create-ramen") }),
+      await api("PUT", `/api/merchants/${merchantId}`, {
+        token: dispatch,
+        body: { name: "Sushi Ya" },
+        headers: withKey("create-ramen"),
+      }),
       422,
       "IDEMPOTENCY_MISMATCH",
     );

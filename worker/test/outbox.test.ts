@@ -64,12 +64,18 @@ async function faultState(merchantId: string): Promise<Faults> {
 
 async function outboxRows(merchantId: string) {
   return inMerchantRoom(merchantId, (_room, state) =>
-    state.storage.sql.exec<{ target: string; attempts: number; last_error: string | null }>(`SELECT target, attempts, last_error FROM outbox`).toArray(),
+    state.storage.sql
+      .exec<{ target: string; attempts: number; last_error: string | null }>(
+        `SELECT target, attempts, last_error FROM outbox`,
+      )
+      .toArray(),
   );
 }
 
 async function d1Version(orderId: string): Promise<number | null> {
-  const row = await env.DB.prepare(`SELECT version FROM orders WHERE id = ?`).bind(orderId).first<{ version: number }>();
+  const row = await env.DB.prepare(`SELECT version FROM orders WHERE id = ?`)
+    .bind(orderId)
+    .first<{ version: number }>();
   return row?.version ?? null;
 }
 
@@ -100,13 +106,19 @@ async function expectSameEverywhere(merchantId: string, orderIds: string[]): Pro
   for (const id of orderIds) {
     const truth = (await merchantStub(merchantId).getOrder(id)) as Order;
     expect(await orderStub(id).getOrder()).toEqual(truth);
-    const row = await env.DB.prepare(`SELECT version, status, json FROM orders WHERE id = ?`).bind(id).first<{ version: number; status: string; json: string }>();
+    const row = await env.DB.prepare(`SELECT version, status, json FROM orders WHERE id = ?`)
+      .bind(id)
+      .first<{ version: number; status: string; json: string }>();
     expect(row).toMatchObject({ version: truth.version, status: truth.status });
     expect(JSON.parse(row!.json)).toEqual(truth);
     const mine = log.filter((e) => e.orderId === id);
     // Each version exactly once, in order, in the OrderRoom's stream and in D1's trail.
     expect((await orderRoomLog(id)).map((e) => [e.seq, e.version])).toEqual(mine.map((e, i) => [i + 1, e.version]));
-    const trail = await env.DB.prepare(`SELECT version, seq, event FROM order_events WHERE order_id = ? ORDER BY version`).bind(id).all<{ version: number; seq: number; event: string }>();
+    const trail = await env.DB.prepare(
+      `SELECT version, seq, event FROM order_events WHERE order_id = ? ORDER BY version`,
+    )
+      .bind(id)
+      .all<{ version: number; seq: number; event: string }>();
     expect(trail.results.map((r) => [r.version, r.seq, r.event])).toEqual(mine.map((e) => [e.version, e.seq, e.event]));
   }
 }
@@ -116,7 +128,9 @@ async function busyOrders(merchantId: string, staff: string): Promise<string[]> 
   const b = await placeOrder(merchantId);
   const m = `/api/merchants/${merchantId}/orders`;
   expect((await api("POST", `${m}/${a.id}/accept`, { token: staff, body: { prepMinutes: 5 } })).status).toBe(200);
-  expect((await api("POST", `/api/orders/${a.id}/driver`, { token: await tokens.dispatch(), body: DRIVER })).status).toBe(200);
+  expect(
+    (await api("POST", `/api/orders/${a.id}/driver`, { token: await tokens.dispatch(), body: DRIVER })).status,
+  ).toBe(200);
   expect((await api("POST", `${m}/${a.id}/ready`, { token: staff })).status).toBe(200);
   expect((await api("POST", `${m}/${b.id}/reject`, { token: staff, body: { reason: "closed" } })).status).toBe(200);
   return [a.id, b.id];
@@ -139,9 +153,17 @@ describe("outbox delivery", () => {
     await injectFaults(merchantId, { orderRoom: 0, projection: 3, afterDelivery: false });
     const ids = await busyOrders(merchantId, staff);
     // While D1 is down the rows wait with their error recorded.
-    await vi.waitFor(async () => expect((await outboxRows(merchantId)).some((r) => r.target === "projection" && r.attempts > 0 && r.last_error === "D1 unavailable")).toBe(true), {
-      timeout: 10_000,
-    });
+    await vi.waitFor(
+      async () =>
+        expect(
+          (await outboxRows(merchantId)).some(
+            (r) => r.target === "projection" && r.attempts > 0 && r.last_error === "D1 unavailable",
+          ),
+        ).toBe(true),
+      {
+        timeout: 10_000,
+      },
+    );
     await waitConsistent(merchantId, ids);
     await expectSameEverywhere(merchantId, ids);
     expect((await faultState(merchantId)).projection).toBe(0);
@@ -195,7 +217,8 @@ describe("outbox delivery", () => {
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) ids.push((await placeOrder(merchantId)).id);
     const m = `/api/merchants/${merchantId}/orders`;
-    for (const id of ids.slice(0, 10)) expect((await api("POST", `${m}/${id}/accept`, { token: staff })).status).toBe(200);
+    for (const id of ids.slice(0, 10))
+      expect((await api("POST", `${m}/${id}/accept`, { token: staff })).status).toBe(200);
     await waitConsistent(merchantId, ids);
     await expectSameEverywhere(merchantId, ids);
     const { calls } = await faultState(merchantId);
@@ -205,15 +228,27 @@ describe("outbox delivery", () => {
 
   it("the largest order the API accepts (100 items) reaches D1 whole, and does not hold up the others", async () => {
     const { merchantId, staff } = await setupMerchant();
-    const items = Array.from({ length: 100 }, (_, i) => ({ name: `dish ${i}`, quantity: (i % 99) + 1, unitPriceCents: 100 + i, notes: `note ${i}` }));
-    const big = await api<Order>("POST", "/api/orders", { token: await tokens.customer(), body: { merchantId, items } });
+    const items = Array.from({ length: 100 }, (_, i) => ({
+      name: `dish ${i}`,
+      quantity: (i % 99) + 1,
+      unitPriceCents: 100 + i,
+      notes: `note ${i}`,
+    }));
+    const big = await api<Order>("POST", "/api/orders", {
+      token: await tokens.customer(),
+      body: { merchantId, items },
+    });
     expect(big.status).toBe(201);
     const small = await placeOrder(merchantId);
     await waitConsistent(merchantId, [big.body.id, small.id]);
-    const stored = await env.DB.prepare(`SELECT position, name, quantity, unit_price_cents AS unitPriceCents, notes FROM order_items WHERE order_id = ? ORDER BY position`)
+    const stored = await env.DB.prepare(
+      `SELECT position, name, quantity, unit_price_cents AS unitPriceCents, notes FROM order_items WHERE order_id = ? ORDER BY position`,
+    )
       .bind(big.body.id)
       .all<{ position: number; name: string; quantity: number; unitPriceCents: number; notes: string }>();
-    expect(stored.results.map(({ position, ...item }) => ({ ...item, position }))).toEqual(items.map((item, position) => ({ ...item, position })));
+    expect(stored.results.map(({ position, ...item }) => ({ ...item, position }))).toEqual(
+      items.map((item, position) => ({ ...item, position })),
+    );
     expect((await api<Order>("GET", `/api/orders/${big.body.id}`, { token: staff })).body.items).toEqual(items);
   }, 60_000);
 });

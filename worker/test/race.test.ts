@@ -25,7 +25,9 @@ describe("racing changes", () => {
     // Every copy agrees on the winner.
     await flushOutbox(merchantId);
     expect(await orderStub(order.id).getOrder()).toEqual(winner.body);
-    expect((await api<Order>("GET", `/api/orders/${order.id}`, { token: await tokens.dispatch() })).body).toEqual(winner.body);
+    expect((await api<Order>("GET", `/api/orders/${order.id}`, { token: await tokens.dispatch() })).body).toEqual(
+      winner.body,
+    );
   });
 
   it("ten screens accepting at once: one wins", async () => {
@@ -46,8 +48,14 @@ describe("racing changes", () => {
     const results = await Promise.all([
       api<Order>("POST", `${m}/accept`, { token: staff, body: {} }),
       api<Order>("POST", `${m}/reject`, { token: staff, body: { reason: "busy" } }),
-      api<Order>("POST", `/api/orders/${order.id}/cancel`, { token: await tokens.customer(), body: { reason: "too slow" } }),
-      api("POST", `/api/merchants/${merchantId}/orders/bulk`, { token: staff, body: { action: "accept", orderIds: [order.id] } }),
+      api<Order>("POST", `/api/orders/${order.id}/cancel`, {
+        token: await tokens.customer(),
+        body: { reason: "too slow" },
+      }),
+      api("POST", `/api/merchants/${merchantId}/orders/bulk`, {
+        token: staff,
+        body: { action: "accept", orderIds: [order.id] },
+      }),
     ]);
     const singleWins = results.slice(0, 3).filter((r) => r.status === 200);
     const bulkWon = results[3]!.body.results[0].ok === true;

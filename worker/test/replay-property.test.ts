@@ -40,8 +40,20 @@ const opArb = fc.oneof(
   { weight: 4, arbitrary: fc.record({ kind: fc.constant("drop" as const), screen: screenArb }) },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant("resume" as const), screen: screenArb }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("fresh" as const), screen: screenArb }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant("evict" as const), sockets: fc.constantFrom("hibernate" as const, "close" as const) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant("customer" as const), what: fc.constantFrom("drop" as const, "resume" as const, "evict" as const) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("evict" as const),
+      sockets: fc.constantFrom("hibernate" as const, "close" as const),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("customer" as const),
+      what: fc.constantFrom("drop" as const, "resume" as const, "evict" as const),
+    }),
+  },
 );
 type Op = typeof opArb extends fc.Arbitrary<infer T> ? T : never;
 
@@ -66,14 +78,20 @@ async function run(ops: Op[]): Promise<void> {
     const requestId = rid();
     screen.socket!.send({ ...frame, requestId });
     await screen.socket!.until(
-      (e) => e.some((x) => x.requestId === requestId && ["ACK", "ERROR", "BULK_RESULT"].includes(x.event)) || screen.socket!.closed !== null,
+      (e) =>
+        e.some((x) => x.requestId === requestId && ["ACK", "ERROR", "BULK_RESULT"].includes(x.event)) ||
+        screen.socket!.closed !== null,
       10_000,
       `reply to ${frame.action}`,
     );
     return true;
   };
   const merchantRest = (orderId: string, action: string, body: unknown) =>
-    api("POST", `/api/merchants/${merchantId}/orders/${orderId}/${action}`, { token: staff, body, headers: { "Idempotency-Key": rid() } });
+    api("POST", `/api/merchants/${merchantId}/orders/${orderId}/${action}`, {
+      token: staff,
+      body,
+      headers: { "Idempotency-Key": rid() },
+    });
 
   const act = async (order: Order, action: string, via: "rest" | "socket", screen: StreamWatcher) => {
     if (action === "cancel") {
@@ -88,7 +106,11 @@ async function run(ops: Op[]): Promise<void> {
       "prep-time": { action: "MERCHANT_UPDATE_PREP_TIME", payload: { orderId: order.id, prepMinutes: 21 } },
     };
     if (via === "socket" && (await viaSocket(screen, frames[action]!))) return;
-    const bodies: Record<string, unknown> = { accept: { prepMinutes: 9 }, reject: { reason: "sold out" }, "prep-time": { prepMinutes: 21 } };
+    const bodies: Record<string, unknown> = {
+      accept: { prepMinutes: 9 },
+      reject: { reason: "sold out" },
+      "prep-time": { prepMinutes: 21 },
+    };
     await merchantRest(order.id, action, bodies[action]);
   };
 
@@ -110,16 +132,25 @@ async function run(ops: Op[]): Promise<void> {
       case "bulk": {
         const ids = [...new Set(op.orders.filter((i) => i < orders.length).map((i) => orders[i]!.id))];
         if (ids.length === 0) break;
-        const frame = { action: op.action === "accept" ? "BULK_ACCEPT" : "BULK_MARK_READY", payload: { orderIds: ids } };
+        const frame = {
+          action: op.action === "accept" ? "BULK_ACCEPT" : "BULK_MARK_READY",
+          payload: { orderIds: ids },
+        };
         if (op.via === "socket" && (await viaSocket(screens[op.screen]!, frame))) break;
-        await api("POST", `/api/merchants/${merchantId}/orders/bulk`, { token: staff, body: { action: op.action, orderIds: ids } });
+        await api("POST", `/api/merchants/${merchantId}/orders/bulk`, {
+          token: staff,
+          body: { action: op.action, orderIds: ids },
+        });
         break;
       }
       case "race":
         // Two kitchen gestures on one order at once (socket accept vs REST reject): one wins.
         if (orders.length) {
           const order = orders[op.order % orders.length]!;
-          await Promise.all([act(order, "accept", "socket", screens[op.screen]!), act(order, "reject", "rest", screens[op.screen]!)]);
+          await Promise.all([
+            act(order, "accept", "socket", screens[op.screen]!),
+            act(order, "reject", "rest", screens[op.screen]!),
+          ]);
         }
         break;
       case "drop":
@@ -165,7 +196,8 @@ async function run(ops: Op[]): Promise<void> {
     await tracker.reach(info.seq);
     problems.push(...tracker.check(await orderLog(orders[0]!.id), info.seq).problems);
     const truth = await merchantStub(merchantId).getOrder(orders[0]!.id);
-    if (JSON.stringify(tracker.order) !== JSON.stringify(truth)) problems.push(`tracker shows v${tracker.order?.version}, the room has v${truth?.version}`);
+    if (JSON.stringify(tracker.order) !== JSON.stringify(truth))
+      problems.push(`tracker shows v${tracker.order?.version}, the room has v${truth?.version}`);
   }
   for (const s of [...screens, tracker]) await s?.drop();
   stats.runs++;
@@ -178,22 +210,18 @@ async function run(ops: Op[]): Promise<void> {
 const stats = { runs: 0, events: 0, resumes: 0, replayed: 0 };
 
 describe("replay: any interleaving of operations and disconnects", () => {
-  it(
-    "leaves every screen and tracking page with a gap-free, exactly-once stream equal to the room's log",
-    async () => {
-      await fc.assert(
-        fc.asyncProperty(fc.array(opArb, { minLength: 8, maxLength: 40, size: "max" }), async (ops) => {
-          await run(ops);
-        }),
-        { numRuns: 40, interruptAfterTimeLimit: 90_000, markInterruptAsFailure: false },
-      );
-      console.log(`replay property: ${JSON.stringify(stats)}`);
-      // The runs did real work: streams with events, reconnects that replayed some of them.
-      expect(stats.events).toBeGreaterThan(100);
-      expect(stats.replayed).toBeGreaterThan(20);
-    },
-    180_000,
-  );
+  it("leaves every screen and tracking page with a gap-free, exactly-once stream equal to the room's log", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(opArb, { minLength: 8, maxLength: 40, size: "max" }), async (ops) => {
+        await run(ops);
+      }),
+      { numRuns: 40, interruptAfterTimeLimit: 90_000, markInterruptAsFailure: false },
+    );
+    console.log(`replay property: ${JSON.stringify(stats)}`);
+    // The runs did real work: streams with events, reconnects that replayed some of them.
+    expect(stats.events).toBeGreaterThan(100);
+    expect(stats.replayed).toBeGreaterThan(20);
+  }, 180_000);
 
   it("regression shape: drop every screen mid-burst, evict with sockets closed, resume all", async () => {
     await run([

@@ -19,7 +19,11 @@ function routes(merchantId: string, orderId: string): { method: string; path: st
     { method: "PUT", path: `/api/merchants/${merchantId}`, body: { name: "Renamed" } },
     { method: "GET", path: `/api/merchants/${merchantId}/orders?status=active` },
     { method: "GET", path: `/api/merchants/${merchantId}/orders?status=all` },
-    { method: "POST", path: "/api/orders", body: { merchantId, items: [{ name: "Tea", quantity: 1, unitPriceCents: 200 }] } },
+    {
+      method: "POST",
+      path: "/api/orders",
+      body: { merchantId, items: [{ name: "Tea", quantity: 1, unitPriceCents: 200 }] },
+    },
     { method: "GET", path: o },
     { method: "GET", path: `${o}/events` },
     { method: "POST", path: `${o}/cancel`, body: { reason: "no" } },
@@ -32,16 +36,29 @@ function routes(merchantId: string, orderId: string): { method: string; path: st
     { method: "POST", path: `${m}/preparing` },
     { method: "POST", path: `${m}/ready` },
     { method: "POST", path: `${m}/prep-time`, body: { prepMinutes: 5 } },
-    { method: "POST", path: `/api/merchants/${merchantId}/orders/bulk`, body: { action: "accept", orderIds: [orderId] } },
+    {
+      method: "POST",
+      path: `/api/merchants/${merchantId}/orders/bulk`,
+      body: { action: "accept", orderIds: [orderId] },
+    },
   ];
 }
 
 /** Calls the Hono app directly with a modified env (the deployed configuration, a missing secret). */
-async function callApp(envPatch: Record<string, unknown>, method: string, path: string, opts: { token?: string; body?: unknown } = {}) {
+async function callApp(
+  envPatch: Record<string, unknown>,
+  method: string,
+  path: string,
+  opts: { token?: string; body?: unknown } = {},
+) {
   const headers: Record<string, string> = {};
   if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
   if (opts.body !== undefined) headers["Content-Type"] = "application/json";
-  const request = new Request(`${BASE}${path}`, { method, headers, ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}) });
+  const request = new Request(`${BASE}${path}`, {
+    method,
+    headers,
+    ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
+  });
   const ctx = createExecutionContext();
   const res = await app.fetch(request, { ...env, ...envPatch } as Env, ctx);
   await waitOnExecutionContext(ctx);
@@ -103,7 +120,10 @@ describe("GET /api/health", () => {
     const res = await api("GET", "/api/health");
     expectJson(res, 200);
     expect(res.body).toEqual({ ok: true, dev: true }); // the test pool runs with DEV_MODE=true
-    const deployed = await app.fetch(new Request("http://x/api/health"), { ...env, DEV_MODE: undefined } as unknown as Env);
+    const deployed = await app.fetch(new Request("http://x/api/health"), {
+      ...env,
+      DEV_MODE: undefined,
+    } as unknown as Env);
     expect(await deployed.json()).toEqual({ ok: true, dev: false });
   });
 });
@@ -138,11 +158,17 @@ describe("POST /api/dev/token (DEV_MODE=true in tests)", () => {
   });
 
   it("answers 404 when DEV_MODE is unset (the deployed configuration)", async () => {
-    const res = await callApp({ DEV_MODE: undefined }, "POST", "/api/dev/token", { body: { role: "dispatch", sub: "ops" } });
+    const res = await callApp({ DEV_MODE: undefined }, "POST", "/api/dev/token", {
+      body: { role: "dispatch", sub: "ops" },
+    });
     expectError(res, 404, "NOT_FOUND");
     // …and for anything else under /api/dev too.
     expectError(await callApp({ DEV_MODE: undefined }, "GET", "/api/dev/token"), 404, "NOT_FOUND");
-    expectError(await callApp({ DEV_MODE: "false" }, "POST", "/api/dev/token", { body: { role: "dispatch", sub: "ops" } }), 404, "NOT_FOUND");
+    expectError(
+      await callApp({ DEV_MODE: "false" }, "POST", "/api/dev/token", { body: { role: "dispatch", sub: "ops" } }),
+      404,
+      "NOT_FOUND",
+    );
     // The same app with dev mode on does mint (so the 404 above is dev mode's doing).
     const on = await callApp({}, "POST", "/api/dev/token", { body: { role: "dispatch", sub: "ops" } });
     expect(on.status).toBe(200);
@@ -154,7 +180,10 @@ describe("a missing AUTH_SECRET fails closed", () => {
     const { merchantId, staff } = await setupMerchant();
     const order = await placeOrder(merchantId);
     for (const patch of [{ AUTH_SECRET: undefined }, { AUTH_SECRET: "" }, { AUTH_SECRET: "short" }]) {
-      const accept = await callApp(patch, "POST", `/api/merchants/${merchantId}/orders/${order.id}/accept`, { token: staff, body: {} });
+      const accept = await callApp(patch, "POST", `/api/merchants/${merchantId}/orders/${order.id}/accept`, {
+        token: staff,
+        body: {},
+      });
       const error = expectError(accept as never, 500, "INTERNAL");
       expect(error.message).toMatch(/AUTH_SECRET/);
       const read = await callApp(patch, "GET", `/api/orders/${order.id}`, { token: await tokens.dispatch() });
@@ -184,14 +213,23 @@ describe("errors are always JSON in the one shape", () => {
     const { merchantId } = await setupMerchant();
     const customer = await tokens.customer();
     expectError(await api("POST", "/api/orders", { token: customer, body: "{not json" }), 400, "BAD_REQUEST");
-    expectError(await api("POST", "/api/orders", { token: customer, body: "" , headers: { "Content-Type": "application/json" } }), 400, "BAD_REQUEST");
+    expectError(
+      await api("POST", "/api/orders", { token: customer, body: "", headers: { "Content-Type": "application/json" } }),
+      400,
+      "BAD_REQUEST",
+    );
     const huge = { merchantId, items: [{ name: "x", quantity: 1, unitPriceCents: 1 }], notes: "x".repeat(70_000) };
     expectError(await api("POST", "/api/orders", { token: customer, body: huge }), 413, "TOO_LARGE");
   });
 
   it("odd paths and ids", async () => {
     const dispatch = await tokens.dispatch();
-    for (const path of ["/api/orders/%E0%A4%A", "/api/orders/..%2F..%2Fetc", "/api/orders/" + "a".repeat(300) + ".b", "/api/merchants/%00/orders"]) {
+    for (const path of [
+      "/api/orders/%E0%A4%A",
+      "/api/orders/..%2F..%2Fetc",
+      `/api/orders/${"a".repeat(300)}.b`,
+      "/api/merchants/%00/orders",
+    ]) {
       const res = await api("GET", path, { token: dispatch });
       expect([400, 404], `${path}: ${res.status}`).toContain(res.status);
       expectError(res, res.status, res.status === 400 ? "BAD_REQUEST" : "NOT_FOUND");

@@ -8,7 +8,8 @@ import { ListOrdersResponseSchema, OrderSchema, type Order } from "../../schema/
 import { api, flushOutbox, placeOrder, setupMerchant, tokens, uniqueId } from "./helpers.ts";
 import { expectError, expectJson, expectZod400, merchantLog, orderIn } from "./rest-support.ts";
 
-const actionPath = (merchantId: string, orderId: string, action: string) => `/api/merchants/${merchantId}/orders/${orderId}/${action}`;
+const actionPath = (merchantId: string, orderId: string, action: string) =>
+  `/api/merchants/${merchantId}/orders/${orderId}/${action}`;
 
 describe("PUT /api/merchants/:merchantId", () => {
   it("creates (201) with the defaults, updates (200) keeping unspecified settings, and projects to D1", async () => {
@@ -16,18 +17,43 @@ describe("PUT /api/merchants/:merchantId", () => {
     const dispatch = await tokens.dispatch();
     const created = await api("PUT", `/api/merchants/${merchantId}`, { token: dispatch, body: { name: "Noodle Bar" } });
     expectJson(created, 201);
-    expect(created.body).toEqual({ id: merchantId, name: "Noodle Bar", acceptWindowSeconds: 600, defaultPrepMinutes: 15 });
+    expect(created.body).toEqual({
+      id: merchantId,
+      name: "Noodle Bar",
+      acceptWindowSeconds: 600,
+      defaultPrepMinutes: 15,
+    });
 
-    const updated = await api("PUT", `/api/merchants/${merchantId}`, { token: dispatch, body: { name: "Noodle Bar 2", acceptWindowSeconds: 120 } });
+    const updated = await api("PUT", `/api/merchants/${merchantId}`, {
+      token: dispatch,
+      body: { name: "Noodle Bar 2", acceptWindowSeconds: 120 },
+    });
     expectJson(updated, 200);
-    expect(updated.body).toEqual({ id: merchantId, name: "Noodle Bar 2", acceptWindowSeconds: 120, defaultPrepMinutes: 15 });
-    const again = await api("PUT", `/api/merchants/${merchantId}`, { token: dispatch, body: { name: "Noodle Bar 3", defaultPrepMinutes: 30 } });
-    expect(again.body).toEqual({ id: merchantId, name: "Noodle Bar 3", acceptWindowSeconds: 120, defaultPrepMinutes: 30 });
+    expect(updated.body).toEqual({
+      id: merchantId,
+      name: "Noodle Bar 2",
+      acceptWindowSeconds: 120,
+      defaultPrepMinutes: 15,
+    });
+    const again = await api("PUT", `/api/merchants/${merchantId}`, {
+      token: dispatch,
+      body: { name: "Noodle Bar 3", defaultPrepMinutes: 30 },
+    });
+    expect(again.body).toEqual({
+      id: merchantId,
+      name: "Noodle Bar 3",
+      acceptWindowSeconds: 120,
+      defaultPrepMinutes: 30,
+    });
 
     // No stream event for settings.
     expect(await merchantLog(merchantId)).toEqual([]);
     await flushOutbox(merchantId);
-    const row = await env.DB.prepare(`SELECT name, accept_window_seconds, default_prep_minutes FROM merchants WHERE id = ?`).bind(merchantId).first();
+    const row = await env.DB.prepare(
+      `SELECT name, accept_window_seconds, default_prep_minutes FROM merchants WHERE id = ?`,
+    )
+      .bind(merchantId)
+      .first();
     expect(row).toEqual({ name: "Noodle Bar 3", accept_window_seconds: 120, default_prep_minutes: 30 });
   });
 
@@ -36,10 +62,22 @@ describe("PUT /api/merchants/:merchantId", () => {
     const id = uniqueId("m");
     expectZod400(await api("PUT", `/api/merchants/${id}`, { token: dispatch, body: {} }), ["name"]);
     expectZod400(await api("PUT", `/api/merchants/${id}`, { token: dispatch, body: { name: "  " } }), ["name"]);
-    expectZod400(await api("PUT", `/api/merchants/${id}`, { token: dispatch, body: { name: "K", acceptWindowSeconds: 59 } }), ["acceptWindowSeconds"]);
-    expectZod400(await api("PUT", `/api/merchants/${id}`, { token: dispatch, body: { name: "K", acceptWindowSeconds: 3601 } }), ["acceptWindowSeconds"]);
-    expectZod400(await api("PUT", `/api/merchants/${id}`, { token: dispatch, body: { name: "K", defaultPrepMinutes: 0 } }), ["defaultPrepMinutes"]);
-    expectZod400(await api("PUT", `/api/merchants/${id}`, { token: dispatch, body: { name: "K", defaultPrepMinutes: 181 } }), ["defaultPrepMinutes"]);
+    expectZod400(
+      await api("PUT", `/api/merchants/${id}`, { token: dispatch, body: { name: "K", acceptWindowSeconds: 59 } }),
+      ["acceptWindowSeconds"],
+    );
+    expectZod400(
+      await api("PUT", `/api/merchants/${id}`, { token: dispatch, body: { name: "K", acceptWindowSeconds: 3601 } }),
+      ["acceptWindowSeconds"],
+    );
+    expectZod400(
+      await api("PUT", `/api/merchants/${id}`, { token: dispatch, body: { name: "K", defaultPrepMinutes: 0 } }),
+      ["defaultPrepMinutes"],
+    );
+    expectZod400(
+      await api("PUT", `/api/merchants/${id}`, { token: dispatch, body: { name: "K", defaultPrepMinutes: 181 } }),
+      ["defaultPrepMinutes"],
+    );
     expectZod400(await api("PUT", `/api/merchants/bad.id`, { token: dispatch, body: { name: "K" } }), ["merchantId"]);
     // Nothing was created by the refusals.
     expectError(await api("GET", `/api/merchants/${id}/orders`, { token: dispatch }), 404, "NOT_FOUND");
@@ -48,9 +86,17 @@ describe("PUT /api/merchants/:merchantId", () => {
   it("403 for every role but dispatch, including the merchant itself", async () => {
     const { merchantId, staff } = await setupMerchant();
     for (const token of [staff, await tokens.customer(), await tokens.driver()]) {
-      expectError(await api("PUT", `/api/merchants/${merchantId}`, { token, body: { name: "Hijacked" } }), 403, "FORBIDDEN");
+      expectError(
+        await api("PUT", `/api/merchants/${merchantId}`, { token, body: { name: "Hijacked" } }),
+        403,
+        "FORBIDDEN",
+      );
     }
-    expectError(await api("PUT", `/api/merchants/${uniqueId("m")}`, { token: staff, body: { name: "New" } }), 403, "FORBIDDEN");
+    expectError(
+      await api("PUT", `/api/merchants/${uniqueId("m")}`, { token: staff, body: { name: "New" } }),
+      403,
+      "FORBIDDEN",
+    );
   });
 });
 
@@ -83,28 +129,48 @@ describe("GET /api/merchants/:merchantId/orders", () => {
     expectJson(page1, 200);
     expect(page1.body.orders.map((o: Order) => o.id)).toEqual([placed.id, accepted.id, ready.id]);
     expect(typeof page1.body.nextCursor).toBe("string");
-    const page2 = await api("GET", `/api/merchants/${merchantId}/orders?status=active&limit=3&cursor=${encodeURIComponent(page1.body.nextCursor)}`, {
-      token: dispatch,
-    });
+    const page2 = await api(
+      "GET",
+      `/api/merchants/${merchantId}/orders?status=active&limit=3&cursor=${encodeURIComponent(page1.body.nextCursor)}`,
+      {
+        token: dispatch,
+      },
+    );
     expect(page2.body.orders.map((o: Order) => o.id)).toEqual([preparing.id]);
     expect(page2.body.nextCursor).toBeUndefined();
   });
 
   it("status=active: the cursor is a position in time, so an order leaving the board between pages skips nothing", async () => {
     const { merchantId, staff } = await setupMerchant();
-    const [a, b, c, d] = [await placeOrder(merchantId), await placeOrder(merchantId), await placeOrder(merchantId), await placeOrder(merchantId)];
+    const [a, b, c, d] = [
+      await placeOrder(merchantId),
+      await placeOrder(merchantId),
+      await placeOrder(merchantId),
+      await placeOrder(merchantId),
+    ];
     const page1 = await api("GET", `/api/merchants/${merchantId}/orders?status=active&limit=2`, { token: staff });
     expect(page1.body.orders.map((o: Order) => o.id)).toEqual([a.id, b.id]);
     // Between the two pages the kitchen rejects A: it leaves the board.
-    expect((await api("POST", actionPath(merchantId, a.id, "reject"), { token: staff, body: { reason: "sold out" } })).status).toBe(200);
+    expect(
+      (await api("POST", actionPath(merchantId, a.id, "reject"), { token: staff, body: { reason: "sold out" } }))
+        .status,
+    ).toBe(200);
     const e = await placeOrder(merchantId);
-    const page2 = await api("GET", `/api/merchants/${merchantId}/orders?status=active&limit=2&cursor=${encodeURIComponent(page1.body.nextCursor)}`, {
-      token: staff,
-    });
+    const page2 = await api(
+      "GET",
+      `/api/merchants/${merchantId}/orders?status=active&limit=2&cursor=${encodeURIComponent(page1.body.nextCursor)}`,
+      {
+        token: staff,
+      },
+    );
     expect(page2.body.orders.map((o: Order) => o.id)).toEqual([c.id, d.id]);
-    const page3 = await api("GET", `/api/merchants/${merchantId}/orders?status=active&limit=2&cursor=${encodeURIComponent(page2.body.nextCursor)}`, {
-      token: staff,
-    });
+    const page3 = await api(
+      "GET",
+      `/api/merchants/${merchantId}/orders?status=active&limit=2&cursor=${encodeURIComponent(page2.body.nextCursor)}`,
+      {
+        token: staff,
+      },
+    );
     expect(page3.body.orders.map((o: Order) => o.id)).toEqual([e.id]);
     expect(page3.body.nextCursor).toBeUndefined();
   });
@@ -112,7 +178,8 @@ describe("GET /api/merchants/:merchantId/orders", () => {
   it("status=all: history from D1, newest first, cursor pagination with limit, every status", async () => {
     const { merchantId, staff } = await setupMerchant();
     const ids: string[] = [];
-    for (const s of ["DELIVERED", "PLACED", "REJECTED", "ACCEPTED", "CANCELLED", "READY", "PLACED"] as const) ids.push((await orderIn(merchantId, s)).id);
+    for (const s of ["DELIVERED", "PLACED", "REJECTED", "ACCEPTED", "CANCELLED", "READY", "PLACED"] as const)
+      ids.push((await orderIn(merchantId, s)).id);
     await flushOutbox(merchantId);
     const newestFirst = [...ids].reverse();
     const seq = (await merchantLog(merchantId)).length;
@@ -121,7 +188,15 @@ describe("GET /api/merchants/:merchantId/orders", () => {
     expectJson(all, 200);
     expect(ListOrdersResponseSchema.strict().safeParse(all.body).success).toBe(true);
     expect(all.body.orders.map((o: Order) => o.id)).toEqual(newestFirst);
-    expect(all.body.orders.map((o: Order) => o.status)).toEqual(["PLACED", "READY", "CANCELLED", "ACCEPTED", "REJECTED", "PLACED", "DELIVERED"]);
+    expect(all.body.orders.map((o: Order) => o.status)).toEqual([
+      "PLACED",
+      "READY",
+      "CANCELLED",
+      "ACCEPTED",
+      "REJECTED",
+      "PLACED",
+      "DELIVERED",
+    ]);
     expect(all.body.seq).toBe(seq);
     expect(all.body.nextCursor).toBeUndefined();
 
@@ -135,9 +210,13 @@ describe("GET /api/merchants/:merchantId/orders", () => {
     let cursor: string | undefined;
     let pages = 0;
     do {
-      const res = await api("GET", `/api/merchants/${merchantId}/orders?status=all&limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`, {
-        token: staff,
-      });
+      const res = await api(
+        "GET",
+        `/api/merchants/${merchantId}/orders?status=all&limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+        {
+          token: staff,
+        },
+      );
       expectJson(res, 200);
       expect(res.body.orders.length).toBeLessThanOrEqual(3);
       seen.push(...res.body.orders.map((o: Order) => o.id));
@@ -154,7 +233,11 @@ describe("GET /api/merchants/:merchantId/orders", () => {
     const res = await api("GET", `/api/merchants/${merchantId}/orders`, { token: staff });
     expect(res.body.orders).toHaveLength(50);
     expect(typeof res.body.nextCursor).toBe("string");
-    const rest = await api("GET", `/api/merchants/${merchantId}/orders?cursor=${encodeURIComponent(res.body.nextCursor)}`, { token: staff });
+    const rest = await api(
+      "GET",
+      `/api/merchants/${merchantId}/orders?cursor=${encodeURIComponent(res.body.nextCursor)}`,
+      { token: staff },
+    );
     expect(rest.body.orders).toHaveLength(1);
     const max = await api("GET", `/api/merchants/${merchantId}/orders?limit=200`, { token: staff });
     expect(max.body.orders).toHaveLength(51);
@@ -179,10 +262,18 @@ describe("GET /api/merchants/:merchantId/orders", () => {
     await placeOrder(a.merchantId);
     for (const token of [b.staff, await tokens.customer(), await tokens.driver()]) {
       for (const status of ["active", "all"]) {
-        expectError(await api("GET", `/api/merchants/${a.merchantId}/orders?status=${status}`, { token }), 403, "FORBIDDEN");
+        expectError(
+          await api("GET", `/api/merchants/${a.merchantId}/orders?status=${status}`, { token }),
+          403,
+          "FORBIDDEN",
+        );
       }
     }
-    expectError(await api("GET", `/api/merchants/${uniqueId("m")}/orders`, { token: await tokens.dispatch() }), 404, "NOT_FOUND");
+    expectError(
+      await api("GET", `/api/merchants/${uniqueId("m")}/orders`, { token: await tokens.dispatch() }),
+      404,
+      "NOT_FOUND",
+    );
   });
 });
 
@@ -190,7 +281,10 @@ describe("merchant actions", () => {
   it("accept: 200 with prepMinutes given or the merchant default", async () => {
     const { merchantId, staff } = await setupMerchant({ defaultPrepMinutes: 22 });
     const a = await placeOrder(merchantId);
-    const res = await api<Order>("POST", actionPath(merchantId, a.id, "accept"), { token: staff, body: { prepMinutes: 12 } });
+    const res = await api<Order>("POST", actionPath(merchantId, a.id, "accept"), {
+      token: staff,
+      body: { prepMinutes: 12 },
+    });
     expectJson(res, 200);
     expect(OrderSchema.strict().safeParse(res.body).success).toBe(true);
     expect(res.body).toMatchObject({ id: a.id, status: "ACCEPTED", version: 2, prepMinutes: 12 });
@@ -218,13 +312,19 @@ describe("merchant actions", () => {
   it("reject, preparing, ready, prep-time: 200 with the change", async () => {
     const { merchantId, staff } = await setupMerchant();
     const r = await placeOrder(merchantId);
-    const rejected = await api<Order>("POST", actionPath(merchantId, r.id, "reject"), { token: staff, body: { reason: "  out of dough " } });
+    const rejected = await api<Order>("POST", actionPath(merchantId, r.id, "reject"), {
+      token: staff,
+      body: { reason: "  out of dough " },
+    });
     expectJson(rejected, 200);
     expect(rejected.body).toMatchObject({ status: "REJECTED", rejectReason: "out of dough", version: 2 });
     expect(rejected.body.rejectedAt).toBeDefined();
 
     const o = await orderIn(merchantId, "ACCEPTED");
-    const prep = await api<Order>("POST", actionPath(merchantId, o.id, "prep-time"), { token: staff, body: { prepMinutes: 30 } });
+    const prep = await api<Order>("POST", actionPath(merchantId, o.id, "prep-time"), {
+      token: staff,
+      body: { prepMinutes: 30 },
+    });
     expectJson(prep, 200);
     expect(prep.body).toMatchObject({ status: "ACCEPTED", prepMinutes: 30, version: 3 });
     expect(Date.parse(prep.body.readyBy!) - Date.parse(prep.body.acceptedAt!)).toBe(30 * 60_000);
@@ -233,7 +333,10 @@ describe("merchant actions", () => {
     expectJson(preparing, 200);
     expect(preparing.body).toMatchObject({ status: "PREPARING", version: 4 });
     expect(preparing.body.preparingAt).toBeDefined();
-    const prep2 = await api<Order>("POST", actionPath(merchantId, o.id, "prep-time"), { token: staff, body: { prepMinutes: 5 } });
+    const prep2 = await api<Order>("POST", actionPath(merchantId, o.id, "prep-time"), {
+      token: staff,
+      body: { prepMinutes: 5 },
+    });
     expect(prep2.body).toMatchObject({ status: "PREPARING", prepMinutes: 5, version: 5 });
 
     const ready = await api<Order>("POST", actionPath(merchantId, o.id, "ready"), { token: staff });
@@ -251,15 +354,33 @@ describe("merchant actions", () => {
     const o = await placeOrder(merchantId);
     const accepted = await orderIn(merchantId, "ACCEPTED");
     for (const prepMinutes of [0, 181, 2.5, "10"]) {
-      expectZod400(await api("POST", actionPath(merchantId, o.id, "accept"), { token: staff, body: { prepMinutes } }), ["prepMinutes"]);
-      expectZod400(await api("POST", actionPath(merchantId, accepted.id, "prep-time"), { token: staff, body: { prepMinutes } }), ["prepMinutes"]);
+      expectZod400(await api("POST", actionPath(merchantId, o.id, "accept"), { token: staff, body: { prepMinutes } }), [
+        "prepMinutes",
+      ]);
+      expectZod400(
+        await api("POST", actionPath(merchantId, accepted.id, "prep-time"), { token: staff, body: { prepMinutes } }),
+        ["prepMinutes"],
+      );
     }
-    expectZod400(await api("POST", actionPath(merchantId, accepted.id, "prep-time"), { token: staff, body: {} }), ["prepMinutes"]);
+    expectZod400(await api("POST", actionPath(merchantId, accepted.id, "prep-time"), { token: staff, body: {} }), [
+      "prepMinutes",
+    ]);
     expectZod400(await api("POST", actionPath(merchantId, o.id, "reject"), { token: staff, body: {} }), ["reason"]);
-    expectZod400(await api("POST", actionPath(merchantId, o.id, "reject"), { token: staff, body: { reason: "   " } }), ["reason"]);
-    expectZod400(await api("POST", actionPath(merchantId, o.id, "reject"), { token: staff, body: { reason: "x".repeat(501) } }), ["reason"]);
+    expectZod400(await api("POST", actionPath(merchantId, o.id, "reject"), { token: staff, body: { reason: "   " } }), [
+      "reason",
+    ]);
+    expectZod400(
+      await api("POST", actionPath(merchantId, o.id, "reject"), { token: staff, body: { reason: "x".repeat(501) } }),
+      ["reason"],
+    );
     for (const action of ["accept", "reject", "preparing", "ready", "prep-time"]) {
-      expectZod400(await api("POST", actionPath(merchantId, "not-an-order-id", action), { token: staff, body: { reason: "x", prepMinutes: 5 } }), ["orderId"]);
+      expectZod400(
+        await api("POST", actionPath(merchantId, "not-an-order-id", action), {
+          token: staff,
+          body: { reason: "x", prepMinutes: 5 },
+        }),
+        ["orderId"],
+      );
     }
     // Nothing moved.
     expect((await api("GET", `/api/orders/${o.id}`, { token: staff })).body.version).toBe(1);
@@ -271,16 +392,30 @@ describe("merchant actions", () => {
     const b = await setupMerchant();
     const aOrder = await placeOrder(a.merchantId);
     const bOrder = await placeOrder(b.merchantId);
-    const bodies: Record<string, unknown> = { accept: {}, reject: { reason: "x" }, preparing: undefined, ready: undefined, "prep-time": { prepMinutes: 5 } };
+    const bodies: Record<string, unknown> = {
+      accept: {},
+      reject: { reason: "x" },
+      preparing: undefined,
+      ready: undefined,
+      "prep-time": { prepMinutes: 5 },
+    };
     const others = [b.staff, await tokens.customer(), await tokens.driver(), await tokens.dispatch()];
     for (const [action, body] of Object.entries(bodies)) {
       for (const token of others) {
         expectError(await api("POST", actionPath(a.merchantId, aOrder.id, action), { token, body }), 403, "FORBIDDEN");
       }
       // Merchant A acting on B's order through B's path.
-      expectError(await api("POST", actionPath(b.merchantId, bOrder.id, action), { token: a.staff, body }), 403, "FORBIDDEN");
+      expectError(
+        await api("POST", actionPath(b.merchantId, bOrder.id, action), { token: a.staff, body }),
+        403,
+        "FORBIDDEN",
+      );
       // …and through its own path: its room does not have B's order.
-      expectError(await api("POST", actionPath(a.merchantId, bOrder.id, action), { token: a.staff, body }), 404, "NOT_FOUND");
+      expectError(
+        await api("POST", actionPath(a.merchantId, bOrder.id, action), { token: a.staff, body }),
+        404,
+        "NOT_FOUND",
+      );
     }
     expect((await api("GET", `/api/orders/${aOrder.id}`, { token: a.staff })).body.version).toBe(1);
     expect((await api("GET", `/api/orders/${bOrder.id}`, { token: b.staff })).body.version).toBe(1);
@@ -291,7 +426,13 @@ describe("merchant actions", () => {
   it("404 for an order that does not exist", async () => {
     const { merchantId, staff } = await setupMerchant();
     const missing = `${merchantId}.doesnotexist`;
-    for (const [action, body] of [["accept", {}], ["reject", { reason: "x" }], ["preparing", undefined], ["ready", undefined], ["prep-time", { prepMinutes: 5 }]] as const) {
+    for (const [action, body] of [
+      ["accept", {}],
+      ["reject", { reason: "x" }],
+      ["preparing", undefined],
+      ["ready", undefined],
+      ["prep-time", { prepMinutes: 5 }],
+    ] as const) {
       expectError(await api("POST", actionPath(merchantId, missing, action), { token: staff, body }), 404, "NOT_FOUND");
     }
   });

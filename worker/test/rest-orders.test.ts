@@ -8,7 +8,8 @@ import { runInDurableObject } from "cloudflare:test";
 import { api, ITEMS, merchantStub, placeOrder, setupMerchant, tokens, uniqueId } from "./helpers.ts";
 import { DRIVER, expectError, expectJson, expectZod400, merchantLog, orderIn } from "./rest-support.ts";
 
-const post = async (path: string, token: string, body?: unknown) => api<Order>("POST", path, { token, ...(body !== undefined ? { body } : {}) });
+const post = async (path: string, token: string, body?: unknown) =>
+  api<Order>("POST", path, { token, ...(body !== undefined ? { body } : {}) });
 
 describe("POST /api/orders", () => {
   it("201 with the whole order: PLACED, version 1, total, acceptBy from the merchant's window", async () => {
@@ -19,10 +20,20 @@ describe("POST /api/orders", () => {
     });
     expectJson(res, 201);
     expect(OrderSchema.strict().safeParse(res.body).success, JSON.stringify(res.body)).toBe(true);
-    expect(res.body).toMatchObject({ merchantId, customerId: "cust-42", status: "PLACED", version: 1, items: ITEMS, totalCents: 2550, notes: "ring twice" });
+    expect(res.body).toMatchObject({
+      merchantId,
+      customerId: "cust-42",
+      status: "PLACED",
+      version: 1,
+      items: ITEMS,
+      totalCents: 2550,
+      notes: "ring twice",
+    });
     expect(res.body.id.startsWith(`${merchantId}.`)).toBe(true);
     expect(Date.parse(res.body.acceptBy) - Date.parse(res.body.placedAt)).toBe(300_000);
-    expect(await merchantLog(merchantId)).toMatchObject([{ seq: 1, event: "ORDER_CREATED", orderId: res.body.id, version: 1 }]);
+    expect(await merchantLog(merchantId)).toMatchObject([
+      { seq: 1, event: "ORDER_CREATED", orderId: res.body.id, version: 1 },
+    ]);
   });
 
   it("400 with zod details for every kind of bad body", async () => {
@@ -60,7 +71,10 @@ describe("POST /api/orders", () => {
   });
 
   it("404 for a merchant that does not exist", async () => {
-    const res = await api("POST", "/api/orders", { token: await tokens.customer(), body: { merchantId: uniqueId("nobody"), items: ITEMS } });
+    const res = await api("POST", "/api/orders", {
+      token: await tokens.customer(),
+      body: { merchantId: uniqueId("nobody"), items: ITEMS },
+    });
     expectError(res, 404, "NOT_FOUND");
   });
 
@@ -70,20 +84,44 @@ describe("POST /api/orders", () => {
     const ghost = uniqueId("ghost");
     const customer = await tokens.customer();
     const key = { "Idempotency-Key": `ghost-${ghost}` };
-    expectError(await api("POST", "/api/orders", { token: customer, body: { merchantId: ghost, items: ITEMS }, headers: key }), 404, "NOT_FOUND");
+    expectError(
+      await api("POST", "/api/orders", { token: customer, body: { merchantId: ghost, items: ITEMS }, headers: key }),
+      404,
+      "NOT_FOUND",
+    );
     expectError(await api("GET", `/api/orders/${ghost}.abc123`, { token: customer }), 404, "NOT_FOUND");
-    expectError(await api("POST", `/api/orders/${ghost}.abc123/cancel`, { token: customer, body: { reason: "x" } }), 404, "NOT_FOUND");
-    expectError(await api("GET", `/api/merchants/${ghost}/orders`, { token: await tokens.dispatch() }), 404, "NOT_FOUND");
+    expectError(
+      await api("POST", `/api/orders/${ghost}.abc123/cancel`, { token: customer, body: { reason: "x" } }),
+      404,
+      "NOT_FOUND",
+    );
+    expectError(
+      await api("GET", `/api/merchants/${ghost}/orders`, { token: await tokens.dispatch() }),
+      404,
+      "NOT_FOUND",
+    );
     const tables = () =>
       runInDurableObject(merchantStub(ghost), (_room, state) =>
-        state.storage.sql.exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE name NOT LIKE '_cf_%' AND name NOT LIKE 'sqlite_%'`).toArray().map((r) => r.name),
+        state.storage.sql
+          .exec<{ name: string }>(
+            `SELECT name FROM sqlite_master WHERE name NOT LIKE '_cf_%' AND name NOT LIKE 'sqlite_%'`,
+          )
+          .toArray()
+          .map((r) => r.name),
       );
     expect(await tables()).toEqual([]);
 
     // Set up for real, the same merchant works at once, and the key of the 404 is not held against it.
-    expect((await api("PUT", `/api/merchants/${ghost}`, { token: await tokens.dispatch(), body: { name: "Now open" } })).status).toBe(201);
+    expect(
+      (await api("PUT", `/api/merchants/${ghost}`, { token: await tokens.dispatch(), body: { name: "Now open" } }))
+        .status,
+    ).toBe(201);
     expect(await tables()).toContain("orders");
-    const placed = await api<Order>("POST", "/api/orders", { token: customer, body: { merchantId: ghost, items: ITEMS }, headers: key });
+    const placed = await api<Order>("POST", "/api/orders", {
+      token: customer,
+      body: { merchantId: ghost, items: ITEMS },
+      headers: key,
+    });
     expectJson(placed, 201);
     expect((await merchantLog(ghost)).map((e) => e.event)).toEqual(["ORDER_CREATED"]);
   });
@@ -94,11 +132,22 @@ describe("GET /api/orders/:orderId", () => {
     const { merchantId, staff } = await setupMerchant();
     const order = await orderIn(merchantId, "READY");
     await post(`/api/orders/${order.id}/driver`, await tokens.dispatch(), DRIVER);
-    for (const token of [await tokens.customer(), staff, await tokens.merchant(merchantId, "another-screen"), await tokens.driver(DRIVER.driverId), await tokens.dispatch("ops-2")]) {
+    for (const token of [
+      await tokens.customer(),
+      staff,
+      await tokens.merchant(merchantId, "another-screen"),
+      await tokens.driver(DRIVER.driverId),
+      await tokens.dispatch("ops-2"),
+    ]) {
       const res = await api<Order>("GET", `/api/orders/${order.id}`, { token });
       expectJson(res, 200);
       expect(OrderSchema.strict().safeParse(res.body).success).toBe(true);
-      expect(res.body).toMatchObject({ id: order.id, status: "READY", version: order.version + 1, driver: { id: DRIVER.driverId } });
+      expect(res.body).toMatchObject({
+        id: order.id,
+        status: "READY",
+        version: order.version + 1,
+        driver: { id: DRIVER.driverId },
+      });
     }
   });
 
@@ -112,7 +161,12 @@ describe("GET /api/orders/:orderId", () => {
     await post(`${path}/driver`, dispatch, { driverId: "driver-1", name: "Dana" });
     expect((await api("GET", path, { token: await tokens.driver("driver-1") })).status).toBe(200);
     await post(`${path}/driver`, dispatch, { driverId: "driver-2", name: "Sam" });
-    for (const token of [await tokens.customer("cust-2"), other.staff, await tokens.driver("driver-1"), await tokens.driver("driver-3")]) {
+    for (const token of [
+      await tokens.customer("cust-2"),
+      other.staff,
+      await tokens.driver("driver-1"),
+      await tokens.driver("driver-3"),
+    ]) {
       expectError(await api("GET", path, { token }), 403, "FORBIDDEN");
     }
     expect((await api("GET", path, { token: await tokens.driver("driver-2") })).status).toBe(200);
@@ -125,7 +179,11 @@ describe("GET /api/orders/:orderId", () => {
     expectZod400(await api("GET", "/api/orders/a.b-c", { token: dispatch }), ["orderId"]);
     expectError(await api("GET", `/api/orders/${merchantId}.missing`, { token: dispatch }), 404, "NOT_FOUND");
     expectError(await api("GET", `/api/orders/${uniqueId("nobody")}.missing`, { token: dispatch }), 404, "NOT_FOUND");
-    expectError(await api("GET", `/api/orders/${merchantId}.missing`, { token: await tokens.customer() }), 404, "NOT_FOUND");
+    expectError(
+      await api("GET", `/api/orders/${merchantId}.missing`, { token: await tokens.customer() }),
+      404,
+      "NOT_FOUND",
+    );
   });
 });
 
@@ -134,7 +192,11 @@ describe("GET /api/orders/:orderId/events", () => {
     const { merchantId, staff } = await setupMerchant();
     const order = await placeOrder(merchantId, undefined);
     const m = `/api/merchants/${merchantId}/orders/${order.id}`;
-    await api("POST", `${m}/accept`, { token: staff, body: { prepMinutes: 9 }, headers: { "Idempotency-Key": "accept-1" } });
+    await api("POST", `${m}/accept`, {
+      token: staff,
+      body: { prepMinutes: 9 },
+      headers: { "Idempotency-Key": "accept-1" },
+    });
     await api("POST", `/api/orders/${order.id}/driver`, { token: await tokens.dispatch("ops-7"), body: DRIVER });
     await api("POST", `${m}/ready`, { token: await tokens.merchant(merchantId, "staff-2") });
 
@@ -143,7 +205,12 @@ describe("GET /api/orders/:orderId/events", () => {
       expectJson(res, 200);
       expect(AuditTrailResponseSchema.safeParse(res.body).success, JSON.stringify(res.body)).toBe(true);
       const events = res.body.events;
-      expect(events.map((e) => e.event)).toEqual(["ORDER_CREATED", "MERCHANT_ACCEPTED", "DRIVER_ASSIGNED", "MERCHANT_READY"]);
+      expect(events.map((e) => e.event)).toEqual([
+        "ORDER_CREATED",
+        "MERCHANT_ACCEPTED",
+        "DRIVER_ASSIGNED",
+        "MERCHANT_READY",
+      ]);
       expect(events.map((e) => e.order.version)).toEqual([1, 2, 3, 4]);
       expect(events.map((e) => e.actor)).toEqual([
         { role: "customer", id: "cust-1" },
@@ -164,10 +231,19 @@ describe("GET /api/orders/:orderId/events", () => {
     const other = await setupMerchant();
     const order = await orderIn(merchantId, "ACCEPTED");
     await post(`/api/orders/${order.id}/driver`, await tokens.dispatch(), DRIVER);
-    for (const token of [await tokens.customer(), await tokens.customer("cust-2"), await tokens.driver(DRIVER.driverId), other.staff]) {
+    for (const token of [
+      await tokens.customer(),
+      await tokens.customer("cust-2"),
+      await tokens.driver(DRIVER.driverId),
+      other.staff,
+    ]) {
       expectError(await api("GET", `/api/orders/${order.id}/events`, { token }), 403, "FORBIDDEN");
     }
-    expectError(await api("GET", `/api/orders/${merchantId}.missing/events`, { token: await tokens.dispatch() }), 404, "NOT_FOUND");
+    expectError(
+      await api("GET", `/api/orders/${merchantId}.missing/events`, { token: await tokens.dispatch() }),
+      404,
+      "NOT_FOUND",
+    );
     expectZod400(await api("GET", `/api/orders/nope/events`, { token: await tokens.dispatch() }), ["orderId"]);
   });
 });
@@ -178,12 +254,23 @@ describe("POST /api/orders/:orderId/cancel", () => {
     const mine = await placeOrder(merchantId);
     const res = await post(`/api/orders/${mine.id}/cancel`, await tokens.customer(), { reason: "changed my mind" });
     expectJson(res, 200);
-    expect(res.body).toMatchObject({ status: "CANCELLED", version: 2, cancelReason: "changed my mind", cancelledBy: { role: "customer", id: "cust-1" } });
+    expect(res.body).toMatchObject({
+      status: "CANCELLED",
+      version: 2,
+      cancelReason: "changed my mind",
+      cancelledBy: { role: "customer", id: "cust-1" },
+    });
     for (const status of ["PLACED", "ACCEPTED", "PREPARING", "READY"] as const) {
       const o = await orderIn(merchantId, status);
-      const c = await post(`/api/orders/${o.id}/cancel`, await tokens.dispatch("ops-3"), { reason: "courier shortage" });
+      const c = await post(`/api/orders/${o.id}/cancel`, await tokens.dispatch("ops-3"), {
+        reason: "courier shortage",
+      });
       expect(c.status, status).toBe(200);
-      expect(c.body).toMatchObject({ status: "CANCELLED", version: o.version + 1, cancelledBy: { role: "dispatch", id: "ops-3" } });
+      expect(c.body).toMatchObject({
+        status: "CANCELLED",
+        version: o.version + 1,
+        cancelledBy: { role: "dispatch", id: "ops-3" },
+      });
     }
   });
 
@@ -193,21 +280,36 @@ describe("POST /api/orders/:orderId/cancel", () => {
     const path = `/api/orders/${o.id}/cancel`;
     expectZod400(await api("POST", path, { token: await tokens.customer(), body: {} }), ["reason"]);
     expectZod400(await api("POST", path, { token: await tokens.customer(), body: { reason: "" } }), ["reason"]);
-    expectZod400(await api("POST", "/api/orders/bad/cancel", { token: await tokens.customer(), body: { reason: "x" } }), ["orderId"]);
+    expectZod400(
+      await api("POST", "/api/orders/bad/cancel", { token: await tokens.customer(), body: { reason: "x" } }),
+      ["orderId"],
+    );
     for (const token of [staff, await tokens.driver(), await tokens.customer("cust-2")]) {
       expectError(await post(path, token, { reason: "x" }), 403, "FORBIDDEN");
     }
-    expectError(await post(`/api/orders/${merchantId}.missing/cancel`, await tokens.dispatch(), { reason: "x" }), 404, "NOT_FOUND");
+    expectError(
+      await post(`/api/orders/${merchantId}.missing/cancel`, await tokens.dispatch(), { reason: "x" }),
+      404,
+      "NOT_FOUND",
+    );
     expect((await api("GET", `/api/orders/${o.id}`, { token: staff })).body.status).toBe("PLACED");
   });
 
   it("409: a customer once the kitchen accepted; anyone once picked up or final", async () => {
     const { merchantId } = await setupMerchant();
     const accepted = await orderIn(merchantId, "ACCEPTED");
-    expectError(await post(`/api/orders/${accepted.id}/cancel`, await tokens.customer(), { reason: "x" }), 409, "INVALID_TRANSITION");
+    expectError(
+      await post(`/api/orders/${accepted.id}/cancel`, await tokens.customer(), { reason: "x" }),
+      409,
+      "INVALID_TRANSITION",
+    );
     for (const status of ["PICKED_UP", "DELIVERED", "REJECTED", "CANCELLED"] as const) {
       const o = await orderIn(merchantId, status);
-      expectError(await post(`/api/orders/${o.id}/cancel`, await tokens.dispatch(), { reason: "x" }), 409, "INVALID_TRANSITION");
+      expectError(
+        await post(`/api/orders/${o.id}/cancel`, await tokens.dispatch(), { reason: "x" }),
+        409,
+        "INVALID_TRANSITION",
+      );
     }
   });
 });
@@ -217,14 +319,25 @@ describe("POST /api/orders/:orderId/driver", () => {
     const { merchantId } = await setupMerchant();
     for (const status of ["PLACED", "ACCEPTED", "PREPARING", "READY"] as const) {
       const o = await orderIn(merchantId, status);
-      const res = await post(`/api/orders/${o.id}/driver`, await tokens.dispatch(), { driverId: "driver-5", name: "Lee", etaMinutes: 7 });
+      const res = await post(`/api/orders/${o.id}/driver`, await tokens.dispatch(), {
+        driverId: "driver-5",
+        name: "Lee",
+        etaMinutes: 7,
+      });
       expectJson(res, 200);
-      expect(res.body).toMatchObject({ status, version: o.version + 1, driver: { id: "driver-5", name: "Lee", etaMinutes: 7 } });
+      expect(res.body).toMatchObject({
+        status,
+        version: o.version + 1,
+        driver: { id: "driver-5", name: "Lee", etaMinutes: 7 },
+      });
       expect(res.body.driver?.assignedAt).toBeDefined();
     }
     const o = await placeOrder(merchantId);
     await post(`/api/orders/${o.id}/driver`, await tokens.dispatch(), { driverId: "driver-5", name: "Lee" });
-    const again = await post(`/api/orders/${o.id}/driver`, await tokens.dispatch(), { driverId: "driver-6", name: "Kim" });
+    const again = await post(`/api/orders/${o.id}/driver`, await tokens.dispatch(), {
+      driverId: "driver-6",
+      name: "Kim",
+    });
     expect(again.body.driver).toMatchObject({ id: "driver-6", name: "Kim" });
     expect(again.body.driver?.etaMinutes).toBeUndefined();
   });
@@ -235,17 +348,27 @@ describe("POST /api/orders/:orderId/driver", () => {
     const path = `/api/orders/${o.id}/driver`;
     const dispatch = await tokens.dispatch();
     expectZod400(await api("POST", path, { token: dispatch, body: { name: "Lee" } }), ["driverId"]);
-    expectZod400(await api("POST", path, { token: dispatch, body: { driverId: "has space", name: "Lee" } }), ["driverId"]);
+    expectZod400(await api("POST", path, { token: dispatch, body: { driverId: "has space", name: "Lee" } }), [
+      "driverId",
+    ]);
     expectZod400(await api("POST", path, { token: dispatch, body: { driverId: "d", name: "" } }), ["name"]);
-    expectZod400(await api("POST", path, { token: dispatch, body: { driverId: "d", name: "Lee", etaMinutes: -1 } }), ["etaMinutes"]);
-    expectZod400(await api("POST", path, { token: dispatch, body: { driverId: "d", name: "Lee", etaMinutes: 601 } }), ["etaMinutes"]);
+    expectZod400(await api("POST", path, { token: dispatch, body: { driverId: "d", name: "Lee", etaMinutes: -1 } }), [
+      "etaMinutes",
+    ]);
+    expectZod400(await api("POST", path, { token: dispatch, body: { driverId: "d", name: "Lee", etaMinutes: 601 } }), [
+      "etaMinutes",
+    ]);
     for (const token of [staff, await tokens.customer(), await tokens.driver()]) {
       expectError(await post(path, token, DRIVER), 403, "FORBIDDEN");
     }
     expectError(await post(`/api/orders/${merchantId}.missing/driver`, dispatch, DRIVER), 404, "NOT_FOUND");
     for (const status of ["PICKED_UP", "DELIVERED", "REJECTED", "CANCELLED"] as const) {
       const done = await orderIn(merchantId, status);
-      expectError(await post(`/api/orders/${done.id}/driver`, dispatch, { driverId: "driver-9", name: "Late" }), 409, "INVALID_TRANSITION");
+      expectError(
+        await post(`/api/orders/${done.id}/driver`, dispatch, { driverId: "driver-9", name: "Late" }),
+        409,
+        "INVALID_TRANSITION",
+      );
     }
     expect((await api("GET", `/api/orders/${o.id}`, { token: staff })).body.version).toBe(1);
   });
@@ -280,7 +403,12 @@ describe("the assigned driver: arrived, pickup, deliver", () => {
     const picked = await orderIn(merchantId, "PICKED_UP");
     const dispatch = await tokens.dispatch();
     // No driver assigned yet: no driver may act.
-    for (const action of ["arrived", "pickup"]) expectError(await post(`/api/orders/${ready.id}/${action}`, await tokens.driver(DRIVER.driverId)), 403, "FORBIDDEN");
+    for (const action of ["arrived", "pickup"])
+      expectError(
+        await post(`/api/orders/${ready.id}/${action}`, await tokens.driver(DRIVER.driverId)),
+        403,
+        "FORBIDDEN",
+      );
     await post(`/api/orders/${ready.id}/driver`, dispatch, DRIVER);
     await post(`/api/orders/${ready.id}/driver`, dispatch, { driverId: "driver-2", name: "Sam" });
     const notAssigned = [await tokens.driver(DRIVER.driverId), await tokens.driver("driver-3")];
@@ -292,7 +420,10 @@ describe("the assigned driver: arrived, pickup, deliver", () => {
     for (const token of [await tokens.driver("driver-2"), ...otherRoles]) {
       expectError(await post(`/api/orders/${picked.id}/deliver`, token), 403, "FORBIDDEN");
     }
-    expect((await api("GET", `/api/orders/${ready.id}`, { token: staff })).body).toMatchObject({ status: "READY", driver: { id: "driver-2" } });
+    expect((await api("GET", `/api/orders/${ready.id}`, { token: staff })).body).toMatchObject({
+      status: "READY",
+      driver: { id: "driver-2" },
+    });
     expect((await api("GET", `/api/orders/${picked.id}`, { token: staff })).body.status).toBe("PICKED_UP");
   });
 

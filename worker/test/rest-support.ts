@@ -16,7 +16,11 @@ export function expectJson(res: ApiResponse, status: number): void {
 }
 
 /** Asserts exactly `{ error: { code, message, details? } }` with this status and code. */
-export function expectError(res: ApiResponse, status: number, code: ErrorCode): { code: string; message: string; details?: unknown } {
+export function expectError(
+  res: ApiResponse,
+  status: number,
+  code: ErrorCode,
+): { code: string; message: string; details?: unknown } {
   expectJson(res, status);
   const body = res.body as Record<string, unknown>;
   expect(Object.keys(body)).toEqual(["error"]);
@@ -41,7 +45,11 @@ export function expectZod400(res: ApiResponse, path?: (string | number)[]): void
     expect(typeof issue.message).toBe("string");
     expect(typeof issue.code).toBe("string");
   }
-  if (path) expect(issues.map((i) => i.path), JSON.stringify(issues)).toContainEqual(path);
+  if (path)
+    expect(
+      issues.map((i) => i.path),
+      JSON.stringify(issues),
+    ).toContainEqual(path);
 }
 
 /** Tokens the API must refuse with 401, each with what is wrong with it. */
@@ -51,14 +59,23 @@ export async function badTokens(): Promise<{ what: string; header: string | unde
   const unsigned = `${b64url({ alg: "none", typ: "JWT" })}.${b64url({ ...dispatchClaims, exp: now + 600 })}.`;
   return [
     { what: "missing", header: undefined },
-    { what: "bad signature", header: `Bearer ${await sign({ ...dispatchClaims, exp: now + 600 }, "another-secret-0123456789abcdef", "HS256")}` },
+    {
+      what: "bad signature",
+      header: `Bearer ${await sign({ ...dispatchClaims, exp: now + 600 }, "another-secret-0123456789abcdef", "HS256")}`,
+    },
     { what: "expired", header: `Bearer ${await sign({ ...dispatchClaims, exp: now - 60 }, SECRET, "HS256")}` },
     { what: "malformed", header: "Bearer not-a-jwt" },
     { what: "malformed (three garbage parts)", header: "Bearer abc.def.ghi" },
     { what: "unsigned (alg none)", header: `Bearer ${unsigned}` },
     { what: "no exp", header: `Bearer ${await sign(dispatchClaims, SECRET, "HS256")}` },
-    { what: "unknown role", header: `Bearer ${await sign({ role: "admin", sub: "x", exp: now + 600 }, SECRET, "HS256")}` },
-    { what: "merchant without merchantId", header: `Bearer ${await sign({ role: "merchant", sub: "x", exp: now + 600 }, SECRET, "HS256")}` },
+    {
+      what: "unknown role",
+      header: `Bearer ${await sign({ role: "admin", sub: "x", exp: now + 600 }, SECRET, "HS256")}`,
+    },
+    {
+      what: "merchant without merchantId",
+      header: `Bearer ${await sign({ role: "merchant", sub: "x", exp: now + 600 }, SECRET, "HS256")}`,
+    },
     { what: "not a Bearer header", header: "Basic ZGlzcGF0Y2g6c2VjcmV0" },
     { what: "empty Bearer", header: "Bearer " },
   ];
@@ -128,7 +145,12 @@ export async function merchantLog(merchantId: string): Promise<LoggedEvent[]> {
       )
       .toArray()
       .map((r) => {
-        const env = JSON.parse(r.envelope) as { event: string; seq: number; requestId?: string; payload: { order: Order; actor: { role: string; id: string } } };
+        const env = JSON.parse(r.envelope) as {
+          event: string;
+          seq: number;
+          requestId?: string;
+          payload: { order: Order; actor: { role: string; id: string } };
+        };
         expect(env.seq).toBe(r.seq);
         return {
           seq: r.seq,

@@ -7,7 +7,16 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { describe, expect, it } from "vitest";
 import type { MerchantOrderRoom } from "../rooms/merchant-order-room.ts";
 import { RETAIN_EVENTS, RETAIN_MS } from "../rooms/event-log.ts";
-import { api, flushOutbox, merchantStub, orderStub, placeOrder, setupMerchant, tokens, type TestSocket } from "./helpers.ts";
+import {
+  api,
+  flushOutbox,
+  merchantStub,
+  orderStub,
+  placeOrder,
+  setupMerchant,
+  tokens,
+  type TestSocket,
+} from "./helpers.ts";
 import {
   act,
   checkFrames,
@@ -23,10 +32,17 @@ async function fiftyChanges(merchantId: string, staff: string, other: TestSocket
   for (let i = 0; i < 10; i++) {
     const order = await placeOrder(merchantId, await tokens.customer(`cust-${i}`));
     expect((await act(other, "MERCHANT_ACCEPT", { orderId: order.id, prepMinutes: 10 + i })).event).toBe("ACK");
-    expect((await api("POST", `/api/merchants/${merchantId}/orders/${order.id}/preparing`, { token: staff })).status).toBe(200);
-    expect((await act(other, "MERCHANT_UPDATE_PREP_TIME", { orderId: order.id, prepMinutes: 30 + i })).event).toBe("ACK");
+    expect(
+      (await api("POST", `/api/merchants/${merchantId}/orders/${order.id}/preparing`, { token: staff })).status,
+    ).toBe(200);
+    expect((await act(other, "MERCHANT_UPDATE_PREP_TIME", { orderId: order.id, prepMinutes: 30 + i })).event).toBe(
+      "ACK",
+    );
     if (i % 2 === 0) expect((await act(other, "MERCHANT_MARK_READY", { orderId: order.id })).event).toBe("ACK");
-    else expect((await api("POST", `/api/merchants/${merchantId}/orders/${order.id}/ready`, { token: staff })).status).toBe(200);
+    else
+      expect(
+        (await api("POST", `/api/merchants/${merchantId}/orders/${order.id}/ready`, { token: staff })).status,
+      ).toBe(200);
   }
 }
 
@@ -114,7 +130,9 @@ describe("merchant room resume", () => {
     const { merchantId, staff } = await setupMerchant();
     const { epoch, since } = await screenThatLeaves(merchantId, staff);
     const back = await openMerchantSocket(merchantId, staff, { since: String(since), epoch });
-    expect(back.envelopes).toEqual([expect.objectContaining({ event: "REPLAY_DONE", seq: since, payload: { epoch, replayed: 0 } })]);
+    expect(back.envelopes).toEqual([
+      expect.objectContaining({ event: "REPLAY_DONE", seq: since, payload: { epoch, replayed: 0 } }),
+    ]);
     checkFrames(back, "merchant", { since });
     back.close();
   });
@@ -142,80 +160,86 @@ describe("merchant room resume", () => {
     }
   });
 
-  it(
-    "a since older than what the room keeps (beyond the last 10,000 events and older than 24 h) gets a SNAPSHOT; the kept suffix still replays",
-    async () => {
-      const { merchantId, staff } = await setupMerchant();
-      const order = await placeOrder(merchantId);
-      const screen = await openMerchantSocket(merchantId, staff);
-      const epoch = screen.envelopes[0].payload.epoch as string;
-      await act(screen, "MERCHANT_ACCEPT", { orderId: order.id });
-      screen.close();
+  it("a since older than what the room keeps (beyond the last 10,000 events and older than 24 h) gets a SNAPSHOT; the kept suffix still replays", async () => {
+    const { merchantId, staff } = await setupMerchant();
+    const order = await placeOrder(merchantId);
+    const screen = await openMerchantSocket(merchantId, staff);
+    const epoch = screen.envelopes[0].payload.epoch as string;
+    await act(screen, "MERCHANT_ACCEPT", { orderId: order.id });
+    screen.close();
 
-      // More than RETAIN_EVENTS real changes, made through the room's own operation (the one the
-      // socket action calls), so the log, the outbox and the order room all carry them.
-      // Yielding every 100 changes, as a busy kitchen's room would between frames, so its own
-      // background work (outbox delivery) runs meanwhile.
-      const extra = RETAIN_EVENTS + 20;
-      await runInDurableObject(merchantStub(merchantId), async (room: MerchantOrderRoom) => {
-        const call = { principal: { role: "merchant" as const, id: "staff-1", merchantId }, via: "socket" as const };
-        for (let i = 0; i < extra; i++) {
-          const r = room.updatePrepTime(call, order.id, 1 + (i % 180));
-          if (!r.ok) throw new Error(JSON.stringify(r.error));
-          if (i % 100 === 99) await new Promise((resolve) => setTimeout(resolve, 0));
-        }
-      });
-      const total = 2 + extra;
-      // The outbox must be drained before the log may drop anything (it still needs the events).
-      await waitFor(async () => (await merchantStub(merchantId).deliverPending()).pending === 0, 120_000, "outbox drained");
-      expect((await orderStub(order.id).streamInfo()).seq).toBe(total);
+    // More than RETAIN_EVENTS real changes, made through the room's own operation (the one the
+    // socket action calls), so the log, the outbox and the order room all carry them.
+    // Yielding every 100 changes, as a busy kitchen's room would between frames, so its own
+    // background work (outbox delivery) runs meanwhile.
+    const extra = RETAIN_EVENTS + 20;
+    await runInDurableObject(merchantStub(merchantId), async (room: MerchantOrderRoom) => {
+      const call = { principal: { role: "merchant" as const, id: "staff-1", merchantId }, via: "socket" as const };
+      for (let i = 0; i < extra; i++) {
+        const r = room.updatePrepTime(call, order.id, 1 + (i % 180));
+        if (!r.ok) throw new Error(JSON.stringify(r.error));
+        if (i % 100 === 99) await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+    });
+    const total = 2 + extra;
+    // The outbox must be drained before the log may drop anything (it still needs the events).
+    await waitFor(
+      async () => (await merchantStub(merchantId).deliverPending()).pending === 0,
+      120_000,
+      "outbox drained",
+    );
+    expect((await orderStub(order.id).streamInfo()).seq).toBe(total);
 
-      // Housekeeping now (a fresh instance, so it is due) keeps everything: none of it is 24 h old.
-      await evictDurableObject(merchantStub(merchantId));
-      expect(await runDurableObjectAlarm(merchantStub(merchantId))).toBe(true);
-      const oldestNow = await runInDurableObject(merchantStub(merchantId), (_room, state) =>
-        state.storage.sql.exec<{ seq: number }>(`SELECT MIN(seq) AS seq FROM events`).one().seq,
-      );
-      expect(oldestNow).toBe(1);
-      const full = await openMerchantSocket(merchantId, staff, { since: "1", epoch });
-      await full.until((envs) => envs.some((e) => e.event === "REPLAY_DONE"), 60_000, "REPLAY_DONE");
-      expect(full.stream()).toHaveLength(total - 1);
-      full.close();
+    // Housekeeping now (a fresh instance, so it is due) keeps everything: none of it is 24 h old.
+    await evictDurableObject(merchantStub(merchantId));
+    expect(await runDurableObjectAlarm(merchantStub(merchantId))).toBe(true);
+    const oldestNow = await runInDurableObject(
+      merchantStub(merchantId),
+      (_room, state) => state.storage.sql.exec<{ seq: number }>(`SELECT MIN(seq) AS seq FROM events`).one().seq,
+    );
+    expect(oldestNow).toBe(1);
+    const full = await openMerchantSocket(merchantId, staff, { since: "1", epoch });
+    await full.until((envs) => envs.some((e) => e.event === "REPLAY_DONE"), 60_000, "REPLAY_DONE");
+    expect(full.stream()).toHaveLength(total - 1);
+    full.close();
 
-      // A day and more later, the room's housekeeping prunes.
-      await runInDurableObject(merchantStub(merchantId), (room: MerchantOrderRoom) => {
-        room.clock = () => Date.now() + RETAIN_MS + 60 * 60 * 1000;
-      });
-      expect(await runDurableObjectAlarm(merchantStub(merchantId))).toBe(true);
-      const oldest = await runInDurableObject(merchantStub(merchantId), (_room, state) =>
-        state.storage.sql.exec<{ seq: number }>(`SELECT MIN(seq) AS seq FROM events`).one().seq,
-      );
-      expect(oldest).toBe(total - RETAIN_EVENTS + 1);
+    // A day and more later, the room's housekeeping prunes.
+    await runInDurableObject(merchantStub(merchantId), (room: MerchantOrderRoom) => {
+      room.clock = () => Date.now() + RETAIN_MS + 60 * 60 * 1000;
+    });
+    expect(await runDurableObjectAlarm(merchantStub(merchantId))).toBe(true);
+    const oldest = await runInDurableObject(
+      merchantStub(merchantId),
+      (_room, state) => state.storage.sql.exec<{ seq: number }>(`SELECT MIN(seq) AS seq FROM events`).one().seq,
+    );
+    expect(oldest).toBe(total - RETAIN_EVENTS + 1);
 
-      const tooOld = await openMerchantSocket(merchantId, staff, { since: "1", epoch });
-      expect(tooOld.envelopes).toHaveLength(1);
-      expect(tooOld.envelopes[0]).toMatchObject({ event: "SNAPSHOT", seq: total, payload: { epoch } });
-      const justTooOld = await openMerchantSocket(merchantId, staff, { since: String(total - RETAIN_EVENTS - 1), epoch });
-      expect(justTooOld.envelopes[0]).toMatchObject({ event: "SNAPSHOT", seq: total });
+    const tooOld = await openMerchantSocket(merchantId, staff, { since: "1", epoch });
+    expect(tooOld.envelopes).toHaveLength(1);
+    expect(tooOld.envelopes[0]).toMatchObject({ event: "SNAPSHOT", seq: total, payload: { epoch } });
+    const justTooOld = await openMerchantSocket(merchantId, staff, { since: String(total - RETAIN_EVENTS - 1), epoch });
+    expect(justTooOld.envelopes[0]).toMatchObject({ event: "SNAPSHOT", seq: total });
 
-      // Exactly the last RETAIN_EVENTS are still served.
-      const kept = await openMerchantSocket(merchantId, staff, { since: String(total - RETAIN_EVENTS), epoch });
-      await kept.until((envs) => envs.some((e) => e.event === "REPLAY_DONE"), 60_000, "REPLAY_DONE");
-      const replayed = kept.stream();
-      expect(replayed).toHaveLength(RETAIN_EVENTS);
-      expect(replayed[0].seq).toBe(total - RETAIN_EVENTS + 1);
-      expect(replayed.at(-1).seq).toBe(total);
-      expect(kept.envelopes.at(-1)).toMatchObject({ event: "REPLAY_DONE", seq: total, payload: { replayed: RETAIN_EVENTS } });
-      // Replays are coalesced into a bounded number of frames, not one frame per event.
-      expect(kept.frames.length).toBeLessThan(RETAIN_EVENTS / 10);
-      for (const f of kept.frames) expect(f.length).toBeLessThanOrEqual(1024 * 1024);
-      checkFrames(kept, "merchant", { since: total - RETAIN_EVENTS });
-      tooOld.close();
-      justTooOld.close();
-      kept.close();
-    },
-    240_000,
-  );
+    // Exactly the last RETAIN_EVENTS are still served.
+    const kept = await openMerchantSocket(merchantId, staff, { since: String(total - RETAIN_EVENTS), epoch });
+    await kept.until((envs) => envs.some((e) => e.event === "REPLAY_DONE"), 60_000, "REPLAY_DONE");
+    const replayed = kept.stream();
+    expect(replayed).toHaveLength(RETAIN_EVENTS);
+    expect(replayed[0].seq).toBe(total - RETAIN_EVENTS + 1);
+    expect(replayed.at(-1).seq).toBe(total);
+    expect(kept.envelopes.at(-1)).toMatchObject({
+      event: "REPLAY_DONE",
+      seq: total,
+      payload: { replayed: RETAIN_EVENTS },
+    });
+    // Replays are coalesced into a bounded number of frames, not one frame per event.
+    expect(kept.frames.length).toBeLessThan(RETAIN_EVENTS / 10);
+    for (const f of kept.frames) expect(f.length).toBeLessThanOrEqual(1024 * 1024);
+    checkFrames(kept, "merchant", { since: total - RETAIN_EVENTS });
+    tooOld.close();
+    justTooOld.close();
+    kept.close();
+  }, 240_000);
 });
 
 describe("order room resume", () => {
@@ -237,7 +261,10 @@ describe("order room resume", () => {
     await flushOutbox(merchantId);
     await evictDurableObject(orderStub(order.id));
     await act(screen, "MERCHANT_MARK_READY", { orderId: order.id });
-    await api("POST", `/api/orders/${order.id}/driver`, { token: await tokens.dispatch(), body: { driverId: "drv-r", name: "Rae" } });
+    await api("POST", `/api/orders/${order.id}/driver`, {
+      token: await tokens.dispatch(),
+      body: { driverId: "drv-r", name: "Rae" },
+    });
     await flushOutbox(merchantId);
 
     const back = await openOrderSocket(order.id, customerToken, { since: "2", epoch });
@@ -255,10 +282,17 @@ describe("order room resume", () => {
     const [picked] = (await streamCount(back, 5)).slice(4);
     expect(picked).toMatchObject({ event: "ORDER_PICKED_UP", seq: 7 });
 
-    for (const query of [{ since: "2", epoch: "not-the-epoch" }, { since: "99", epoch }]) {
+    for (const query of [
+      { since: "2", epoch: "not-the-epoch" },
+      { since: "99", epoch },
+    ]) {
       const fresh = await openOrderSocket(order.id, customerToken, query);
       expect(fresh.envelopes).toHaveLength(1);
-      expect(fresh.envelopes[0]).toMatchObject({ event: "SNAPSHOT", seq: 7, payload: { epoch, order: { version: 7, status: "PICKED_UP" } } });
+      expect(fresh.envelopes[0]).toMatchObject({
+        event: "SNAPSHOT",
+        seq: 7,
+        payload: { epoch, order: { version: 7, status: "PICKED_UP" } },
+      });
       checkFrames(fresh, "order");
       fresh.close();
     }

@@ -40,9 +40,15 @@ beforeAll(async () => {
     const res = await api("PUT", `/api/merchants/${id}`, { token: await as("dispatch"), body: { name } });
     expect(res.status).toBe(201);
   }
-  const placed = await api<Order>("POST", "/api/orders", { token: await as("customerA"), body: { merchantId: m1, items: ITEMS } });
+  const placed = await api<Order>("POST", "/api/orders", {
+    token: await as("customerA"),
+    body: { merchantId: m1, items: ITEMS },
+  });
   expect(placed.status).toBe(201);
-  const accepted = await api("POST", `/api/merchants/${m1}/orders/${placed.body.id}/accept`, { token: await as("staff1"), body: {} });
+  const accepted = await api("POST", `/api/merchants/${m1}/orders/${placed.body.id}/accept`, {
+    token: await as("staff1"),
+    body: {},
+  });
   expect(accepted.status).toBe(200);
   const assigned = await api<Order>("POST", `/api/orders/${placed.body.id}/driver`, {
     token: await as("dispatch"),
@@ -215,7 +221,12 @@ describe("REST: bad credentials are 401 on every route", () => {
         expectErrorShape(await call(route, header), 401, "UNAUTHORIZED", `${route.name} with ${what}`);
       }
       // Tokens in the query string are for socket upgrades only (URLs end up in logs).
-      expectErrorShape(await call(route, undefined, `${route.path().includes("?") ? "&" : "?"}token=${await as(route.owner)}`), 401, "UNAUTHORIZED", `${route.name} with ?token=`);
+      expectErrorShape(
+        await call(route, undefined, `${route.path().includes("?") ? "&" : "?"}token=${await as(route.owner)}`),
+        401,
+        "UNAUTHORIZED",
+        `${route.name} with ?token=`,
+      );
       await expectNothingChanged();
     });
   }
@@ -225,7 +236,12 @@ describe("REST: valid tokens of the wrong principal are 403 on every route", () 
   for (const route of ROUTES) {
     it(route.name, async () => {
       for (const [name, what, code = "FORBIDDEN"] of route.denied) {
-        expectErrorShape(await call(route, `Bearer ${await as(name)}`), code === "FORBIDDEN" ? 403 : 404, code, `${route.name} as ${what}`);
+        expectErrorShape(
+          await call(route, `Bearer ${await as(name)}`),
+          code === "FORBIDDEN" ? 403 : 404,
+          code,
+          `${route.name} as ${what}`,
+        );
       }
       await expectNothingChanged();
     });
@@ -239,9 +255,14 @@ describe("REST: valid tokens of the wrong principal are 403 on every route", () 
       });
       expectErrorShape(res, 404, "NOT_FOUND", `${action} via m2's path`);
     }
-    const bulk = await api("POST", `/api/merchants/${m2}/orders/bulk`, { token: await as("staff2"), body: { action: "accept", orderIds: [order.id] } });
+    const bulk = await api("POST", `/api/merchants/${m2}/orders/bulk`, {
+      token: await as("staff2"),
+      body: { action: "accept", orderIds: [order.id] },
+    });
     expect(bulk.status).toBe(200);
-    expect(bulk.body.results).toEqual([{ orderId: order.id, ok: false, error: { code: "NOT_FOUND", message: expect.any(String) } }]);
+    expect(bulk.body.results).toEqual([
+      { orderId: order.id, ok: false, error: { code: "NOT_FOUND", message: expect.any(String) } },
+    ]);
     await expectNothingChanged();
   });
 });
@@ -276,7 +297,10 @@ const SOCKETS: SocketCase[] = [
   },
 ];
 
-async function upgrade(path: string, opts: { authorization?: string; query?: Record<string, string>; origin?: string }) {
+async function upgrade(
+  path: string,
+  opts: { authorization?: string; query?: Record<string, string>; origin?: string },
+) {
   const url = new URL(`${BASE}${path}`);
   for (const [k, v] of Object.entries(opts.query ?? {})) url.searchParams.set(k, v);
   const headers: Record<string, string> = { Upgrade: "websocket" };
@@ -311,7 +335,10 @@ describe("sockets: refused upgrades are HTTP errors before any socket opens", ()
       for (const [name, what] of socket.denied) {
         for (const how of ["header", "query"] as const) {
           const t = await as(name);
-          const res = await upgrade(socket.path(), how === "header" ? { authorization: `Bearer ${t}` } : { query: { token: t } });
+          const res = await upgrade(
+            socket.path(),
+            how === "header" ? { authorization: `Bearer ${t}` } : { query: { token: t } },
+          );
           expect(res.opened, what).toBe(false);
           expectErrorShape(res, 403, "FORBIDDEN", `${socket.name} as ${what} (${how})`);
         }
@@ -320,13 +347,24 @@ describe("sockets: refused upgrades are HTTP errors before any socket opens", ()
 
     it(`${socket.name}: a bad Origin → 403 even with the right token; the own origin opens`, async () => {
       const t = `Bearer ${await as(socket.owner)}`;
-      for (const origin of ["https://evil.example", "null", `${BASE}.evil.example`, BASE.replace("http:", "https:"), "http://ticket-rail.test:8080"]) {
+      for (const origin of [
+        "https://evil.example",
+        "null",
+        `${BASE}.evil.example`,
+        BASE.replace("http:", "https:"),
+        "http://ticket-rail.test:8080",
+      ]) {
         const res = await upgrade(socket.path(), { authorization: t, origin });
         expect(res.opened, origin).toBe(false);
         expectErrorShape(res, 403, "FORBIDDEN", `${socket.name} from ${origin}`);
       }
       // A bad Origin is refused before the token is even looked at.
-      expectErrorShape(await upgrade(socket.path(), { origin: "https://evil.example" }), 403, "FORBIDDEN", "bad origin, no token");
+      expectErrorShape(
+        await upgrade(socket.path(), { origin: "https://evil.example" }),
+        403,
+        "FORBIDDEN",
+        "bad origin, no token",
+      );
       expect((await upgrade(socket.path(), { authorization: t, origin: BASE })).opened).toBe(true);
       expect((await upgrade(socket.path(), { authorization: t })).opened).toBe(true);
     });
@@ -367,11 +405,21 @@ describe("sockets: an open socket reaches nothing it may not", () => {
     ];
     for (const f of frames) foreign.send(f);
     for (const f of frames) watching.send(f);
-    await foreign.until((e) => e.filter((x) => ["ERROR", "BULK_RESULT", "ACK"].includes(x.event)).length === 3, 5000, "foreign replies");
-    await watching.until((e) => e.filter((x) => ["ERROR", "BULK_RESULT", "ACK"].includes(x.event)).length === 3, 5000, "dispatch replies");
+    await foreign.until(
+      (e) => e.filter((x) => ["ERROR", "BULK_RESULT", "ACK"].includes(x.event)).length === 3,
+      5000,
+      "foreign replies",
+    );
+    await watching.until(
+      (e) => e.filter((x) => ["ERROR", "BULK_RESULT", "ACK"].includes(x.event)).length === 3,
+      5000,
+      "dispatch replies",
+    );
     const replies = (s: typeof foreign) => s.envelopes.filter((x) => ["ERROR", "BULK_RESULT", "ACK"].includes(x.event));
     // In m2's room, m1's order does not exist; in m1's room, dispatch may not act.
-    expect(replies(foreign).map((r) => r.event === "BULK_RESULT" ? r.payload.results[0].error.code : r.payload.code)).toEqual(["NOT_FOUND", "NOT_FOUND", "NOT_FOUND"]);
+    expect(
+      replies(foreign).map((r) => (r.event === "BULK_RESULT" ? r.payload.results[0].error.code : r.payload.code)),
+    ).toEqual(["NOT_FOUND", "NOT_FOUND", "NOT_FOUND"]);
     expect(replies(watching).map((r) => r.payload.code)).toEqual(["FORBIDDEN", "FORBIDDEN", "FORBIDDEN"]);
     expect(foreign.closed).toBeNull();
     expect(watching.closed).toBeNull();
@@ -392,10 +440,20 @@ describe("sockets: an open socket reaches nothing it may not", () => {
     expect((await ada.waitClosed()).code).toBe(1008);
     const again = await upgrade(`/ws/order/${id}`, { authorization: `Bearer ${await as("driverA")}` });
     expectErrorShape(again, 403, "FORBIDDEN", "reassigned driver's socket");
-    expectErrorShape(await api("GET", `/api/orders/${id}`, { token: await as("driverA") }), 403, "FORBIDDEN", "reassigned driver's GET");
+    expectErrorShape(
+      await api("GET", `/api/orders/${id}`, { token: await as("driverA") }),
+      403,
+      "FORBIDDEN",
+      "reassigned driver's GET",
+    );
     await api("POST", `/api/merchants/${m1}/orders/${id}/accept`, { token: t.staff, body: {} });
     await api("POST", `/api/merchants/${m1}/orders/${id}/ready`, { token: t.staff });
-    expectErrorShape(await api("POST", `/api/orders/${id}/pickup`, { token: await as("driverA") }), 403, "FORBIDDEN", "reassigned driver's pickup");
+    expectErrorShape(
+      await api("POST", `/api/orders/${id}/pickup`, { token: await as("driverA") }),
+      403,
+      "FORBIDDEN",
+      "reassigned driver's pickup",
+    );
     expect((await api("POST", `/api/orders/${id}/pickup`, { token: await as("driverB") })).status).toBe(200);
     // Leave the fixture's stream position as expectNothingChanged knows it.
     stream.seq = (await merchantStub(m1).board())!.seq;
@@ -404,8 +462,14 @@ describe("sockets: an open socket reaches nothing it may not", () => {
 
 describe("the right principal passes every route (control for the matrix above)", () => {
   it("a whole lifecycle by exactly the entitled callers", async () => {
-    const t = { cust: await as("customerA"), staff: await as("staff1"), drv: await as("driverA"), ops: await as("dispatch") };
-    const place = async () => (await api<Order>("POST", "/api/orders", { token: t.cust, body: { merchantId: m1, items: ITEMS } })).body;
+    const t = {
+      cust: await as("customerA"),
+      staff: await as("staff1"),
+      drv: await as("driverA"),
+      ops: await as("dispatch"),
+    };
+    const place = async () =>
+      (await api<Order>("POST", "/api/orders", { token: t.cust, body: { merchantId: m1, items: ITEMS } })).body;
     const a = await place();
     const b = await place();
     const c = await place();

@@ -13,7 +13,11 @@ import { asApiResponse, expectErrorShape } from "./security-support.ts";
 /** The Worker exactly as deployed: wrangler.toml's vars, a real secret, no DEV_MODE. */
 async function deployed(path: string, init: RequestInit = {}) {
   const ctx = createExecutionContext();
-  const res = await app.fetch(new Request(`${BASE}${path}`, init), { ...env, DEV_MODE: undefined } as unknown as Env, ctx);
+  const res = await app.fetch(
+    new Request(`${BASE}${path}`, init),
+    { ...env, DEV_MODE: undefined } as unknown as Env,
+    ctx,
+  );
   await waitOnExecutionContext(ctx);
   return asApiResponse(res);
 }
@@ -25,12 +29,23 @@ describe("the deployed configuration has no dev surface", () => {
     const json = { "Content-Type": "application/json" };
     const cases: [string, RequestInit][] = [
       ["/api/dev/token", { method: "POST", headers: json, body: JSON.stringify({ role: "dispatch", sub: "ops" }) }],
-      ["/api/dev/faults", { method: "POST", headers: json, body: JSON.stringify({ merchantId, failOrderRoomRelaysForMs: 60_000 }) }],
-      ["/api/dev/faults", { method: "POST", headers: { ...json, Authorization: `Bearer ${dispatch}` }, body: JSON.stringify({ merchantId, failProjectionForMs: 60_000 }) }],
+      [
+        "/api/dev/faults",
+        { method: "POST", headers: json, body: JSON.stringify({ merchantId, failOrderRoomRelaysForMs: 60_000 }) },
+      ],
+      [
+        "/api/dev/faults",
+        {
+          method: "POST",
+          headers: { ...json, Authorization: `Bearer ${dispatch}` },
+          body: JSON.stringify({ merchantId, failProjectionForMs: 60_000 }),
+        },
+      ],
       ["/api/dev/faults", { method: "POST", headers: { Authorization: `Bearer ${dispatch}` }, body: "garbage" }],
       ["/api/dev/anything", { method: "GET" }],
     ];
-    for (const [path, init] of cases) expectErrorShape(await deployed(path, init), 404, "NOT_FOUND", `${path} deployed`);
+    for (const [path, init] of cases)
+      expectErrorShape(await deployed(path, init), 404, "NOT_FOUND", `${path} deployed`);
     // And nothing was injected: the room still relays.
     const order = await placeOrder(merchantId);
     expect((await merchantStub(merchantId).deliverPending()).pending).toBe(0);
@@ -42,10 +57,25 @@ describe("POST /api/dev/faults (dev mode)", () => {
   it("needs a dispatch token and a valid body", async () => {
     const { merchantId, staff } = await setupMerchant();
     expectErrorShape(await api("POST", "/api/dev/faults", { body: { merchantId } }), 401, "UNAUTHORIZED", "no token");
-    expectErrorShape(await api("POST", "/api/dev/faults", { token: staff, body: { merchantId } }), 403, "FORBIDDEN", "merchant");
+    expectErrorShape(
+      await api("POST", "/api/dev/faults", { token: staff, body: { merchantId } }),
+      403,
+      "FORBIDDEN",
+      "merchant",
+    );
     const dispatch = await tokens.dispatch();
-    expectErrorShape(await api("POST", "/api/dev/faults", { token: dispatch, body: { merchantId, failProjectionForMs: -1 } }), 400, "BAD_REQUEST", "negative");
-    expectErrorShape(await api("POST", "/api/dev/faults", { token: dispatch, body: { merchantId: "no-such-merchant" } }), 404, "NOT_FOUND", "unknown merchant");
+    expectErrorShape(
+      await api("POST", "/api/dev/faults", { token: dispatch, body: { merchantId, failProjectionForMs: -1 } }),
+      400,
+      "BAD_REQUEST",
+      "negative",
+    );
+    expectErrorShape(
+      await api("POST", "/api/dev/faults", { token: dispatch, body: { merchantId: "no-such-merchant" } }),
+      404,
+      "NOT_FOUND",
+      "unknown merchant",
+    );
   });
 
   for (const afterDelivery of [false, true]) {
@@ -59,11 +89,15 @@ describe("POST /api/dev/faults (dev mode)", () => {
       expect(res.status).toBe(200);
       expect(res.body.orderRoomUntil).toEqual(expect.any(String));
       const order = await placeOrder(merchantId);
-      const accepted = await api("POST", `/api/merchants/${merchantId}/orders/${order.id}/accept`, { token: staff, body: {} });
+      const accepted = await api("POST", `/api/merchants/${merchantId}/orders/${order.id}/accept`, {
+        token: staff,
+        body: {},
+      });
       expect(accepted.status).toBe(200); // the kitchen is never slowed by a relay outage
       const { pending } = await merchantStub(merchantId).deliverPending();
       expect(pending).toBeGreaterThan(0);
-      const d1 = () => env.DB.prepare(`SELECT version FROM orders WHERE id = ?`).bind(order.id).first<{ version: number }>();
+      const d1 = () =>
+        env.DB.prepare(`SELECT version FROM orders WHERE id = ?`).bind(order.id).first<{ version: number }>();
       if (!afterDelivery) {
         expect(await orderStub(order.id).getOrder()).toBeNull();
         expect(await d1()).toBeNull();
@@ -76,7 +110,9 @@ describe("POST /api/dev/faults (dev mode)", () => {
       expect((await orderStub(order.id).getOrder())?.version).toBe(2);
       expect((await orderStub(order.id).streamInfo()).seq).toBe(2);
       expect((await d1())?.version).toBe(2);
-      const events = await env.DB.prepare(`SELECT version FROM order_events WHERE order_id = ? ORDER BY version`).bind(order.id).all<{ version: number }>();
+      const events = await env.DB.prepare(`SELECT version FROM order_events WHERE order_id = ? ORDER BY version`)
+        .bind(order.id)
+        .all<{ version: number }>();
       expect(events.results.map((r) => r.version)).toEqual([1, 2]);
     });
   }

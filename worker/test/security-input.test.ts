@@ -5,14 +5,26 @@
  * polluted, nothing changes that should not, and the room keeps working afterwards.
  */
 import { env, exports } from "cloudflare:workers";
-import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { drizzle } from "drizzle-orm/d1";
 import { MAX_CLIENT_FRAME_BYTES, type ErrorCode, type Order } from "../../schema/index.ts";
 import { app } from "../app.ts";
 import { MAX_BODY_BYTES } from "../http.ts";
 import { orderHistory } from "../db/projection.ts";
-import { api, BASE, flushOutbox, inMerchantRoom, ITEMS, merchantStub, open, orderStub, placeOrder, setupMerchant, tokens, type TestSocket } from "./helpers.ts";
+import {
+  api,
+  BASE,
+  flushOutbox,
+  inMerchantRoom,
+  ITEMS,
+  merchantStub,
+  open,
+  orderStub,
+  placeOrder,
+  setupMerchant,
+  tokens,
+} from "./helpers.ts";
 import { asApiResponse, expectErrorShape, expectJsonNotHtml } from "./security-support.ts";
 
 let merchantId: string;
@@ -39,7 +51,7 @@ const POLLUTION_KEYS = ["polluted", "isAdmin", "injected"];
 async function expectNothingPolluted(): Promise<void> {
   const check = () => {
     const probe: Record<string, unknown> = {};
-    return POLLUTION_KEYS.filter((k) => k in probe || Object.prototype.hasOwnProperty.call(Object.prototype, k) || k in Object.prototype);
+    return POLLUTION_KEYS.filter((k) => k in probe || Object.hasOwn(Object.prototype, k) || k in Object.prototype);
   };
   expect(check()).toEqual([]);
   expect(await inMerchantRoom(merchantId, () => check())).toEqual([]);
@@ -58,19 +70,87 @@ function mutatingRoutes(orderId: string): {
   field?: string;
 }[] {
   return [
-    { name: "PUT merchant", method: "PUT", path: `/api/merchants/${merchantId}`, token: () => dispatch, body: { name: "Test Kitchen" }, field: "name" },
-    { name: "place", method: "POST", path: "/api/orders", token: () => customer, body: { merchantId, items: ITEMS }, field: "items" },
-    { name: "cancel", method: "POST", path: `/api/orders/${orderId}/cancel`, token: () => customer, body: { reason: "r" }, field: "reason" },
-    { name: "driver", method: "POST", path: `/api/orders/${orderId}/driver`, token: () => dispatch, body: { driverId: "d1", name: "Di" }, field: "name" },
+    {
+      name: "PUT merchant",
+      method: "PUT",
+      path: `/api/merchants/${merchantId}`,
+      token: () => dispatch,
+      body: { name: "Test Kitchen" },
+      field: "name",
+    },
+    {
+      name: "place",
+      method: "POST",
+      path: "/api/orders",
+      token: () => customer,
+      body: { merchantId, items: ITEMS },
+      field: "items",
+    },
+    {
+      name: "cancel",
+      method: "POST",
+      path: `/api/orders/${orderId}/cancel`,
+      token: () => customer,
+      body: { reason: "r" },
+      field: "reason",
+    },
+    {
+      name: "driver",
+      method: "POST",
+      path: `/api/orders/${orderId}/driver`,
+      token: () => dispatch,
+      body: { driverId: "d1", name: "Di" },
+      field: "name",
+    },
     { name: "arrived", method: "POST", path: `/api/orders/${orderId}/arrived`, token: () => dispatch, body: null },
     { name: "pickup", method: "POST", path: `/api/orders/${orderId}/pickup`, token: () => dispatch, body: null },
     { name: "deliver", method: "POST", path: `/api/orders/${orderId}/deliver`, token: () => dispatch, body: null },
-    { name: "accept", method: "POST", path: `/api/merchants/${merchantId}/orders/${orderId}/accept`, token: () => staff, body: {}, field: "prepMinutes" },
-    { name: "reject", method: "POST", path: `/api/merchants/${merchantId}/orders/${orderId}/reject`, token: () => staff, body: { reason: "r" }, field: "reason" },
-    { name: "preparing", method: "POST", path: `/api/merchants/${merchantId}/orders/${orderId}/preparing`, token: () => staff, body: null },
-    { name: "ready", method: "POST", path: `/api/merchants/${merchantId}/orders/${orderId}/ready`, token: () => staff, body: null },
-    { name: "prep-time", method: "POST", path: `/api/merchants/${merchantId}/orders/${orderId}/prep-time`, token: () => staff, body: { prepMinutes: 5 }, field: "prepMinutes" },
-    { name: "bulk", method: "POST", path: `/api/merchants/${merchantId}/orders/bulk`, token: () => staff, body: { action: "accept", orderIds: [orderId] }, field: "orderIds" },
+    {
+      name: "accept",
+      method: "POST",
+      path: `/api/merchants/${merchantId}/orders/${orderId}/accept`,
+      token: () => staff,
+      body: {},
+      field: "prepMinutes",
+    },
+    {
+      name: "reject",
+      method: "POST",
+      path: `/api/merchants/${merchantId}/orders/${orderId}/reject`,
+      token: () => staff,
+      body: { reason: "r" },
+      field: "reason",
+    },
+    {
+      name: "preparing",
+      method: "POST",
+      path: `/api/merchants/${merchantId}/orders/${orderId}/preparing`,
+      token: () => staff,
+      body: null,
+    },
+    {
+      name: "ready",
+      method: "POST",
+      path: `/api/merchants/${merchantId}/orders/${orderId}/ready`,
+      token: () => staff,
+      body: null,
+    },
+    {
+      name: "prep-time",
+      method: "POST",
+      path: `/api/merchants/${merchantId}/orders/${orderId}/prep-time`,
+      token: () => staff,
+      body: { prepMinutes: 5 },
+      field: "prepMinutes",
+    },
+    {
+      name: "bulk",
+      method: "POST",
+      path: `/api/merchants/${merchantId}/orders/bulk`,
+      token: () => staff,
+      body: { action: "accept", orderIds: [orderId] },
+      field: "orderIds",
+    },
   ];
 }
 
@@ -123,7 +203,12 @@ describe("oversized input", () => {
     it(`${path} socket: a frame of exactly 64 KiB is read, one byte more closes 1009 (bytes, not characters)`, async () => {
       const url = path === "merchant" ? `/ws/merchant/${merchantId}/orders` : `/ws/order/${target.id}`;
       const ws = await open(url, { token: path === "merchant" ? staff : customer });
-      const exact = JSON.stringify({ action: "MERCHANT_ACCEPT", requestId: "big", payload: { orderId: "not an order id" }, pad: "" });
+      const exact = JSON.stringify({
+        action: "MERCHANT_ACCEPT",
+        requestId: "big",
+        payload: { orderId: "not an order id" },
+        pad: "",
+      });
       ws.send(exact.replace(`"pad":""`, `"pad":"${"x".repeat(MAX_CLIENT_FRAME_BYTES - exact.length)}"`));
       const reply = await ws.next((e) => e.event === "ERROR" && e.requestId === "big");
       expect(reply.payload.code).toBe("BAD_REQUEST");
@@ -140,15 +225,49 @@ describe("oversized input", () => {
 
 /** Each hostile body, given a valid body to hide in and the field its schema reads. */
 const HOSTILE: { name: string; text: (valid: Record<string, unknown>, field: string) => string }[] = [
-  { name: "__proto__ at the top", text: (v) => `{"__proto__":{"polluted":"yes","isAdmin":true},${JSON.stringify(v).slice(1)}` },
-  { name: "constructor.prototype at the top", text: (v) => JSON.stringify({ ...v, constructor: { prototype: { polluted: "yes" } } }) },
+  {
+    name: "__proto__ at the top",
+    text: (v) => `{"__proto__":{"polluted":"yes","isAdmin":true},${JSON.stringify(v).slice(1)}`,
+  },
+  {
+    name: "constructor.prototype at the top",
+    text: (v) => JSON.stringify({ ...v, constructor: { prototype: { polluted: "yes" } } }),
+  },
   { name: "prototype at the top", text: (v) => JSON.stringify({ ...v, prototype: { injected: 1 } }) },
-  { name: "__proto__ in the read field", text: (v, f) => JSON.stringify({ ...v, [f]: "__PLACEHOLDER__" }).replace(`"__PLACEHOLDER__"`, `{"__proto__":{"isAdmin":true}}`) },
-  { name: "__proto__ deep inside", text: (v) => JSON.stringify({ ...v, extra: [{ a: [{}] }] }).replace(`"a":[{}]`, `"a":[{"__proto__":{"polluted":1}}]`) },
-  { name: "constructor nested", text: (v) => JSON.stringify({ ...v, meta: { constructor: { prototype: { injected: true } } } }) },
-  { name: "20,000-deep arrays", text: (v, f) => JSON.stringify({ ...v, [f]: "__PLACEHOLDER__" }).replace(`"__PLACEHOLDER__"`, `${"[".repeat(20_000)}${"]".repeat(20_000)}`) },
-  { name: "10,000-deep objects", text: (v, f) => JSON.stringify({ ...v, [f]: "__PLACEHOLDER__" }).replace(`"__PLACEHOLDER__"`, `${'{"a":'.repeat(10_000)}1${"}".repeat(10_000)}`) },
-  { name: "15,000-element array", text: (v, f) => JSON.stringify({ ...v, [f]: Array.from({ length: 15_000 }, () => ({})) }) },
+  {
+    name: "__proto__ in the read field",
+    text: (v, f) =>
+      JSON.stringify({ ...v, [f]: "__PLACEHOLDER__" }).replace(`"__PLACEHOLDER__"`, `{"__proto__":{"isAdmin":true}}`),
+  },
+  {
+    name: "__proto__ deep inside",
+    text: (v) =>
+      JSON.stringify({ ...v, extra: [{ a: [{}] }] }).replace(`"a":[{}]`, `"a":[{"__proto__":{"polluted":1}}]`),
+  },
+  {
+    name: "constructor nested",
+    text: (v) => JSON.stringify({ ...v, meta: { constructor: { prototype: { injected: true } } } }),
+  },
+  {
+    name: "20,000-deep arrays",
+    text: (v, f) =>
+      JSON.stringify({ ...v, [f]: "__PLACEHOLDER__" }).replace(
+        `"__PLACEHOLDER__"`,
+        `${"[".repeat(20_000)}${"]".repeat(20_000)}`,
+      ),
+  },
+  {
+    name: "10,000-deep objects",
+    text: (v, f) =>
+      JSON.stringify({ ...v, [f]: "__PLACEHOLDER__" }).replace(
+        `"__PLACEHOLDER__"`,
+        `${'{"a":'.repeat(10_000)}1${"}".repeat(10_000)}`,
+      ),
+  },
+  {
+    name: "15,000-element array",
+    text: (v, f) => JSON.stringify({ ...v, [f]: Array.from({ length: 15_000 }, () => ({})) }),
+  },
   { name: "JSON null", text: () => "null" },
   { name: "JSON array", text: () => "[]" },
   { name: "JSON string", text: () => `"hello"` },
@@ -174,7 +293,10 @@ describe("hostile JSON", () => {
   for (const hostile of HOSTILE) {
     it(`REST: ${hostile.name} → 400 on every body route, nothing polluted, nothing changed`, async () => {
       for (const route of bodyRoutes()) {
-        const res = await api(route.method, route.path, { token: route.token(), body: hostile.text(route.body!, route.field!) });
+        const res = await api(route.method, route.path, {
+          token: route.token(),
+          body: hostile.text(route.body!, route.field!),
+        });
         expectErrorShape(res, 400, "BAD_REQUEST", `${route.name}: ${hostile.name}`);
         // No amplification: a 64 KiB request never earns a huge answer.
         expect(JSON.stringify(res.body).length, `${route.name}: ${hostile.name}`).toBeLessThan(8 * 1024);
@@ -192,7 +314,11 @@ describe("hostile JSON", () => {
       ...HOSTILE.map((h) => h.text(valid, "payload")),
       `{"action":"MERCHANT_REJECT","requestId":"hostile","payload":{"__proto__":{"polluted":1},"orderId":"${target.id}","reason":"no"}}`,
       JSON.stringify({ ...valid, payload: { ...valid.payload, constructor: { prototype: { injected: 1 } } } }),
-      JSON.stringify({ action: "BULK_ACCEPT", requestId: "hostile", payload: { orderIds: Array(1500).fill(target.id) } }),
+      JSON.stringify({
+        action: "BULK_ACCEPT",
+        requestId: "hostile",
+        payload: { orderIds: Array(1500).fill(target.id) },
+      }),
       JSON.stringify({ action: "__proto__", requestId: "hostile", payload: {} }),
       JSON.stringify({ action: "MERCHANT_ACCEPT", requestId: "x".repeat(65), payload: { orderId: target.id } }),
       JSON.stringify({ action: "MERCHANT_ACCEPT", requestId: { toString: 1 }, payload: { orderId: target.id } }),
@@ -210,7 +336,11 @@ describe("hostile JSON", () => {
       expect(JSON.stringify(reply).length).toBeLessThan(8 * 1024);
       if (readableRequestId(frame) === "hostile") expect(reply.requestId, frame.slice(0, 120)).toBe("hostile");
     }
-    await watcher.until((e) => e.filter((x) => x.event === "ERROR").length === frames.length, 5000, "order-room errors");
+    await watcher.until(
+      (e) => e.filter((x) => x.event === "ERROR").length === frames.length,
+      5000,
+      "order-room errors",
+    );
     expect(screen.closed).toBeNull();
     expect(watcher.closed).toBeNull();
     expect(screen.stream()).toEqual([]);
@@ -237,7 +367,7 @@ const WEIRD =
   `html:<script>alert("x")</script><img src=x onerror=alert(1)> &amp; quote:" back:\\ ` +
   "emoji:🍕👩🏽‍🍳 cjk:漢字 combining:é zwj:\u200d end";
 /** The same mix within a name's 100 characters. */
-const WEIRD_NAME = "n\u0000\u0007\u001b[1m\u202e<b>&amp;</b>\"\\\u2028🍕👩🏽‍🍳漢字é\ufeff end";
+const WEIRD_NAME = 'n\u0000\u0007\u001b[1m\u202e<b>&amp;</b>"\\\u2028🍕👩🏽‍🍳漢字é\ufeff end';
 
 describe("unicode and control characters", () => {
   it("are stored and echoed exactly, as JSON, everywhere an order is seen", async () => {
@@ -253,18 +383,29 @@ describe("unicode and control characters", () => {
     expect(order.items[0]!.notes).toBe(WEIRD);
 
     // "as JSON": every control character is escaped in the raw text of the answer.
-    const raw = await exports.default.fetch(`${BASE}/api/orders/${order.id}`, { headers: { Authorization: `Bearer ${customer}` } });
+    const raw = await exports.default.fetch(`${BASE}/api/orders/${order.id}`, {
+      headers: { Authorization: `Bearer ${customer}` },
+    });
     const text = await raw.text();
     expectJsonNotHtml(raw.status, raw.headers.get("Content-Type"), text);
     expect(text).not.toMatch(/[\u0000-\u001f]/);
     expect((JSON.parse(text) as Order).notes).toBe(WEIRD);
 
-    const rejected = await api<Order>("POST", `/api/merchants/${merchantId}/orders/${order.id}/reject`, { token: staff, body: { reason: WEIRD } });
+    const rejected = await api<Order>("POST", `/api/merchants/${merchantId}/orders/${order.id}/reject`, {
+      token: staff,
+      body: { reason: WEIRD },
+    });
     expect(rejected.body.rejectReason).toBe(WEIRD);
     const other = await placeOrder(merchantId, customer);
-    const driver = await api<Order>("POST", `/api/orders/${other.id}/driver`, { token: dispatch, body: { driverId: "d-uni", name: WEIRD_NAME } });
+    const driver = await api<Order>("POST", `/api/orders/${other.id}/driver`, {
+      token: dispatch,
+      body: { driverId: "d-uni", name: WEIRD_NAME },
+    });
     expect(driver.body.driver?.name).toBe(WEIRD_NAME);
-    const cancelled = await api<Order>("POST", `/api/orders/${other.id}/cancel`, { token: customer, body: { reason: WEIRD } });
+    const cancelled = await api<Order>("POST", `/api/orders/${other.id}/cancel`, {
+      token: customer,
+      body: { reason: WEIRD },
+    });
     expect(cancelled.body.cancelReason).toBe(WEIRD);
 
     // The room, both streams, the audit trail and D1 all hold the same strings.
@@ -281,7 +422,9 @@ describe("unicode and control characters", () => {
     const history = await orderHistory(drizzle(env.DB), merchantId, 200, null);
     expect(history.orders.find((o) => o.id === order.id)).toEqual(rejected.body);
     expect(history.orders.find((o) => o.id === other.id)).toEqual(cancelled.body);
-    const items = await env.DB.prepare(`SELECT name, notes FROM order_items WHERE order_id = ?`).bind(order.id).first<{ name: string; notes: string }>();
+    const items = await env.DB.prepare(`SELECT name, notes FROM order_items WHERE order_id = ?`)
+      .bind(order.id)
+      .first<{ name: string; notes: string }>();
     expect(items).toEqual({ name: WEIRD_NAME, notes: WEIRD });
     screen.close();
     watcher.close();
@@ -291,7 +434,10 @@ describe("unicode and control characters", () => {
     for (const bad of ["a\ud800b", "\udc00", "x\ud83c"]) {
       const res = await api("POST", "/api/orders", { token: customer, body: { merchantId, items: ITEMS, notes: bad } });
       expectErrorShape(res, 400, "BAD_REQUEST", JSON.stringify(bad));
-      const reject = await api("POST", `/api/merchants/${merchantId}/orders/${target.id}/reject`, { token: staff, body: { reason: bad } });
+      const reject = await api("POST", `/api/merchants/${merchantId}/orders/${target.id}/reject`, {
+        token: staff,
+        body: { reason: bad },
+      });
       expectErrorShape(reject, 400, "BAD_REQUEST", JSON.stringify(bad));
     }
     await expectTargetUnchanged();
@@ -304,7 +450,8 @@ describe("rate limits", () => {
   it("REST: the 101st mutating request of a caller within 10 s is 429 RATE_LIMITED; others are unaffected; the window passes", async () => {
     const { merchantId: m, staff: s } = await setupMerchant();
     const missing = `${m}.nosuchorder`;
-    const accept = (tok: string) => api("POST", `/api/merchants/${m}/orders/${missing}/accept`, { token: tok, body: {} });
+    const accept = (tok: string) =>
+      api("POST", `/api/merchants/${m}/orders/${missing}/accept`, { token: tok, body: {} });
     await inMerchantRoom(m, (room) => {
       const t0 = Date.now();
       room.clock = () => t0; // a frozen clock: the whole burst falls into one window however slow the machine
@@ -338,7 +485,9 @@ describe("rate limits", () => {
     const order = await placeOrder(m);
     await bystander.next((e) => e.event === "ORDER_CREATED" && e.payload.order.id === order.id);
     bystander.send({ action: "MERCHANT_ACCEPT", requestId: "still-fine", payload: { orderId: order.id } });
-    expect((await bystander.next((e) => e.requestId === "still-fine" && (e.event === "ACK" || e.event === "ERROR"))).event).toBe("ACK");
+    expect(
+      (await bystander.next((e) => e.requestId === "still-fine" && (e.event === "ACK" || e.event === "ERROR"))).event,
+    ).toBe("ACK");
     bystander.close();
   });
 });
@@ -360,7 +509,10 @@ describe("a deploy without AUTH_SECRET fails closed", () => {
       const cases: [string, RequestInit][] = [
         [`/api/orders/${target.id}`, { headers: auth }],
         [`/api/merchants/${merchantId}/orders`, { headers: auth }],
-        [`/api/orders/${target.id}/cancel`, { method: "POST", headers: { ...auth, "Content-Type": "application/json" }, body: `{"reason":"x"}` }],
+        [
+          `/api/orders/${target.id}/cancel`,
+          { method: "POST", headers: { ...auth, "Content-Type": "application/json" }, body: `{"reason":"x"}` },
+        ],
         [`/ws/merchant/${merchantId}/orders`, { headers: { ...auth, Upgrade: "websocket" } }],
         [`/ws/order/${target.id}?token=${dispatch}`, { headers: { Upgrade: "websocket" } }],
       ];
@@ -386,7 +538,13 @@ describe("a deploy without AUTH_SECRET fails closed", () => {
 
 describe("never HTML, never a stack trace", () => {
   it("odd requests all get the JSON error shape", async () => {
-    const cases: [string, string, { token?: string; body?: unknown; headers?: Record<string, string> }, number, ErrorCode][] = [
+    const cases: [
+      string,
+      string,
+      { token?: string; body?: unknown; headers?: Record<string, string> },
+      number,
+      ErrorCode,
+    ][] = [
       ["GET", "/api/nope", {}, 404, "NOT_FOUND"],
       ["GET", "/ws/nope", {}, 404, "NOT_FOUND"],
       ["GET", "/nope.php", {}, 404, "NOT_FOUND"],
@@ -398,14 +556,48 @@ describe("never HTML, never a stack trace", () => {
       ["GET", `/api/merchants/${merchantId}/orders?limit=abc`, { token: staff }, 400, "BAD_REQUEST"],
       ["GET", `/api/merchants/${merchantId}/orders?limit=100000`, { token: staff }, 400, "BAD_REQUEST"],
       ["GET", `/api/merchants/${merchantId}/orders?status=all&cursor=%%%`, { token: staff }, 400, "BAD_REQUEST"],
-      ["GET", `/api/merchants/${merchantId}/orders?status=all&cursor=${btoa("[1,2]")}`, { token: staff }, 400, "BAD_REQUEST"],
+      [
+        "GET",
+        `/api/merchants/${merchantId}/orders?status=all&cursor=${btoa("[1,2]")}`,
+        { token: staff },
+        400,
+        "BAD_REQUEST",
+      ],
       ["GET", `/api/merchants/${merchantId}/orders?status=sideways`, { token: staff }, 400, "BAD_REQUEST"],
-      ["POST", `/api/orders/${target.id}/cancel`, { token: customer, body: { reason: "x" }, headers: { "Idempotency-Key": "k".repeat(256) } }, 400, "BAD_REQUEST"],
-      ["POST", `/api/orders`, { token: customer, body: "{", headers: { "Content-Type": "application/json" } }, 400, "BAD_REQUEST"],
-      ["POST", `/api/orders`, { token: customer, body: JSON.stringify({ merchantId, items: ITEMS }), headers: { "Content-Type": "text/html" } }, 400, "BAD_REQUEST"],
+      [
+        "POST",
+        `/api/orders/${target.id}/cancel`,
+        { token: customer, body: { reason: "x" }, headers: { "Idempotency-Key": "k".repeat(256) } },
+        400,
+        "BAD_REQUEST",
+      ],
+      [
+        "POST",
+        `/api/orders`,
+        { token: customer, body: "{", headers: { "Content-Type": "application/json" } },
+        400,
+        "BAD_REQUEST",
+      ],
+      [
+        "POST",
+        `/api/orders`,
+        {
+          token: customer,
+          body: JSON.stringify({ merchantId, items: ITEMS }),
+          headers: { "Content-Type": "text/html" },
+        },
+        400,
+        "BAD_REQUEST",
+      ],
       ["POST", `/api/orders`, { token: customer, body: { merchantId: "<script>", items: ITEMS } }, 400, "BAD_REQUEST"],
       ["POST", `/api/orders`, { token: customer, body: { merchantId: "nobody-here", items: ITEMS } }, 404, "NOT_FOUND"],
-      ["PUT", `/api/merchants/${encodeURIComponent("<b>x</b>")}`, { token: dispatch, body: { name: "x" } }, 400, "BAD_REQUEST"],
+      [
+        "PUT",
+        `/api/merchants/${encodeURIComponent("<b>x</b>")}`,
+        { token: dispatch, body: { name: "x" } },
+        400,
+        "BAD_REQUEST",
+      ],
       ["POST", `/api/dev/token`, { body: { role: "root", sub: "x" } }, 400, "BAD_REQUEST"],
     ];
     for (const [method, path, opts, status, code] of cases) {

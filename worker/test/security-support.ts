@@ -41,15 +41,24 @@ export async function badCredentials(claims: Claims): Promise<{ what: string; he
     { what: "malformed token", header: "Bearer not-a-jwt" },
     { what: "malformed token (three garbage parts)", header: "Bearer abc.def.ghi" },
     { what: "not a bearer scheme", header: `Basic ${btoa("user:pass")}` },
-    { what: "wrong signature", header: `Bearer ${await sign({ ...claims, exp }, "another-secret-0123456789abcdef", "HS256")}` },
+    {
+      what: "wrong signature",
+      header: `Bearer ${await sign({ ...claims, exp }, "another-secret-0123456789abcdef", "HS256")}`,
+    },
     { what: "signature cut off", header: `Bearer ${h}.${p}.` },
-    { what: "payload swapped under a valid signature", header: `Bearer ${h}.${b64url({ ...claims, role: "dispatch", exp })}.${good.split(".")[2]}` },
+    {
+      what: "payload swapped under a valid signature",
+      header: `Bearer ${h}.${b64url({ ...claims, role: "dispatch", exp })}.${good.split(".")[2]}`,
+    },
     { what: "expired token", header: `Bearer ${await sign({ ...claims, exp: nowSeconds() - 60 }, SECRET, "HS256")}` },
     { what: "token without exp", header: `Bearer ${await sign({ ...claims }, SECRET, "HS256")}` },
     { what: "unsigned (alg none)", header: `Bearer ${unsigned}` },
     { what: "other algorithm (HS512)", header: `Bearer ${await sign({ ...claims, exp }, SECRET, "HS512")}` },
     { what: "unknown role", header: `Bearer ${await sign({ ...claims, role: "admin", exp }, SECRET, "HS256")}` },
-    { what: "merchant token without merchantId", header: `Bearer ${await sign({ role: "merchant", sub: "staff-x", exp }, SECRET, "HS256")}` },
+    {
+      what: "merchant token without merchantId",
+      header: `Bearer ${await sign({ role: "merchant", sub: "staff-x", exp }, SECRET, "HS256")}`,
+    },
   ];
 }
 
@@ -61,7 +70,12 @@ export function expectJsonNotHtml(status: number, contentType: string | null, te
 }
 
 /** Asserts exactly `{ error: { code, message, details? } }` with this status and code. */
-export function expectErrorShape(res: { status: number; body: unknown; headers: Headers }, status: number, code: ErrorCode, context = ""): void {
+export function expectErrorShape(
+  res: { status: number; body: unknown; headers: Headers },
+  status: number,
+  code: ErrorCode,
+  context = "",
+): void {
   const text = typeof res.body === "string" ? res.body : JSON.stringify(res.body);
   expect(res.status, `${context} → ${text.slice(0, 300)}`).toBe(status);
   expectJsonNotHtml(res.status, res.headers.get("Content-Type"), text);

@@ -9,7 +9,18 @@ import { describe, expect, it } from "vitest";
 import { ErrorResponseSchema } from "../../schema/index.ts";
 import { app } from "../app.ts";
 import { issueToken } from "../auth.ts";
-import { BASE, SECRET, api, connect, flushOutbox, merchantStub, placeOrder, setupMerchant, token, tokens } from "./helpers.ts";
+import {
+  BASE,
+  SECRET,
+  api,
+  connect,
+  flushOutbox,
+  merchantStub,
+  placeOrder,
+  setupMerchant,
+  token,
+  tokens,
+} from "./helpers.ts";
 import { act, checkFrames, merchantPath, openMerchantSocket, orderPath, waitFor } from "./socket-helpers.ts";
 
 /** Expects the upgrade to be refused with `status` / `code` and no socket. */
@@ -51,7 +62,10 @@ describe("merchant room upgrades", () => {
     const expired = await issueToken({ role: "merchant", sub: "staff-1", merchantId: b.merchantId }, SECRET, -60);
     await refused(path, { token: expired }, 401, "UNAUTHORIZED");
     await refused(path, { query: { token: expired } }, 401, "UNAUTHORIZED");
-    const forged = await issueToken({ role: "merchant", sub: "staff-1", merchantId: b.merchantId }, "another-secret-0123456789abcdef");
+    const forged = await issueToken(
+      { role: "merchant", sub: "staff-1", merchantId: b.merchantId },
+      "another-secret-0123456789abcdef",
+    );
     await refused(path, { token: forged }, 401, "UNAUTHORIZED");
     await refused(path, { token: "not.a.jwt" }, 401, "UNAUTHORIZED");
     await refused(path, { headers: { Authorization: `Basic ${btoa("a:b")}` } }, 401, "UNAUTHORIZED");
@@ -72,12 +86,21 @@ describe("merchant room upgrades", () => {
     const b = await setupMerchant();
     const stub = merchantStub(b.merchantId);
     // Nothing scheduled that could wake the room by itself (creating it queued a D1 projection).
-    await waitFor(async () => (await runInDurableObject(stub, (_room, state) => state.storage.getAlarm())) === null, 10_000, "no alarm");
+    await waitFor(
+      async () => (await runInDurableObject(stub, (_room, state) => state.storage.getAlarm())) === null,
+      10_000,
+      "no alarm",
+    );
     await isRunning(stub); // evicts it if it was running
     expect(await isRunning(stub)).toBe(false);
     await refused(merchantPath(b.merchantId), { token: a.staff }, 403, "FORBIDDEN");
     await refused(merchantPath(b.merchantId), {}, 401, "UNAUTHORIZED");
-    await refused(merchantPath(b.merchantId), { token: b.staff, headers: { Origin: "https://evil.example" } }, 403, "FORBIDDEN");
+    await refused(
+      merchantPath(b.merchantId),
+      { token: b.staff, headers: { Origin: "https://evil.example" } },
+      403,
+      "FORBIDDEN",
+    );
     expect(await isRunning(stub)).toBe(false);
   });
 
@@ -128,7 +151,12 @@ describe("Origin", () => {
       await refused(path, { token: staff, headers: { Origin: origin } }, 403, "FORBIDDEN");
     }
     const order = await placeOrder(merchantId, await tokens.customer("cust-origin"));
-    await refused(orderPath(order.id), { token: await tokens.customer("cust-origin"), headers: { Origin: "https://evil.example" } }, 403, "FORBIDDEN");
+    await refused(
+      orderPath(order.id),
+      { token: await tokens.customer("cust-origin"), headers: { Origin: "https://evil.example" } },
+      403,
+      "FORBIDDEN",
+    );
   });
 
   it("ALLOWED_ORIGINS adds origins (the configured Worker, same code path)", async () => {
@@ -136,7 +164,9 @@ describe("Origin", () => {
     const configured = { ...(env as unknown as Env), ALLOWED_ORIGINS: "https://kitchen.example, https://ops.example" };
     const upgrade = (origin: string) =>
       app.fetch(
-        new Request(`${BASE}${merchantPath(merchantId)}`, { headers: { Upgrade: "websocket", Authorization: `Bearer ${staff}`, Origin: origin } }),
+        new Request(`${BASE}${merchantPath(merchantId)}`, {
+          headers: { Upgrade: "websocket", Authorization: `Bearer ${staff}`, Origin: origin },
+        }),
         configured,
         createExecutionContext(),
       );
@@ -148,7 +178,12 @@ describe("Origin", () => {
     }
     // An empty Origin is present and not allowed (the runtime drops it on the exports.default hop,
     // hence this check here).
-    for (const origin of ["https://evil.example", "https://kitchen.example.evil.example", "http://kitchen.example", ""]) {
+    for (const origin of [
+      "https://evil.example",
+      "https://kitchen.example.evil.example",
+      "http://kitchen.example",
+      "",
+    ]) {
       const res = await upgrade(origin);
       expect(res.status, origin).toBe(403);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe("FORBIDDEN");
@@ -173,15 +208,28 @@ describe("order room upgrades", () => {
     await refused(path, { token: other.staff }, 403, "FORBIDDEN");
     await refused(path, { token: await tokens.driver("drv-1") }, 403, "FORBIDDEN");
     await refused(path, {}, 401, "UNAUTHORIZED");
-    await refused(path, { token: await issueToken({ role: "customer", sub: "cust-owner" }, SECRET, -1) }, 401, "UNAUTHORIZED");
+    await refused(
+      path,
+      { token: await issueToken({ role: "customer", sub: "cust-owner" }, SECRET, -1) },
+      401,
+      "UNAUTHORIZED",
+    );
 
-    await api("POST", `/api/orders/${order.id}/driver`, { token: await tokens.dispatch(), body: { driverId: "drv-1", name: "Ann" } });
+    await api("POST", `/api/orders/${order.id}/driver`, {
+      token: await tokens.dispatch(),
+      body: { driverId: "drv-1", name: "Ann" },
+    });
     await flushOutbox(merchantId);
     await accepted(path, { token: await tokens.driver("drv-1") });
     await refused(path, { token: await tokens.driver("drv-2") }, 403, "FORBIDDEN");
 
     await refused(orderPath(`${merchantId}.doesnotexist`), { token: owner }, 404, "NOT_FOUND");
-    await refused(orderPath(`m-nobody-${crypto.randomUUID().slice(0, 6)}.abc123`), { token: await tokens.dispatch() }, 404, "NOT_FOUND");
+    await refused(
+      orderPath(`m-nobody-${crypto.randomUUID().slice(0, 6)}.abc123`),
+      { token: await tokens.dispatch() },
+      404,
+      "NOT_FOUND",
+    );
     await refused(orderPath("no-dot-here"), { token: await tokens.dispatch() }, 404, "NOT_FOUND");
     await refused(orderPath("%2e%2e"), { token: await tokens.dispatch() }, 404, "NOT_FOUND");
   });

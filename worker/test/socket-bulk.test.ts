@@ -41,9 +41,9 @@ describe("bulk actions over the socket", () => {
     const { merchantId, staff } = await setupMerchant();
     const other = await setupMerchant();
     const customerToken = await tokens.customer("cust-bulk");
-    const [p1, p2, p3, accepted, rejected] = await Promise.all(
+    const [p1, p2, p3, accepted, rejected] = (await Promise.all(
       Array.from({ length: 5 }, () => placeOrder(merchantId, customerToken)),
-    ) as [Order, Order, Order, Order, Order];
+    )) as [Order, Order, Order, Order, Order];
     const foreign = await placeOrder(other.merchantId, customerToken);
     const sender = await openMerchantSocket(merchantId, staff);
     const screens = await Promise.all(
@@ -54,7 +54,8 @@ describe("bulk actions over the socket", () => {
     await flushOutbox(merchantId);
     await flushOutbox(other.merchantId);
     const phones = new Map<string, TestSocket>();
-    for (const o of [p1, p2, p3, accepted, rejected, foreign]) phones.set(o.id, await openOrderSocketFromStart(o.id, customerToken));
+    for (const o of [p1, p2, p3, accepted, rejected, foreign])
+      phones.set(o.id, await openOrderSocketFromStart(o.id, customerToken));
     for (const s of screens) await streamCount(s, 2);
     const seqBefore = screens[0]!.stream().at(-1).seq as number;
 
@@ -95,12 +96,24 @@ describe("bulk actions over the socket", () => {
     for (const o of [p1, p2, p3]) {
       const phone = phones.get(o.id)!;
       const events = await streamCount(phone, 2);
-      expect(events[1]).toMatchObject({ event: "MERCHANT_ACCEPTED", seq: 2, requestId: result.requestId, payload: { merchantAction: "ACCEPT", order: { version: 2, prepMinutes: 17 } } });
+      expect(events[1]).toMatchObject({
+        event: "MERCHANT_ACCEPTED",
+        seq: 2,
+        requestId: result.requestId,
+        payload: { merchantAction: "ACCEPT", order: { version: 2, prepMinutes: 17 } },
+      });
     }
     for (const o of [accepted, rejected, foreign]) {
       const phone = phones.get(o.id)!;
       await barrier(phone);
-      expect(phone.stream().map((e) => e.event), o.id).toEqual(o === foreign ? ["ORDER_CREATED"] : ["ORDER_CREATED", o === accepted ? "MERCHANT_ACCEPTED" : "MERCHANT_REJECTED"]);
+      expect(
+        phone.stream().map((e) => e.event),
+        o.id,
+      ).toEqual(
+        o === foreign
+          ? ["ORDER_CREATED"]
+          : ["ORDER_CREATED", o === accepted ? "MERCHANT_ACCEPTED" : "MERCHANT_REJECTED"],
+      );
     }
     for (const phone of phones.values()) {
       await barrier(phone);
@@ -148,7 +161,8 @@ describe("bulk actions over the socket", () => {
       await barrier(phones[i]!);
       return phones[i]!.stream().at(-1);
     };
-    for (const i of [0, 1, 4]) expect(await lastEvent(i)).toMatchObject({ event: "MERCHANT_READY", payload: { merchantAction: "MARK_READY" } });
+    for (const i of [0, 1, 4])
+      expect(await lastEvent(i)).toMatchObject({ event: "MERCHANT_READY", payload: { merchantAction: "MARK_READY" } });
     expect((await lastEvent(2)).event).toBe("ORDER_CREATED");
     expect(phones[3]!.stream().filter((e) => e.event === "MERCHANT_READY")).toHaveLength(1);
     for (const p of phones) {
@@ -191,142 +205,168 @@ describe("bulk actions over the socket", () => {
     sender.close();
   });
 
-  it(
-    "a repeated bulk answers exactly its first BULK_RESULT, also when that result is megabytes of astral characters",
-    async () => {
-      const { merchantId, staff } = await setupMerchant();
-      // 🍕 and 🌶️ are surrogate pairs: a stored result cut into parts must never split one.
-      const items = Array.from({ length: 40 }, (_, i) => ({
-        name: `${"🍕".repeat(99)}${i}`,
-        quantity: 1,
-        unitPriceCents: 500,
-        notes: `${"🌶".repeat(249)}${i}`,
-      }));
-      const orders: Order[] = [];
-      for (let i = 0; i < 40; i += 10) {
-        orders.push(
-          ...(await Promise.all(
-            Array.from({ length: 10 }, async (_, j) => {
-              const res = await api<Order>("POST", "/api/orders", { token: await tokens.customer(`emoji-${i + j}`), body: { merchantId, items } });
-              expect(res.status, JSON.stringify(res.body).slice(0, 300)).toBe(201);
-              return res.body;
-            }),
-          )),
-        );
-      }
-      const sender = await openMerchantSocket(merchantId, staff);
-      const requestId = rid("emoji-bulk");
-      const first = await act(sender, "BULK_ACCEPT", { orderIds: orders.map((o) => o.id), prepMinutes: 30 }, requestId, 60_000);
-      expect(first.payload.results.every((r: any) => r.ok)).toBe(true);
-      expect(JSON.stringify(first.payload).length).toBeGreaterThan(1_000_000);
-      await evictDurableObject(merchantStub(merchantId));
-      const repeat = await act(sender, "BULK_ACCEPT", { orderIds: orders.map((o) => o.id), prepMinutes: 30 }, requestId, 60_000);
-      expect(repeat.payload).toEqual(first.payload);
-      expect(repeat.payload.results[7].order.items[3].notes).toBe(`${"🌶".repeat(249)}3`);
-      const rest = await api("POST", `/api/merchants/${merchantId}/orders/bulk`, {
-        token: staff,
-        body: { action: "accept", orderIds: orders.map((o) => o.id), prepMinutes: 30 },
-        headers: { "Idempotency-Key": requestId },
-      });
-      expect(rest.status).toBe(200);
-      expect(rest.body).toEqual(first.payload);
-      await barrier(sender);
-      expect(sender.stream()).toHaveLength(40);
+  it("a repeated bulk answers exactly its first BULK_RESULT, also when that result is megabytes of astral characters", async () => {
+    const { merchantId, staff } = await setupMerchant();
+    // 🍕 and 🌶️ are surrogate pairs: a stored result cut into parts must never split one.
+    const items = Array.from({ length: 40 }, (_, i) => ({
+      name: `${"🍕".repeat(99)}${i}`,
+      quantity: 1,
+      unitPriceCents: 500,
+      notes: `${"🌶".repeat(249)}${i}`,
+    }));
+    const orders: Order[] = [];
+    for (let i = 0; i < 40; i += 10) {
+      orders.push(
+        ...(await Promise.all(
+          Array.from({ length: 10 }, async (_, j) => {
+            const res = await api<Order>("POST", "/api/orders", {
+              token: await tokens.customer(`emoji-${i + j}`),
+              body: { merchantId, items },
+            });
+            expect(res.status, JSON.stringify(res.body).slice(0, 300)).toBe(201);
+            return res.body;
+          }),
+        )),
+      );
+    }
+    const sender = await openMerchantSocket(merchantId, staff);
+    const requestId = rid("emoji-bulk");
+    const first = await act(
+      sender,
+      "BULK_ACCEPT",
+      { orderIds: orders.map((o) => o.id), prepMinutes: 30 },
+      requestId,
+      60_000,
+    );
+    expect(first.payload.results.every((r: any) => r.ok)).toBe(true);
+    expect(JSON.stringify(first.payload).length).toBeGreaterThan(1_000_000);
+    await evictDurableObject(merchantStub(merchantId));
+    const repeat = await act(
+      sender,
+      "BULK_ACCEPT",
+      { orderIds: orders.map((o) => o.id), prepMinutes: 30 },
+      requestId,
+      60_000,
+    );
+    expect(repeat.payload).toEqual(first.payload);
+    expect(repeat.payload.results[7].order.items[3].notes).toBe(`${"🌶".repeat(249)}3`);
+    const rest = await api("POST", `/api/merchants/${merchantId}/orders/bulk`, {
+      token: staff,
+      body: { action: "accept", orderIds: orders.map((o) => o.id), prepMinutes: 30 },
+      headers: { "Idempotency-Key": requestId },
+    });
+    expect(rest.status).toBe(200);
+    expect(rest.body).toEqual(first.payload);
+    await barrier(sender);
+    expect(sender.stream()).toHaveLength(40);
 
-      // Once the key expires (kept at least 24 h), housekeeping drops the result and all its parts.
-      const stored = () =>
-        runInDurableObject(merchantStub(merchantId), (_room, state) =>
-          state.storage.sql.exec<{ n: number }>(`SELECT (SELECT COUNT(*) FROM idempotency) + (SELECT COUNT(*) FROM idempotency_parts) AS n`).one().n,
-        );
-      expect(await stored()).toBeGreaterThan(1);
-      await runInDurableObject(merchantStub(merchantId), (room: MerchantOrderRoom) => {
-        room.clock = () => Date.now() + 26 * 60 * 60 * 1000;
-      });
-      expect(await runDurableObjectAlarm(merchantStub(merchantId))).toBe(true);
-      expect(await stored()).toBe(0);
-      checkFrames(sender, "merchant");
-      sender.close();
-    },
-    180_000,
-  );
+    // Once the key expires (kept at least 24 h), housekeeping drops the result and all its parts.
+    const stored = () =>
+      runInDurableObject(
+        merchantStub(merchantId),
+        (_room, state) =>
+          state.storage.sql
+            .exec<{ n: number }>(
+              `SELECT (SELECT COUNT(*) FROM idempotency) + (SELECT COUNT(*) FROM idempotency_parts) AS n`,
+            )
+            .one().n,
+      );
+    expect(await stored()).toBeGreaterThan(1);
+    await runInDurableObject(merchantStub(merchantId), (room: MerchantOrderRoom) => {
+      room.clock = () => Date.now() + 26 * 60 * 60 * 1000;
+    });
+    expect(await runDurableObjectAlarm(merchantStub(merchantId))).toBe(true);
+    expect(await stored()).toBe(0);
+    checkFrames(sender, "merchant");
+    sender.close();
+  }, 180_000);
 
-  it(
-    "a bulk of 100 large orders reaches each screen in a handful of frames, within client limits, all 100 events in order",
-    async () => {
-      const { merchantId, staff } = await setupMerchant();
-      // Orders near the 64 KiB body limit: 100 items with long names and notes.
-      const bigItems = Array.from({ length: 60 }, (_, i) => ({
-        name: `${"Dish ".repeat(38)}${i}`,
-        quantity: 1 + (i % 9),
-        unitPriceCents: 100 + i,
-        notes: `${"no onions please ".repeat(29)}${i}`,
-      }));
-      const orders: Order[] = [];
-      for (let i = 0; i < 100; i += 10) {
-        orders.push(
-          ...(await Promise.all(
-            Array.from({ length: 10 }, async (_, j) => {
-              const res = await api<Order>("POST", "/api/orders", {
-                token: await tokens.customer(`big-${i + j}`),
-                body: { merchantId, items: bigItems },
-              });
-              expect(res.status, JSON.stringify(res.body).slice(0, 300)).toBe(201);
-              return res.body;
-            }),
-          )),
-        );
-      }
-      const orderBytes = JSON.stringify(orders[0]).length;
-      expect(orderBytes).toBeGreaterThan(40_000);
-      const sender = await openMerchantSocket(merchantId, staff);
-      const watcher = await openMerchantSocket(merchantId, await tokens.merchant(merchantId, "watcher"));
-      const result = await act(sender, "BULK_ACCEPT", { orderIds: orders.map((o) => o.id) }, undefined, 60_000);
-      expect(result.event, JSON.stringify(result).slice(0, 500)).toBe("BULK_RESULT");
-      expect(result.payload.results.every((r: any) => r.ok)).toBe(true);
-      const events = await streamCount(watcher, 100, 60_000);
-      expect(events.map((e) => e.payload.order.id)).toEqual(orders.map((o) => o.id));
-      const frames = streamFrames(watcher);
-      // Coalesced: far fewer frames than events, and within what a Workers client may receive
-      // (32 MiB per message; browsers take more).
-      expect(frames.length).toBeLessThan(100 / 4);
-      for (const f of [...frames, ...sender.frames]) expect(f.length).toBeLessThan(32 * 1024 * 1024);
-      // The screens' frames are bounded like a replay's, not one frame of megabytes.
-      expect(frames.length).toBeGreaterThan(1);
-      for (const f of frames) expect(f.length).toBeLessThanOrEqual(ARRAY_FRAME_CHARS + 2);
-      checkFrames(watcher, "merchant");
-      checkFrames(sender, "merchant");
-      // The requestId is the idempotency key: a repeat answers the very same BULK_RESULT (also
-      // from a fresh instance) and moves nothing.
-      const again = await act(sender, "BULK_ACCEPT", { orderIds: orders.map((o) => o.id) }, result.requestId, 60_000);
-      expect(again.payload).toEqual(result.payload);
-      await evictDurableObject(merchantStub(merchantId));
-      const afterEviction = await act(sender, "BULK_ACCEPT", { orderIds: orders.map((o) => o.id) }, result.requestId, 60_000);
-      expect(afterEviction.payload).toEqual(result.payload);
-      await barrier(watcher);
-      expect(watcher.stream()).toHaveLength(100);
+  it("a bulk of 100 large orders reaches each screen in a handful of frames, within client limits, all 100 events in order", async () => {
+    const { merchantId, staff } = await setupMerchant();
+    // Orders near the 64 KiB body limit: 100 items with long names and notes.
+    const bigItems = Array.from({ length: 60 }, (_, i) => ({
+      name: `${"Dish ".repeat(38)}${i}`,
+      quantity: 1 + (i % 9),
+      unitPriceCents: 100 + i,
+      notes: `${"no onions please ".repeat(29)}${i}`,
+    }));
+    const orders: Order[] = [];
+    for (let i = 0; i < 100; i += 10) {
+      orders.push(
+        ...(await Promise.all(
+          Array.from({ length: 10 }, async (_, j) => {
+            const res = await api<Order>("POST", "/api/orders", {
+              token: await tokens.customer(`big-${i + j}`),
+              body: { merchantId, items: bigItems },
+            });
+            expect(res.status, JSON.stringify(res.body).slice(0, 300)).toBe(201);
+            return res.body;
+          }),
+        )),
+      );
+    }
+    const orderBytes = JSON.stringify(orders[0]).length;
+    expect(orderBytes).toBeGreaterThan(40_000);
+    const sender = await openMerchantSocket(merchantId, staff);
+    const watcher = await openMerchantSocket(merchantId, await tokens.merchant(merchantId, "watcher"));
+    const result = await act(sender, "BULK_ACCEPT", { orderIds: orders.map((o) => o.id) }, undefined, 60_000);
+    expect(result.event, JSON.stringify(result).slice(0, 500)).toBe("BULK_RESULT");
+    expect(result.payload.results.every((r: any) => r.ok)).toBe(true);
+    const events = await streamCount(watcher, 100, 60_000);
+    expect(events.map((e) => e.payload.order.id)).toEqual(orders.map((o) => o.id));
+    const frames = streamFrames(watcher);
+    // Coalesced: far fewer frames than events, and within what a Workers client may receive
+    // (32 MiB per message; browsers take more).
+    expect(frames.length).toBeLessThan(100 / 4);
+    for (const f of [...frames, ...sender.frames]) expect(f.length).toBeLessThan(32 * 1024 * 1024);
+    // The screens' frames are bounded like a replay's, not one frame of megabytes.
+    expect(frames.length).toBeGreaterThan(1);
+    for (const f of frames) expect(f.length).toBeLessThanOrEqual(ARRAY_FRAME_CHARS + 2);
+    checkFrames(watcher, "merchant");
+    checkFrames(sender, "merchant");
+    // The requestId is the idempotency key: a repeat answers the very same BULK_RESULT (also
+    // from a fresh instance) and moves nothing.
+    const again = await act(sender, "BULK_ACCEPT", { orderIds: orders.map((o) => o.id) }, result.requestId, 60_000);
+    expect(again.payload).toEqual(result.payload);
+    await evictDurableObject(merchantStub(merchantId));
+    const afterEviction = await act(
+      sender,
+      "BULK_ACCEPT",
+      { orderIds: orders.map((o) => o.id) },
+      result.requestId,
+      60_000,
+    );
+    expect(afterEviction.payload).toEqual(result.payload);
+    await barrier(watcher);
+    expect(watcher.stream()).toHaveLength(100);
 
-      // SQLite-backed Durable Objects cap a row at 2 MB in production (the local runtime allows
-      // more, so this is checked rather than left to fail in production): no row may exceed it,
-      // however big the bulk's result.
-      const largestRow = await runInDurableObject(merchantStub(merchantId), (_room, state) => {
-        const sql = state.storage.sql;
-        const tables = sql
-          .exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'`)
-          .toArray();
-        let largest = { table: "", bytes: 0 };
-        for (const { name } of tables) {
-          for (const row of sql.exec(`SELECT * FROM "${name}"`)) {
-            const bytes = Object.values(row).reduce<number>((n, v) => n + (v === null ? 0 : encoder.encode(String(v)).byteLength), 0);
-            if (bytes > largest.bytes) largest = { table: name, bytes };
-          }
+    // SQLite-backed Durable Objects cap a row at 2 MB in production (the local runtime allows
+    // more, so this is checked rather than left to fail in production): no row may exceed it,
+    // however big the bulk's result.
+    const largestRow = await runInDurableObject(merchantStub(merchantId), (_room, state) => {
+      const sql = state.storage.sql;
+      const tables = sql
+        .exec<{ name: string }>(
+          `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'`,
+        )
+        .toArray();
+      let largest = { table: "", bytes: 0 };
+      for (const { name } of tables) {
+        for (const row of sql.exec(`SELECT * FROM "${name}"`)) {
+          const bytes = Object.values(row).reduce<number>(
+            (n, v) => n + (v === null ? 0 : encoder.encode(String(v)).byteLength),
+            0,
+          );
+          if (bytes > largest.bytes) largest = { table: name, bytes };
         }
-        return largest;
-      });
-      expect(largestRow.bytes, `largest row: ${JSON.stringify(largestRow)}`).toBeLessThanOrEqual(2 * 1000 * 1000);
-      console.log(`[bulk] 100 orders of ${orderBytes} B each: ${frames.length} stream frames per screen, largest ${Math.max(...frames.map((f) => f.length))} B; BULK_RESULT frame ${sender.frames.find((f) => f.includes('"BULK_RESULT"'))!.length} B`);
-      sender.close();
-      watcher.close();
-    },
-    180_000,
-  );
+      }
+      return largest;
+    });
+    expect(largestRow.bytes, `largest row: ${JSON.stringify(largestRow)}`).toBeLessThanOrEqual(2 * 1000 * 1000);
+    console.log(
+      `[bulk] 100 orders of ${orderBytes} B each: ${frames.length} stream frames per screen, largest ${Math.max(...frames.map((f) => f.length))} B; BULK_RESULT frame ${sender.frames.find((f) => f.includes('"BULK_RESULT"'))!.length} B`,
+    );
+    sender.close();
+    watcher.close();
+  }, 180_000);
 });

@@ -45,11 +45,28 @@ function pollutionFrames(orderId: string): fc.Arbitrary<string> {
 function hugeFrames(orderId: string): fc.Arbitrary<string> {
   return fc.oneof(
     fc.integer({ min: 1, max: 20_000 }).map((d) => `${"[".repeat(d)}${"]".repeat(d)}`),
-    fc.integer({ min: 1, max: 6_000 }).map((d) => `{"action":"MERCHANT_ACCEPT","requestId":"deep","payload":{"orderId":${'{"a":'.repeat(d)}1${"}".repeat(d)}}}`),
-    fc.integer({ min: 1, max: 15_000 }).map((d) => `{"action":"BULK_ACCEPT","requestId":"deep2","payload":{"orderIds":${"[".repeat(d)}${"]".repeat(d)}}}`),
-    fc.integer({ min: 1, max: 60_000 }).map((n) => JSON.stringify({ action: "MERCHANT_REJECT", requestId: "long", payload: { orderId, reason: "r".repeat(n) } })),
+    fc
+      .integer({ min: 1, max: 6_000 })
+      .map(
+        (d) =>
+          `{"action":"MERCHANT_ACCEPT","requestId":"deep","payload":{"orderId":${'{"a":'.repeat(d)}1${"}".repeat(d)}}}`,
+      ),
+    fc
+      .integer({ min: 1, max: 15_000 })
+      .map(
+        (d) => `{"action":"BULK_ACCEPT","requestId":"deep2","payload":{"orderIds":${"[".repeat(d)}${"]".repeat(d)}}}`,
+      ),
+    fc
+      .integer({ min: 1, max: 60_000 })
+      .map((n) =>
+        JSON.stringify({ action: "MERCHANT_REJECT", requestId: "long", payload: { orderId, reason: "r".repeat(n) } }),
+      ),
     fc.integer({ min: 1, max: 4_000 }).map((n) =>
-      JSON.stringify({ action: "MERCHANT_ACCEPT", requestId: "keys", payload: Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i])) }),
+      JSON.stringify({
+        action: "MERCHANT_ACCEPT",
+        requestId: "keys",
+        payload: Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i])),
+      }),
     ),
     fc.constantFrom(
       `{"action":"MERCHANT_ACCEPT","requestId":"num","payload":{"orderId":"${orderId}","prepMinutes":1e400}}`,
@@ -76,18 +93,40 @@ function mutatedActions(orderIds: string[]): fc.Arbitrary<string> {
   const prepMinutes = fc.integer({ min: 1, max: 180 });
   const requestId = fc.string({ minLength: 1, maxLength: 64 });
   const wellFormed = fc.oneof(
-    fc.record({ action: fc.constant("MERCHANT_ACCEPT"), requestId, payload: fc.record({ orderId: knownId, prepMinutes }, { requiredKeys: ["orderId"] }) }),
-    fc.record({ action: fc.constant("MERCHANT_REJECT"), requestId, payload: fc.record({ orderId: knownId, reason: fc.string({ minLength: 1, maxLength: 30 }) }) }),
-    fc.record({ action: fc.constantFrom("MERCHANT_MARK_PREPARING", "MERCHANT_MARK_READY"), requestId, payload: fc.record({ orderId: knownId }) }),
-    fc.record({ action: fc.constant("MERCHANT_UPDATE_PREP_TIME"), requestId, payload: fc.record({ orderId: knownId, prepMinutes }) }),
+    fc.record({
+      action: fc.constant("MERCHANT_ACCEPT"),
+      requestId,
+      payload: fc.record({ orderId: knownId, prepMinutes }, { requiredKeys: ["orderId"] }),
+    }),
+    fc.record({
+      action: fc.constant("MERCHANT_REJECT"),
+      requestId,
+      payload: fc.record({ orderId: knownId, reason: fc.string({ minLength: 1, maxLength: 30 }) }),
+    }),
+    fc.record({
+      action: fc.constantFrom("MERCHANT_MARK_PREPARING", "MERCHANT_MARK_READY"),
+      requestId,
+      payload: fc.record({ orderId: knownId }),
+    }),
+    fc.record({
+      action: fc.constant("MERCHANT_UPDATE_PREP_TIME"),
+      requestId,
+      payload: fc.record({ orderId: knownId, prepMinutes }),
+    }),
     fc.record({
       action: fc.constantFrom("BULK_ACCEPT", "BULK_MARK_READY"),
       requestId,
-      payload: fc.record({ orderIds: fc.uniqueArray(knownId, { minLength: 1, maxLength: 6 }), prepMinutes }, { requiredKeys: ["orderIds"] }),
+      payload: fc.record(
+        { orderIds: fc.uniqueArray(knownId, { minLength: 1, maxLength: 6 }), prepMinutes },
+        { requiredKeys: ["orderIds"] },
+      ),
     }),
   );
   const loose = fc.record({
-    action: fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...MERCHANT_ACTION_NAMES) }, { weight: 1, arbitrary: fc.string({ maxLength: 20 }) }),
+    action: fc.oneof(
+      { weight: 6, arbitrary: fc.constantFrom(...MERCHANT_ACTION_NAMES) },
+      { weight: 1, arbitrary: fc.string({ maxLength: 20 }) },
+    ),
     requestId: fc.oneof(
       { weight: 6, arbitrary: fc.string({ minLength: 1, maxLength: 64 }) },
       { weight: 1, arbitrary: codeUnitString(70) },
@@ -105,7 +144,11 @@ function mutatedActions(orderIds: string[]): fc.Arbitrary<string> {
   });
   const mutation = fc.oneof(
     fc.record({ kind: fc.constant("drop" as const), key: fc.constantFrom("action", "requestId", "payload") }),
-    fc.record({ kind: fc.constant("set" as const), key: fc.constantFrom("action", "requestId", "payload", "__proto__", "constructor", "prototype", "extra"), value: fc.jsonValue({ maxDepth: 3 }) }),
+    fc.record({
+      kind: fc.constant("set" as const),
+      key: fc.constantFrom("action", "requestId", "payload", "__proto__", "constructor", "prototype", "extra"),
+      value: fc.jsonValue({ maxDepth: 3 }),
+    }),
     fc.record({ kind: fc.constant("wrap" as const) }),
     fc.record({ kind: fc.constant("truncate" as const), at: fc.nat() }),
     fc.record({ kind: fc.constant("append" as const), junk: fc.string({ maxLength: 5 }) }),
@@ -123,7 +166,8 @@ function mutatedActions(orderIds: string[]): fc.Arbitrary<string> {
         const copy: Record<string, unknown> = { ...(value as Record<string, unknown>) };
         if (m.kind === "drop") delete copy[m.key];
         // defineProperty: a key named __proto__ becomes an own property, as JSON.parse makes it.
-        else Object.defineProperty(copy, m.key, { value: m.value, enumerable: true, configurable: true, writable: true });
+        else
+          Object.defineProperty(copy, m.key, { value: m.value, enumerable: true, configurable: true, writable: true });
         value = copy;
       }
     }
@@ -132,110 +176,120 @@ function mutatedActions(orderIds: string[]): fc.Arbitrary<string> {
 }
 
 describe("fuzzing a merchant room socket", () => {
-  it(
-    "random and mutated frames never break the room, its log, or another merchant",
-    async () => {
-      const a = await setupMerchant();
-      const b = await setupMerchant();
-      const orders: Order[] = [];
-      for (let i = 0; i < 20; i++) orders.push(await placeOrder(a.merchantId, await tokens.customer(`fuzz-${i % 4}`)));
-      const probeOrder = await placeOrder(a.merchantId);
-      const foreign = await placeOrder(b.merchantId);
-      const bScreen = await openMerchantSocket(b.merchantId, b.staff);
-      const bSeq = bScreen.envelopes[0].seq as number;
-      const watcher = await openMerchantSocket(a.merchantId, await tokens.merchant(a.merchantId, "watcher"));
-      const startSeq = watcher.envelopes[0].seq as number;
-      const prober = await openMerchantSocket(a.merchantId, a.staff);
-      expect((await act(prober, "MERCHANT_ACCEPT", { orderId: probeOrder.id })).event).toBe("ACK");
+  it("random and mutated frames never break the room, its log, or another merchant", async () => {
+    const a = await setupMerchant();
+    const b = await setupMerchant();
+    const orders: Order[] = [];
+    for (let i = 0; i < 20; i++) orders.push(await placeOrder(a.merchantId, await tokens.customer(`fuzz-${i % 4}`)));
+    const probeOrder = await placeOrder(a.merchantId);
+    const foreign = await placeOrder(b.merchantId);
+    const bScreen = await openMerchantSocket(b.merchantId, b.staff);
+    const bSeq = bScreen.envelopes[0].seq as number;
+    const watcher = await openMerchantSocket(a.merchantId, await tokens.merchant(a.merchantId, "watcher"));
+    const startSeq = watcher.envelopes[0].seq as number;
+    const prober = await openMerchantSocket(a.merchantId, a.staff);
+    expect((await act(prober, "MERCHANT_ACCEPT", { orderId: probeOrder.id })).event).toBe("ACK");
 
-      const pool = [...orders.map((o) => o.id), foreign.id, `${a.merchantId}.missing`, probeOrder.id.replace(/.$/, "_")];
-      const frameArb = fc.oneof(
-        { weight: 2, arbitrary: fc.json({ maxDepth: 4 }) },
-        { weight: 1, arbitrary: fc.string({ maxLength: 200 }) },
-        { weight: 1, arbitrary: codeUnitString(100) },
-        { weight: 6, arbitrary: mutatedActions(pool) },
-        { weight: 2, arbitrary: pollutionFrames(orders[0]!.id) },
-        { weight: 1, arbitrary: hugeFrames(orders[1]!.id) },
-      );
+    const pool = [...orders.map((o) => o.id), foreign.id, `${a.merchantId}.missing`, probeOrder.id.replace(/.$/, "_")];
+    const frameArb = fc.oneof(
+      { weight: 2, arbitrary: fc.json({ maxDepth: 4 }) },
+      { weight: 1, arbitrary: fc.string({ maxLength: 200 }) },
+      { weight: 1, arbitrary: codeUnitString(100) },
+      { weight: 6, arbitrary: mutatedActions(pool) },
+      { weight: 2, arbitrary: pollutionFrames(orders[0]!.id) },
+      { weight: 1, arbitrary: hugeFrames(orders[1]!.id) },
+    );
 
-      const sockets: TestSocket[] = [];
-      let socket = await openMerchantSocket(a.merchantId, a.staff);
-      sockets.push(socket);
-      let sent = 0;
-      let probes = 0;
-      let prep = 1;
+    const sockets: TestSocket[] = [];
+    let socket = await openMerchantSocket(a.merchantId, a.staff);
+    sockets.push(socket);
+    let sent = 0;
+    let probes = 0;
+    let prep = 1;
 
-      await fc.assert(
-        fc.asyncProperty(fc.array(frameArb, { minLength: 1, maxLength: 8 }), async (frames) => {
-          if (sent + frames.length > FRAMES_PER_SOCKET) {
-            socket = await openMerchantSocket(a.merchantId, a.staff);
-            sockets.push(socket);
-            sent = 0;
-          }
-          for (const f of frames) {
-            expect(encoder.encode(f).byteLength).toBeLessThanOrEqual(MAX_CLIENT_FRAME_BYTES);
-            socket.send(f);
-            sent++;
-          }
-          await barrier(socket);
-          expect(socket.closed, `socket closed by ${JSON.stringify(frames).slice(0, 300)}`).toBeNull();
-          const internal = socket.envelopes.find((e) => e.event === "ERROR" && e.payload.code === "INTERNAL");
-          expect(internal, `INTERNAL after ${JSON.stringify(frames).slice(0, 500)}`).toBeUndefined();
-          // The room still answers a valid action correctly, on the fuzzed socket and another.
-          prep = (prep % 180) + 1;
-          const probe = await act(socket, "MERCHANT_UPDATE_PREP_TIME", { orderId: probeOrder.id, prepMinutes: prep }, rid("probe"));
-          sent++;
-          expect(probe, JSON.stringify(frames).slice(0, 500)).toMatchObject({ event: "ACK", payload: { order: { id: probeOrder.id, prepMinutes: prep } } });
-          probes++;
-        }),
-        { numRuns: 150, interruptAfterTimeLimit: 120_000 },
-      );
-      expect(probes).toBeGreaterThan(20);
-
-      // Every frame any fuzz socket got is a contract frame.
-      for (const s of [...sockets, prober]) checkFrames(s, "merchant");
-      await barrier(watcher);
-      const watched = checkFrames(watcher, "merchant").filter((e) => typeof e.seq === "number" && e.event !== "SNAPSHOT");
-
-      // Gap-free, and exactly one event per acknowledged change (by order id and version).
-      const replay = await openMerchantSocket(a.merchantId, a.staff, { since: String(startSeq), epoch: watcher.envelopes[0].payload.epoch });
-      const replayed = replay.stream();
-      checkFrames(replay, "merchant", { since: startSeq });
-      expect(replayed).toEqual(watched);
-      const endSeq = replay.envelopes.at(-1).seq as number;
-      expect(replayed.map((e) => e.seq)).toEqual(Array.from({ length: endSeq - startSeq }, (_, i) => startSeq + 1 + i));
-      const eventKeys = replayed.map((e) => `${e.payload.order.id}@${e.payload.order.version}`);
-      expect(new Set(eventKeys).size).toBe(eventKeys.length);
-      const acked = new Set<string>();
-      for (const s of [...sockets, prober]) {
-        for (const e of s.envelopes) {
-          if (e.event === "ACK") acked.add(`${e.payload.order.id}@${e.payload.order.version}`);
-          if (e.event === "BULK_RESULT") for (const r of e.payload.results) if (r.ok) acked.add(`${r.order.id}@${r.order.version}`);
+    await fc.assert(
+      fc.asyncProperty(fc.array(frameArb, { minLength: 1, maxLength: 8 }), async (frames) => {
+        if (sent + frames.length > FRAMES_PER_SOCKET) {
+          socket = await openMerchantSocket(a.merchantId, a.staff);
+          sockets.push(socket);
+          sent = 0;
         }
+        for (const f of frames) {
+          expect(encoder.encode(f).byteLength).toBeLessThanOrEqual(MAX_CLIENT_FRAME_BYTES);
+          socket.send(f);
+          sent++;
+        }
+        await barrier(socket);
+        expect(socket.closed, `socket closed by ${JSON.stringify(frames).slice(0, 300)}`).toBeNull();
+        const internal = socket.envelopes.find((e) => e.event === "ERROR" && e.payload.code === "INTERNAL");
+        expect(internal, `INTERNAL after ${JSON.stringify(frames).slice(0, 500)}`).toBeUndefined();
+        // The room still answers a valid action correctly, on the fuzzed socket and another.
+        prep = (prep % 180) + 1;
+        const probe = await act(
+          socket,
+          "MERCHANT_UPDATE_PREP_TIME",
+          { orderId: probeOrder.id, prepMinutes: prep },
+          rid("probe"),
+        );
+        sent++;
+        expect(probe, JSON.stringify(frames).slice(0, 500)).toMatchObject({
+          event: "ACK",
+          payload: { order: { id: probeOrder.id, prepMinutes: prep } },
+        });
+        probes++;
+      }),
+      { numRuns: 150, interruptAfterTimeLimit: 120_000 },
+    );
+    expect(probes).toBeGreaterThan(20);
+
+    // Every frame any fuzz socket got is a contract frame.
+    for (const s of [...sockets, prober]) checkFrames(s, "merchant");
+    await barrier(watcher);
+    const watched = checkFrames(watcher, "merchant").filter((e) => typeof e.seq === "number" && e.event !== "SNAPSHOT");
+
+    // Gap-free, and exactly one event per acknowledged change (by order id and version).
+    const replay = await openMerchantSocket(a.merchantId, a.staff, {
+      since: String(startSeq),
+      epoch: watcher.envelopes[0].payload.epoch,
+    });
+    const replayed = replay.stream();
+    checkFrames(replay, "merchant", { since: startSeq });
+    expect(replayed).toEqual(watched);
+    const endSeq = replay.envelopes.at(-1).seq as number;
+    expect(replayed.map((e) => e.seq)).toEqual(Array.from({ length: endSeq - startSeq }, (_, i) => startSeq + 1 + i));
+    const eventKeys = replayed.map((e) => `${e.payload.order.id}@${e.payload.order.version}`);
+    expect(new Set(eventKeys).size).toBe(eventKeys.length);
+    const acked = new Set<string>();
+    for (const s of [...sockets, prober]) {
+      for (const e of s.envelopes) {
+        if (e.event === "ACK") acked.add(`${e.payload.order.id}@${e.payload.order.version}`);
+        if (e.event === "BULK_RESULT")
+          for (const r of e.payload.results) if (r.ok) acked.add(`${r.order.id}@${r.order.version}`);
       }
-      expect([...acked].sort()).toEqual([...eventKeys].sort());
-      console.log(`[fuzz] ${probes} runs over ${sockets.length} sockets; ${replayed.length} events, all acknowledged, log ${startSeq + 1}..${endSeq} gap-free`);
+    }
+    expect([...acked].sort()).toEqual([...eventKeys].sort());
+    console.log(
+      `[fuzz] ${probes} runs over ${sockets.length} sockets; ${replayed.length} events, all acknowledged, log ${startSeq + 1}..${endSeq} gap-free`,
+    );
 
-      // Nothing reached merchant B: no frame, no event, its order untouched.
-      await barrier(bScreen);
-      expect(bScreen.envelopes.filter((e) => e !== "pong")).toHaveLength(1);
-      const bState = await runInDurableObject(merchantStub(b.merchantId), (room: MerchantOrderRoom) => ({
-        seq: room.board()!.seq,
-        version: room.getOrder(foreign.id)!.version,
-      }));
-      expect(bState).toEqual({ seq: bSeq, version: 1 });
+    // Nothing reached merchant B: no frame, no event, its order untouched.
+    await barrier(bScreen);
+    expect(bScreen.envelopes.filter((e) => e !== "pong")).toHaveLength(1);
+    const bState = await runInDurableObject(merchantStub(b.merchantId), (room: MerchantOrderRoom) => ({
+      seq: room.board()!.seq,
+      version: room.getOrder(foreign.id)!.version,
+    }));
+    expect(bState).toEqual({ seq: bSeq, version: 1 });
 
-      // No prototype was polluted, in the room's isolate or ours.
-      const polluted = await runInDurableObject(merchantStub(a.merchantId), () => ({
-        object: Object.prototype.hasOwnProperty.call(Object.prototype, "polluted"),
-        literal: ({} as Record<string, unknown>).polluted,
-        array: ([] as unknown as Record<string, unknown>).polluted,
-      }));
-      expect(polluted).toEqual({ object: false, literal: undefined, array: undefined });
-      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    // No prototype was polluted, in the room's isolate or ours.
+    const polluted = await runInDurableObject(merchantStub(a.merchantId), () => ({
+      object: Object.hasOwn(Object.prototype, "polluted"),
+      literal: ({} as Record<string, unknown>).polluted,
+      array: ([] as unknown as Record<string, unknown>).polluted,
+    }));
+    expect(polluted).toEqual({ object: false, literal: undefined, array: undefined });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
 
-      for (const s of [...sockets, prober, watcher, replay, bScreen]) s.close();
-    },
-    240_000,
-  );
+    for (const s of [...sockets, prober, watcher, replay, bScreen]) s.close();
+  }, 240_000);
 });

@@ -6,7 +6,16 @@
 import { describe, expect, it } from "vitest";
 import { ErrorEnvelopeSchema, MAX_CLIENT_FRAME_BYTES } from "../../schema/index.ts";
 import { api, flushOutbox, placeOrder, setupMerchant, tokens, type TestSocket } from "./helpers.ts";
-import { act, barrier, checkFrames, openMerchantSocket, openOrderSocket, reply, rid, streamCount } from "./socket-helpers.ts";
+import {
+  act,
+  barrier,
+  checkFrames,
+  openMerchantSocket,
+  openOrderSocket,
+  reply,
+  rid,
+  streamCount,
+} from "./socket-helpers.ts";
 
 const encoder = new TextEncoder();
 
@@ -15,7 +24,11 @@ async function errorFor(socket: TestSocket, frame: string | ArrayBuffer | Uint8A
   const from = socket.envelopes.length;
   socket.ws.send(frame);
   let found: any;
-  await socket.until((envs) => (found = envs.slice(from).find((e) => e.event === "ERROR")) !== undefined, 10_000, "ERROR");
+  await socket.until(
+    (envs) => (found = envs.slice(from).find((e) => e.event === "ERROR")) !== undefined,
+    10_000,
+    "ERROR",
+  );
   expect(ErrorEnvelopeSchema.safeParse(found).success, JSON.stringify(found)).toBe(true);
   return found;
 }
@@ -38,7 +51,23 @@ async function kitchen() {
 describe("bad frames get an ERROR and the socket stays usable", () => {
   it("non-JSON and JSON that is not an object", async () => {
     const { screen, stillWorks } = await kitchen();
-    for (const frame of ["hello{", "", " ", "{\"action\":", "undefined", "NaN", "{'a':1}", "\u0000", "42", "null", "true", "\"MERCHANT_ACCEPT\"", "[]", "[{}]", "{}"]) {
+    for (const frame of [
+      "hello{",
+      "",
+      " ",
+      '{"action":',
+      "undefined",
+      "NaN",
+      "{'a':1}",
+      "\u0000",
+      "42",
+      "null",
+      "true",
+      '"MERCHANT_ACCEPT"',
+      "[]",
+      "[{}]",
+      "{}",
+    ]) {
       const err = await errorFor(screen, frame);
       expect(err.payload.code, JSON.stringify(frame)).toBe("BAD_REQUEST");
       expect(err.requestId).toBeUndefined();
@@ -60,13 +89,47 @@ describe("bad frames get an ERROR and the socket stays usable", () => {
       { frame: { action: "MERCHANT_ACCEPT", requestId: rid(), payload: {} }, echo: true },
       { frame: { action: "MERCHANT_ACCEPT", requestId: rid(), payload: { orderId: "not an id" } }, echo: true },
       { frame: { action: "MERCHANT_ACCEPT", requestId: rid(), payload: { orderId: 42 } }, echo: true },
-      { frame: { action: "MERCHANT_UPDATE_PREP_TIME", requestId: rid(), payload: { orderId: order.id, prepMinutes: 0 } }, echo: true },
-      { frame: { action: "MERCHANT_UPDATE_PREP_TIME", requestId: rid(), payload: { orderId: order.id, prepMinutes: 181 } }, echo: true },
-      { frame: { action: "MERCHANT_UPDATE_PREP_TIME", requestId: rid(), payload: { orderId: order.id, prepMinutes: 2.5 } }, echo: true },
-      { frame: { action: "MERCHANT_UPDATE_PREP_TIME", requestId: rid(), payload: { orderId: order.id, prepMinutes: "30" } }, echo: true },
+      {
+        frame: {
+          action: "MERCHANT_UPDATE_PREP_TIME",
+          requestId: rid(),
+          payload: { orderId: order.id, prepMinutes: 0 },
+        },
+        echo: true,
+      },
+      {
+        frame: {
+          action: "MERCHANT_UPDATE_PREP_TIME",
+          requestId: rid(),
+          payload: { orderId: order.id, prepMinutes: 181 },
+        },
+        echo: true,
+      },
+      {
+        frame: {
+          action: "MERCHANT_UPDATE_PREP_TIME",
+          requestId: rid(),
+          payload: { orderId: order.id, prepMinutes: 2.5 },
+        },
+        echo: true,
+      },
+      {
+        frame: {
+          action: "MERCHANT_UPDATE_PREP_TIME",
+          requestId: rid(),
+          payload: { orderId: order.id, prepMinutes: "30" },
+        },
+        echo: true,
+      },
       { frame: { action: "MERCHANT_UPDATE_PREP_TIME", requestId: rid(), payload: { orderId: order.id } }, echo: true },
-      { frame: { action: "MERCHANT_REJECT", requestId: rid(), payload: { orderId: order.id, reason: "   " } }, echo: true },
-      { frame: { action: "MERCHANT_REJECT", requestId: rid(), payload: { orderId: order.id, reason: "x".repeat(501) } }, echo: true },
+      {
+        frame: { action: "MERCHANT_REJECT", requestId: rid(), payload: { orderId: order.id, reason: "   " } },
+        echo: true,
+      },
+      {
+        frame: { action: "MERCHANT_REJECT", requestId: rid(), payload: { orderId: order.id, reason: "x".repeat(501) } },
+        echo: true,
+      },
       { frame: { action: "MERCHANT_ACCEPT", payload: { orderId: order.id } }, echo: false },
       { frame: { action: "MERCHANT_ACCEPT", requestId: "", payload: { orderId: order.id } }, echo: false },
       { frame: { action: "MERCHANT_ACCEPT", requestId: "x".repeat(65), payload: { orderId: order.id } }, echo: false },
@@ -84,7 +147,9 @@ describe("bad frames get an ERROR and the socket stays usable", () => {
     }
     // The longest allowed requestId works.
     const longest = "y".repeat(64);
-    expect((await act(screen, "MERCHANT_UPDATE_PREP_TIME", { orderId: order.id, prepMinutes: 99 }, longest)).requestId).toBe(longest);
+    expect(
+      (await act(screen, "MERCHANT_UPDATE_PREP_TIME", { orderId: order.id, prepMinutes: 99 }, longest)).requestId,
+    ).toBe(longest);
     valid++;
     await barrier(screen);
     // Only the valid actions made events; the order is still ACCEPTED.
@@ -141,7 +206,9 @@ describe("bad frames get an ERROR and the socket stays usable", () => {
     // Nothing reached the other merchant.
     await barrier(foreignScreen);
     expect(foreignScreen.stream()).toEqual([]);
-    expect(foreignScreen.envelopes[0].payload.orders).toEqual([expect.objectContaining({ id: foreign.id, status: "PLACED", version: 1 })]);
+    expect(foreignScreen.envelopes[0].payload.orders).toEqual([
+      expect.objectContaining({ id: foreign.id, status: "PLACED", version: 1 }),
+    ]);
     for (const s of [screen, ops, foreignScreen]) {
       checkFrames(s, "merchant");
       s.close();
@@ -153,12 +220,20 @@ describe("size and rate limits", () => {
   it("a frame over 64 KiB (in bytes) is closed with 1009; one of exactly 64 KiB is read; other sockets carry on", async () => {
     const { merchantId, staff, order, screen, stillWorks } = await kitchen();
     // Exactly at the limit: a valid action padded with an ignored field, so it must ACK.
-    const base = { action: "MERCHANT_UPDATE_PREP_TIME", requestId: rid("edge"), payload: { orderId: order.id, prepMinutes: 50 }, pad: "" };
+    const base = {
+      action: "MERCHANT_UPDATE_PREP_TIME",
+      requestId: rid("edge"),
+      payload: { orderId: order.id, prepMinutes: 50 },
+      pad: "",
+    };
     const padLength = MAX_CLIENT_FRAME_BYTES - encoder.encode(JSON.stringify(base)).byteLength;
     const edge = JSON.stringify({ ...base, pad: "p".repeat(padLength) });
     expect(encoder.encode(edge).byteLength).toBe(MAX_CLIENT_FRAME_BYTES);
     screen.send(edge);
-    expect(await reply(screen, base.requestId)).toMatchObject({ event: "ACK", payload: { order: { prepMinutes: 50 } } });
+    expect(await reply(screen, base.requestId)).toMatchObject({
+      event: "ACK",
+      payload: { order: { prepMinutes: 50 } },
+    });
 
     const victim = await openMerchantSocket(merchantId, staff);
     victim.send(JSON.stringify({ ...base, requestId: rid("over"), pad: "p".repeat(padLength + 1) }));
@@ -205,8 +280,19 @@ describe("size and rate limits", () => {
 
   it("a socket over the limit but under twice the limit stays open and is told RATE_LIMITED", async () => {
     const { order, screen } = await kitchen();
-    for (let i = 0; i < 230; i++) screen.send(JSON.stringify({ action: "MERCHANT_UPDATE_PREP_TIME", requestId: `f-${i}`, payload: { orderId: order.id, prepMinutes: 1 + (i % 100) } }));
-    await screen.until((envs) => envs.filter((e) => e.event === "ERROR" && e.payload.code === "RATE_LIMITED").length === 31, 20_000, "31 RATE_LIMITED");
+    for (let i = 0; i < 230; i++)
+      screen.send(
+        JSON.stringify({
+          action: "MERCHANT_UPDATE_PREP_TIME",
+          requestId: `f-${i}`,
+          payload: { orderId: order.id, prepMinutes: 1 + (i % 100) },
+        }),
+      );
+    await screen.until(
+      (envs) => envs.filter((e) => e.event === "ERROR" && e.payload.code === "RATE_LIMITED").length === 31,
+      20_000,
+      "31 RATE_LIMITED",
+    );
     await barrier(screen);
     expect(screen.closed).toBeNull();
     // 199 of the actions (the accept was frame 1 of the window) were taken, the rest refused.

@@ -5,7 +5,7 @@
  * a socket's stream events are numbered without gaps from where its SNAPSHOT / since left off.
  */
 import { expect } from "vitest";
-import { z } from "zod";
+import type { z } from "zod";
 import {
   IsoTimeSchema,
   MerchantServerEnvelopeSchema,
@@ -28,7 +28,11 @@ export function rid(prefix = "r"): string {
   return `${prefix}-${++requestCounter}-${crypto.randomUUID().slice(0, 8)}`;
 }
 
-export function openMerchantSocket(merchantId: string, token: string, query?: Record<string, string>): Promise<TestSocket> {
+export function openMerchantSocket(
+  merchantId: string,
+  token: string,
+  query?: Record<string, string>,
+): Promise<TestSocket> {
   return open(merchantPath(merchantId), { token, ...(query ? { query } : {}) });
 }
 
@@ -56,10 +60,19 @@ export async function act(
 }
 
 /** Waits for the first reply carrying `requestId` received at or after envelope index `from`. */
-export async function reply(socket: TestSocket, requestId: string | undefined, timeoutMs = 10_000, from = 0): Promise<any> {
+export async function reply(
+  socket: TestSocket,
+  requestId: string | undefined,
+  timeoutMs = 10_000,
+  from = 0,
+): Promise<any> {
   let found: any;
   const match = (e: any) => typeof e === "object" && REPLIES.has(e.event) && e.requestId === requestId;
-  await socket.until((envs) => (found = envs.slice(from).find(match)) !== undefined, timeoutMs, `reply to ${requestId}`);
+  await socket.until(
+    (envs) => (found = envs.slice(from).find(match)) !== undefined,
+    timeoutMs,
+    `reply to ${requestId}`,
+  );
   return found;
 }
 
@@ -91,16 +104,23 @@ export function checkFrames(socket: TestSocket, room: "merchant" | "order", opts
     if (Array.isArray(parsed)) expect(parsed.length, "a coalesced frame is never empty").toBeGreaterThan(0);
     for (const env of envelopes) {
       const result = schema.safeParse(env);
-      expect(result.success, `${room} envelope fails its schema: ${JSON.stringify(env).slice(0, 500)} ${result.success ? "" : JSON.stringify(result.error.issues).slice(0, 800)}`).toBe(true);
+      expect(
+        result.success,
+        `${room} envelope fails its schema: ${JSON.stringify(env).slice(0, 500)} ${result.success ? "" : JSON.stringify(result.error.issues).slice(0, 800)}`,
+      ).toBe(true);
       const e = env as { event: string; seq?: number; at: string; payload: Record<string, unknown> };
-      for (const key of Object.keys(e)) expect(ENVELOPE_KEYS.has(key), `unexpected envelope key ${key} on ${e.event}`).toBe(true);
-      if (e.event === "ERROR") for (const key of Object.keys(e.payload)) expect(["code", "message", "details"]).toContain(key);
+      for (const key of Object.keys(e))
+        expect(ENVELOPE_KEYS.has(key), `unexpected envelope key ${key} on ${e.event}`).toBe(true);
+      if (e.event === "ERROR")
+        for (const key of Object.keys(e.payload)) expect(["code", "message", "details"]).toContain(key);
       expect(IsoTimeSchema.safeParse(e.at).success, `at is an ISO time: ${e.at}`).toBe(true);
       expect(e.payload, "payload is an object").toBeTypeOf("object");
       expect("seq" in e.payload, `seq is on the envelope, never in the payload (${e.event})`).toBe(false);
       if (REPLIES.has(e.event)) {
         expect(e.seq, `a reply carries no seq (${e.event})`).toBeUndefined();
-        expect(room, "the order room sends no ACK / BULK_RESULT").toSatisfy((r: string) => r === "merchant" || e.event === "ERROR");
+        expect(room, "the order room sends no ACK / BULK_RESULT").toSatisfy(
+          (r: string) => r === "merchant" || e.event === "ERROR",
+        );
       } else {
         expect(e.seq, `${e.event} carries a seq`).toBeTypeOf("number");
       }
@@ -143,7 +163,11 @@ export function streamFrames(socket: TestSocket): string[] {
 }
 
 /** Polls `check` until it returns true (for state that is not pushed on a socket). */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = "condition"): Promise<void> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  what = "condition",
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -4,7 +4,15 @@
  */
 import { describe, expect, it } from "vitest";
 import { api, flushOutbox, placeOrder, setupMerchant, tokens } from "./helpers.ts";
-import { barrier, checkFrames, openMerchantSocket, openOrderSocketFromStart, reply, rid, streamCount } from "./socket-helpers.ts";
+import {
+  barrier,
+  checkFrames,
+  openMerchantSocket,
+  openOrderSocketFromStart,
+  reply,
+  rid,
+  streamCount,
+} from "./socket-helpers.ts";
 
 describe("concurrent screens", () => {
   it("two screens accept the same order at once: one ACK, one ERROR INVALID_TRANSITION, one stream event (×10)", async () => {
@@ -33,7 +41,8 @@ describe("concurrent screens", () => {
       expect(loser.payload.code).toBe("INVALID_TRANSITION");
       expect(winner.payload.order).toMatchObject({ status: "ACCEPTED", version: 2 });
       // The event names the winner's request.
-      const events = (s: typeof a) => s.stream().filter((e) => e.payload.order.id === order.id && e.event === "MERCHANT_ACCEPTED");
+      const events = (s: typeof a) =>
+        s.stream().filter((e) => e.payload.order.id === order.id && e.event === "MERCHANT_ACCEPTED");
       for (const s of [a, b, observer]) {
         await barrier(s);
         expect(events(s)).toHaveLength(1);
@@ -43,7 +52,10 @@ describe("concurrent screens", () => {
     await flushOutbox(merchantId);
     for (const [i, phone] of phones.entries()) {
       await barrier(phone);
-      expect(phone.stream().map((e) => e.event), orders[i]!.id).toEqual(["ORDER_CREATED", "MERCHANT_ACCEPTED"]);
+      expect(
+        phone.stream().map((e) => e.event),
+        orders[i]!.id,
+      ).toEqual(["ORDER_CREATED", "MERCHANT_ACCEPTED"]);
       checkFrames(phone, "order", { since: 0 });
       phone.close();
     }
@@ -64,11 +76,15 @@ describe("concurrent screens", () => {
       const [sock, accept, reject] = await Promise.all([
         reply(screen, id),
         api("POST", `/api/merchants/${merchantId}/orders/${order.id}/accept`, { token: staff, body: {} }),
-        api("POST", `/api/merchants/${merchantId}/orders/${order.id}/reject`, { token: staff, body: { reason: "busy" } }),
+        api("POST", `/api/merchants/${merchantId}/orders/${order.id}/reject`, {
+          token: staff,
+          body: { reason: "busy" },
+        }),
       ]);
       const wins = [sock.event === "ACK", accept.status === 200, reject.status === 200].filter(Boolean);
       expect(wins, JSON.stringify([sock, accept.body, reject.body])).toHaveLength(1);
-      for (const r of [accept, reject]) if (r.status !== 200) expect(r).toMatchObject({ status: 409, body: { error: { code: "INVALID_TRANSITION" } } });
+      for (const r of [accept, reject])
+        if (r.status !== 200) expect(r).toMatchObject({ status: 409, body: { error: { code: "INVALID_TRANSITION" } } });
       if (sock.event === "ERROR") expect(sock.payload.code).toBe("INVALID_TRANSITION");
       await barrier(observer);
       const events = observer.stream().filter((e) => e.payload.order.id === order.id);
@@ -89,11 +105,13 @@ describe("concurrent screens", () => {
     for (let i = 0; i < 6; i++) orders.push(await placeOrder(merchantId));
     const bulkId = rid("bulk");
     a.send({ action: "BULK_ACCEPT", requestId: bulkId, payload: { orderIds: orders.map((o) => o.id) } });
-    const singles = orders.filter((_, i) => i % 2 === 1).map((o) => {
-      const id = rid("one");
-      b.send({ action: "MERCHANT_ACCEPT", requestId: id, payload: { orderId: o.id } });
-      return { id, orderId: o.id };
-    });
+    const singles = orders
+      .filter((_, i) => i % 2 === 1)
+      .map((o) => {
+        const id = rid("one");
+        b.send({ action: "MERCHANT_ACCEPT", requestId: id, payload: { orderId: o.id } });
+        return { id, orderId: o.id };
+      });
     const bulk = await reply(a, bulkId);
     const singleReplies = await Promise.all(singles.map((s) => reply(b, s.id)));
     for (const order of orders) {
@@ -122,7 +140,11 @@ describe("concurrent screens", () => {
     for (let i = 0; i < 8; i++) orders.push(await placeOrder(merchantId));
     // Every screen tries every step on every order, REST too; the room serialises them.
     const steps = ["MERCHANT_ACCEPT", "MERCHANT_MARK_PREPARING", "MERCHANT_MARK_READY"] as const;
-    const rest = { MERCHANT_ACCEPT: "accept", MERCHANT_MARK_PREPARING: "preparing", MERCHANT_MARK_READY: "ready" } as const;
+    const rest = {
+      MERCHANT_ACCEPT: "accept",
+      MERCHANT_MARK_PREPARING: "preparing",
+      MERCHANT_MARK_READY: "ready",
+    } as const;
     let acks = 0;
     let restOks = 0;
     for (const step of steps) {
@@ -131,13 +153,19 @@ describe("concurrent screens", () => {
         for (const s of screens) {
           const id = rid(step);
           s.send({ action: step, requestId: id, payload: { orderId: order.id } });
-          pending.push(reply(s, id).then((r) => void (r.event === "ACK" ? acks++ : expect(r.payload.code).toBe("INVALID_TRANSITION"))));
+          pending.push(
+            reply(s, id).then(
+              (r) => void (r.event === "ACK" ? acks++ : expect(r.payload.code).toBe("INVALID_TRANSITION")),
+            ),
+          );
         }
         pending.push(
-          api("POST", `/api/merchants/${merchantId}/orders/${order.id}/${rest[step]}`, { token: staff, body: {} }).then((r) => {
-            if (r.status === 200) restOks++;
-            else expect(r.body.error.code).toBe("INVALID_TRANSITION");
-          }),
+          api("POST", `/api/merchants/${merchantId}/orders/${order.id}/${rest[step]}`, { token: staff, body: {} }).then(
+            (r) => {
+              if (r.status === 200) restOks++;
+              else expect(r.body.error.code).toBe("INVALID_TRANSITION");
+            },
+          ),
         );
       }
       await Promise.all(pending);

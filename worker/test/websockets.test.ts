@@ -5,7 +5,17 @@
  */
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { api, flushOutbox, inMerchantRoom, merchantStub, orderStub, placeOrder, setupMerchant, token, tokens } from "./helpers.ts";
+import {
+  api,
+  flushOutbox,
+  inMerchantRoom,
+  merchantStub,
+  orderStub,
+  placeOrder,
+  setupMerchant,
+  token,
+  tokens,
+} from "./helpers.ts";
 import {
   act,
   barrier,
@@ -21,21 +31,32 @@ describe("merchant room: several screens", () => {
   it("an action from one screen reaches all three as one stream event each, with consecutive seq; the sender gets its ACK", async () => {
     const { merchantId } = await setupMerchant();
     const screens = await Promise.all(
-      ["staff-a", "staff-b", "staff-c"].map(async (staff) => openMerchantSocket(merchantId, await tokens.merchant(merchantId, staff))),
+      ["staff-a", "staff-b", "staff-c"].map(async (staff) =>
+        openMerchantSocket(merchantId, await tokens.merchant(merchantId, staff)),
+      ),
     );
-    const [a, b, c] = screens as [typeof screens[0], typeof screens[0], typeof screens[0]];
-    for (const s of screens) expect(s.envelopes[0]).toMatchObject({ event: "SNAPSHOT", seq: 0, payload: { orders: [] } });
+    const [a, b, c] = screens as [(typeof screens)[0], (typeof screens)[0], (typeof screens)[0]];
+    for (const s of screens)
+      expect(s.envelopes[0]).toMatchObject({ event: "SNAPSHOT", seq: 0, payload: { orders: [] } });
 
     const order = await placeOrder(merchantId);
     for (const s of screens) {
       const [created] = await streamCount(s, 1);
-      expect(created).toMatchObject({ event: "ORDER_CREATED", seq: 1, payload: { order: { id: order.id, status: "PLACED", version: 1 } } });
+      expect(created).toMatchObject({
+        event: "ORDER_CREATED",
+        seq: 1,
+        payload: { order: { id: order.id, status: "PLACED", version: 1 } },
+      });
       expect(created.payload.actor).toEqual({ role: "customer", id: "cust-1" });
     }
 
     const acceptId = rid("accept");
     const ack = await act(a, "MERCHANT_ACCEPT", { orderId: order.id, prepMinutes: 12 }, acceptId);
-    expect(ack).toMatchObject({ event: "ACK", requestId: acceptId, payload: { order: { id: order.id, status: "ACCEPTED", version: 2, prepMinutes: 12 } } });
+    expect(ack).toMatchObject({
+      event: "ACK",
+      requestId: acceptId,
+      payload: { order: { id: order.id, status: "ACCEPTED", version: 2, prepMinutes: 12 } },
+    });
     expect(ack.seq).toBeUndefined();
 
     for (const s of screens) {
@@ -45,14 +66,21 @@ describe("merchant room: several screens", () => {
         event: "MERCHANT_ACCEPTED",
         seq: 2,
         requestId: acceptId,
-        payload: { order: { id: order.id, status: "ACCEPTED", version: 2, prepMinutes: 12 }, actor: { role: "merchant", id: "staff-a" } },
+        payload: {
+          order: { id: order.id, status: "ACCEPTED", version: 2, prepMinutes: 12 },
+          actor: { role: "merchant", id: "staff-a" },
+        },
       });
     }
 
     // A second action from another screen: the next seq, on every screen, once.
     const prepId = rid("prep");
     const ack2 = await act(b, "MERCHANT_MARK_PREPARING", { orderId: order.id }, prepId);
-    expect(ack2).toMatchObject({ event: "ACK", requestId: prepId, payload: { order: { status: "PREPARING", version: 3 } } });
+    expect(ack2).toMatchObject({
+      event: "ACK",
+      requestId: prepId,
+      payload: { order: { status: "PREPARING", version: 3 } },
+    });
     for (const s of screens) {
       await streamCount(s, 3);
       await barrier(s);
@@ -115,7 +143,12 @@ describe("merchant room: several screens", () => {
     const viaRest = await placeOrder(merchantId);
     const screen = await openMerchantSocket(merchantId, staff);
 
-    const steps: Array<{ action: Parameters<typeof act>[1]; path: string; body: Record<string, unknown>; event: string }> = [
+    const steps: Array<{
+      action: Parameters<typeof act>[1];
+      path: string;
+      body: Record<string, unknown>;
+      event: string;
+    }> = [
       { action: "MERCHANT_ACCEPT", path: "accept", body: {}, event: "MERCHANT_ACCEPTED" },
       { action: "MERCHANT_UPDATE_PREP_TIME", path: "prep-time", body: { prepMinutes: 33 }, event: "PREP_TIME_UPDATED" },
       { action: "MERCHANT_MARK_PREPARING", path: "preparing", body: {}, event: "MERCHANT_PREPARING" },
@@ -146,7 +179,10 @@ describe("merchant room: several screens", () => {
     const r1 = await placeOrder(merchantId);
     const r2 = await placeOrder(merchantId);
     const rejectAck = await act(screen, "MERCHANT_REJECT", { orderId: r1.id, reason: "closing early" });
-    const rejectRest = await api("POST", `/api/merchants/${merchantId}/orders/${r2.id}/reject`, { token: staff, body: { reason: "closing early" } });
+    const rejectRest = await api("POST", `/api/merchants/${merchantId}/orders/${r2.id}/reject`, {
+      token: staff,
+      body: { reason: "closing early" },
+    });
     expect(rejectAck.payload.order).toMatchObject({ status: "REJECTED", rejectReason: "closing early" });
     expect(rejectRest.body).toMatchObject({ status: "REJECTED", rejectReason: "closing early" });
 
@@ -173,7 +209,11 @@ describe("merchant room: several screens", () => {
 
     const first = await act(screen, "MERCHANT_ACCEPT", { orderId: order.id, prepMinutes: 9 }, key);
     screen.send({ action: "MERCHANT_ACCEPT", requestId: key, payload: { orderId: order.id, prepMinutes: 9 } });
-    await screen.until((envs) => envs.filter((e) => e.requestId === key && e.event === "ACK").length === 2, 10_000, "second ACK");
+    await screen.until(
+      (envs) => envs.filter((e) => e.requestId === key && e.event === "ACK").length === 2,
+      10_000,
+      "second ACK",
+    );
     const acks = screen.envelopes.filter((e) => e.event === "ACK" && e.requestId === key);
     expect(acks[1].payload).toEqual(first.payload);
 
@@ -210,7 +250,10 @@ describe("merchant room: several screens", () => {
     const phone = await openOrderSocketFromStart(late.id, customerToken);
     const otherPhone = await openOrderSocketFromStart(changed.id, customerToken);
 
-    const cancel = await api("POST", `/api/orders/${changed.id}/cancel`, { token: customerToken, body: { reason: "ordered twice" } });
+    const cancel = await api("POST", `/api/orders/${changed.id}/cancel`, {
+      token: customerToken,
+      body: { reason: "ordered twice" },
+    });
     expect(cancel.status).toBe(200);
     await inMerchantRoom(merchantId, (room) => {
       room.clock = () => Date.now() + 61_000;
@@ -223,10 +266,17 @@ describe("merchant room: several screens", () => {
       ["ORDER_EXPIRED", late.id, { role: "system", id: "acceptance-deadline" }],
     ]);
     const expired = (await streamCount(phone, 2))[1];
-    expect(expired).toMatchObject({ event: "ORDER_EXPIRED", seq: 2, payload: { order: { status: "EXPIRED", version: 2 } } });
+    expect(expired).toMatchObject({
+      event: "ORDER_EXPIRED",
+      seq: 2,
+      payload: { order: { status: "EXPIRED", version: 2 } },
+    });
     expect(expired.payload.merchantAction).toBeUndefined();
     const cancelled = (await streamCount(otherPhone, 2))[1];
-    expect(cancelled).toMatchObject({ event: "ORDER_CANCELLED", payload: { order: { status: "CANCELLED", cancelReason: "ordered twice" } } });
+    expect(cancelled).toMatchObject({
+      event: "ORDER_CANCELLED",
+      payload: { order: { status: "CANCELLED", cancelReason: "ordered twice" } },
+    });
     expect(cancelled.payload.merchantAction).toBeUndefined();
     checkFrames(screen, "merchant");
     checkFrames(phone, "order", { since: 0 });
@@ -238,7 +288,10 @@ describe("merchant room: several screens", () => {
     const { merchantId } = await setupMerchant();
     const ops = await openMerchantSocket(merchantId, await tokens.dispatch());
     const order = await placeOrder(merchantId);
-    await api("POST", `/api/orders/${order.id}/cancel`, { token: await tokens.dispatch(), body: { reason: "store closed" } });
+    await api("POST", `/api/orders/${order.id}/cancel`, {
+      token: await tokens.dispatch(),
+      body: { reason: "store closed" },
+    });
     const events = await streamCount(ops, 2);
     expect(events.map((e) => e.event)).toEqual(["ORDER_CREATED", "ORDER_CANCELLED"]);
     expect(events[1].payload.actor).toEqual({ role: "dispatch", id: "dispatch-1" });
@@ -260,7 +313,9 @@ describe("order room: the customer's view", () => {
 
     await act(screen, "MERCHANT_ACCEPT", { orderId: order.id });
     await act(screen, "MERCHANT_MARK_PREPARING", { orderId: order.id });
-    expect((await api("POST", `/api/merchants/${merchantId}/orders/${order.id}/ready`, { token: staff })).status).toBe(200);
+    expect((await api("POST", `/api/merchants/${merchantId}/orders/${order.id}/ready`, { token: staff })).status).toBe(
+      200,
+    );
     const assign = await api("POST", `/api/orders/${order.id}/driver`, {
       token: dispatchToken,
       body: { driverId: "drv-7", name: "Dana", etaMinutes: 8 },
@@ -268,7 +323,14 @@ describe("order room: the customer's view", () => {
     expect(assign.status, JSON.stringify(assign.body)).toBe(200);
     expect((await api("POST", `/api/orders/${order.id}/pickup`, { token: driverToken })).status).toBe(200);
     const deliverKey = rid("deliver");
-    expect((await api("POST", `/api/orders/${order.id}/deliver`, { token: driverToken, headers: { "Idempotency-Key": deliverKey } })).status).toBe(200);
+    expect(
+      (
+        await api("POST", `/api/orders/${order.id}/deliver`, {
+          token: driverToken,
+          headers: { "Idempotency-Key": deliverKey },
+        })
+      ).status,
+    ).toBe(200);
 
     const events = await streamCount(customer, 7);
     expect(events.map((e) => [e.seq, e.event, e.payload.order.version, e.payload.merchantAction])).toEqual([
@@ -288,7 +350,9 @@ describe("order room: the customer's view", () => {
     // The order room speaks its own protocol: no merchant-only actor field is required, but what
     // it sends must parse with OrderServerEnvelopeSchema, starting at REPLAY_DONE after event 1.
     checkFrames(customer, "order", { since: 0 });
-    expect(customer.envelopes.filter((e) => e.event === "REPLAY_DONE")).toEqual([expect.objectContaining({ seq: 1, payload: expect.objectContaining({ replayed: 1 }) })]);
+    expect(customer.envelopes.filter((e) => e.event === "REPLAY_DONE")).toEqual([
+      expect.objectContaining({ seq: 1, payload: expect.objectContaining({ replayed: 1 }) }),
+    ]);
     customer.close();
     screen.close();
   });
@@ -299,7 +363,10 @@ describe("order room: the customer's view", () => {
     const order = await placeOrder(merchantId, customerToken);
     const screen = await openMerchantSocket(merchantId, staff);
     await act(screen, "MERCHANT_ACCEPT", { orderId: order.id, prepMinutes: 5 });
-    await api("POST", `/api/orders/${order.id}/driver`, { token: await tokens.dispatch(), body: { driverId: "drv-snap", name: "Sam" } });
+    await api("POST", `/api/orders/${order.id}/driver`, {
+      token: await tokens.dispatch(),
+      body: { driverId: "drv-snap", name: "Sam" },
+    });
     await flushOutbox(merchantId);
 
     const watchers = [
@@ -311,13 +378,21 @@ describe("order room: the customer's view", () => {
     const { epoch, seq } = await orderStub(order.id).streamInfo();
     for (const w of watchers) {
       const [snapshot] = checkFrames(w, "order");
-      expect(snapshot).toMatchObject({ event: "SNAPSHOT", seq: 3, payload: { epoch, order: { id: order.id, version: 3, status: "ACCEPTED" } } });
+      expect(snapshot).toMatchObject({
+        event: "SNAPSHOT",
+        seq: 3,
+        payload: { epoch, order: { id: order.id, version: 3, status: "ACCEPTED" } },
+      });
       expect(seq).toBe(3);
     }
     await act(screen, "MERCHANT_UPDATE_PREP_TIME", { orderId: order.id, prepMinutes: 25 });
     for (const w of watchers) {
       const [ev] = await streamCount(w, 1);
-      expect(ev).toMatchObject({ event: "PREP_TIME_UPDATED", seq: 4, payload: { merchantAction: "UPDATE_PREP_TIME", order: { prepMinutes: 25, version: 4 } } });
+      expect(ev).toMatchObject({
+        event: "PREP_TIME_UPDATED",
+        seq: 4,
+        payload: { merchantAction: "UPDATE_PREP_TIME", order: { prepMinutes: 25, version: 4 } },
+      });
       checkFrames(w, "order");
       w.close();
     }
@@ -341,10 +416,16 @@ describe("order room: the customer's view", () => {
     const { merchantId } = await setupMerchant();
     const order = await placeOrder(merchantId);
     const dispatchToken = await tokens.dispatch();
-    await api("POST", `/api/orders/${order.id}/driver`, { token: dispatchToken, body: { driverId: "drv-old", name: "Old" } });
+    await api("POST", `/api/orders/${order.id}/driver`, {
+      token: dispatchToken,
+      body: { driverId: "drv-old", name: "Old" },
+    });
     await flushOutbox(merchantId);
     const oldDriver = await openOrderSocket(order.id, await token("driver", "drv-old"));
-    await api("POST", `/api/orders/${order.id}/driver`, { token: dispatchToken, body: { driverId: "drv-new", name: "New" } });
+    await api("POST", `/api/orders/${order.id}/driver`, {
+      token: dispatchToken,
+      body: { driverId: "drv-new", name: "New" },
+    });
     const closed = await oldDriver.waitClosed(10_000);
     expect(closed.code).toBe(1008);
     const newDriver = await openOrderSocket(order.id, await token("driver", "drv-new"));
