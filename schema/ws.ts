@@ -74,6 +74,7 @@ export const MerchantStreamEnvelopeSchema = z.object({
   payload: MerchantStreamPayloadSchema,
 });
 export type MerchantStreamEnvelope = z.infer<typeof MerchantStreamEnvelopeSchema>;
+export type MerchantStreamPayload = z.infer<typeof MerchantStreamPayloadSchema>;
 
 export const MerchantSnapshotEnvelopeSchema = z.object({
   event: z.literal("SNAPSHOT"),
@@ -82,6 +83,7 @@ export const MerchantSnapshotEnvelopeSchema = z.object({
   // `merchant` is an addition to the contract: the screen shows which kitchen it is on.
   payload: z.object({ epoch: z.string(), orders: z.array(OrderSchema), merchant: MerchantSchema.optional() }),
 });
+export type MerchantSnapshotEnvelope = z.infer<typeof MerchantSnapshotEnvelopeSchema>;
 
 export const ReplayDoneEnvelopeSchema = z.object({
   event: z.literal("REPLAY_DONE"),
@@ -89,6 +91,7 @@ export const ReplayDoneEnvelopeSchema = z.object({
   ...envelopeBase,
   payload: z.object({ epoch: z.string(), replayed: z.number().int().min(0) }),
 });
+export type ReplayDoneEnvelope = z.infer<typeof ReplayDoneEnvelopeSchema>;
 
 export const AckEnvelopeSchema = z.object({
   event: z.literal("ACK"),
@@ -101,6 +104,9 @@ export const BulkResultEnvelopeSchema = z.object({
   payload: z.object({ results: z.array(BulkItemResultSchema) }),
 });
 export const ErrorEnvelopeSchema = z.object({ event: z.literal("ERROR"), ...envelopeBase, payload: ErrorBodySchema });
+export type AckEnvelope = z.infer<typeof AckEnvelopeSchema>;
+export type BulkResultEnvelope = z.infer<typeof BulkResultEnvelopeSchema>;
+export type ErrorEnvelope = z.infer<typeof ErrorEnvelopeSchema>;
 
 /** Anything the MerchantOrderRoom sends in one envelope. */
 export const MerchantServerEnvelopeSchema = z.union([
@@ -140,6 +146,7 @@ export const OrderSnapshotEnvelopeSchema = z.object({
   /** null only while the order's first relay has not reached its room yet. */
   payload: z.object({ epoch: z.string(), order: OrderSchema.nullable() }),
 });
+export type OrderSnapshotEnvelope = z.infer<typeof OrderSnapshotEnvelopeSchema>;
 
 export const OrderServerEnvelopeSchema = z.union([
   OrderStreamEnvelopeSchema,
@@ -148,6 +155,11 @@ export const OrderServerEnvelopeSchema = z.union([
   ErrorEnvelopeSchema,
 ]);
 export type OrderServerEnvelope = z.infer<typeof OrderServerEnvelopeSchema>;
+
+/** Any envelope either room sends. */
+export type ServerEnvelope = MerchantServerEnvelope | OrderServerEnvelope;
+/** A stream event of either room: what an EventLog stores and replays. */
+export type StreamEnvelope = MerchantStreamEnvelope | OrderStreamEnvelope;
 
 /** A server frame is one envelope or a JSON array of them (coalesced). */
 export function envelopesOf(frame: unknown): unknown[] {

@@ -5,19 +5,12 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { Actor, AuditEntry, Merchant, Order, StreamEventName, Via } from "../../schema/index.ts";
 import { merchants, orderEvents, orderItems, orders } from "./schema.ts";
 
-export interface ProjectedChange {
-  seq: number;
-  event: StreamEventName;
-  at: string;
-  actor: Actor;
-  via: Via;
-  requestId?: string;
-  order: Order;
-}
+/** One change as D1 keeps it: the audit entry, with the merchant room's seq. */
+export type HistoryChange = AuditEntry & { seq: number; event: StreamEventName };
 
-export interface ProjectionBatch {
+export interface HistoryBatch {
   merchants: Merchant[];
-  changes: ProjectedChange[];
+  changes: HistoryChange[];
 }
 
 /**
@@ -28,7 +21,7 @@ export interface ProjectionBatch {
 const ITEM_ROWS_PER_STATEMENT = Math.floor(100 / 6);
 
 /** Applies a batch in one D1 batch (one transaction). */
-export async function projectChanges(db: DrizzleD1Database, batch: ProjectionBatch): Promise<void> {
+export async function projectChanges(db: DrizzleD1Database, batch: HistoryBatch): Promise<void> {
   const statements: BatchItem<"sqlite">[] = [];
   for (const m of batch.merchants) {
     statements.push(

@@ -2,44 +2,115 @@
  * A room's stream: events numbered 1, 2, 3, … without gaps, stored as the exact JSON sent to
  * sockets, so a replay is a concatenation of stored strings. The epoch names this numbering; it
  * is minted once, with the table, and changes only if the numbering ever restarts.
+ *
+ * In the merchant room the log is also the outbox: each receiver (order rooms, D1, webhooks)
+ * keeps a cursor into it (see delivery/), so pruning keeps every event some receiver still needs.
  */
+import type { StreamEnvelope, Via } from "../../schema/index.ts";
+import { applyLayout, tableExists } from "./storage-schema.ts";
+
 export const RETAIN_EVENTS = 10_000;
 export const RETAIN_MS = 24 * 60 * 60 * 1000;
 
 export interface StoredEvent {
   seq: number;
-  orderId: string;
-  version: number;
-  via: string;
+  /** Null for a merchant-level event (availability, sold-out items). */
+  orderId: string | null;
+  version: number | null;
+  via: Via | "relay";
   atMs: number;
   envelope: string;
 }
+
+type EventRow = {
+  seq: number;
+  order_id: string | null;
+  version: number | null;
+  via: string;
+  at_ms: number;
+  envelope: string;
+};
+
+const COLUMNS = `seq, order_id, version, via, at_ms, envelope`;
+
+/** The one place a stored envelope is read back: the room wrote it with frames.ts. */
+export function readEnvelope(stored: string): StreamEnvelope {
+  return JSON.parse(stored) as StreamEnvelope;
+}
+
+function toStored(r: EventRow): StoredEvent {
+  return {
+    seq: r.seq,
+    orderId: r.order_id,
+    version: r.version,
+    via: r.via as StoredEvent["via"],
+    atMs: r.at_ms,
+    envelope: r.envelope,
+  };
+}
+
+const EVENTS_TABLE = `CREATE TABLE events (
+  seq INTEGER PRIMARY KEY,
+  order_id TEXT,
+  version INTEGER,
+  via TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,
+  envelope TEXT NOT NULL
+)`;
 
 export class EventLog {
   private cachedSeq: number;
   readonly epoch: string;
 
-  constructor(private readonly sql: SqlStorage) {
-    sql.exec(`CREATE TABLE IF NOT EXISTS events (
-      seq INTEGER PRIMARY KEY,
-      order_id TEXT NOT NULL,
-      version INTEGER NOT NULL,
-      via TEXT NOT NULL,
-      at_ms INTEGER NOT NULL,
-      envelope TEXT NOT NULL
-    )`);
-    sql.exec(`CREATE INDEX IF NOT EXISTS events_by_order ON events (order_id, seq)`);
-    sql.exec(`CREATE TABLE IF NOT EXISTS stream_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
+  /**
+   * `byOrder`: index events by order (the merchant room reads one order's events for its audit
+   * trail and for relays; an order room holds one order and would only pay for the index).
+   */
+  constructor(
+    private readonly storage: DurableObjectStorage,
+    byOrder: boolean,
+  ) {
+    const sql = storage.sql;
+    applyLayout(storage, {
+      component: "event-log",
+      exists: (s) => tableExists(s, "events"),
+      create: (s) => {
+        s.exec(EVENTS_TABLE);
+        if (byOrder) s.exec(`CREATE INDEX events_by_order ON events (order_id, seq) WHERE order_id IS NOT NULL`);
+        s.exec(`CREATE TABLE stream_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
+      },
+      upgrades: [
+        // v1 → v2: merchant-level events carry no order (order_id, version nullable).
+        (s) => {
+          s.exec(`ALTER TABLE events RENAME TO events_v1`);
+          s.exec(`DROP INDEX IF EXISTS events_by_order`);
+          s.exec(EVENTS_TABLE);
+          s.exec(`INSERT INTO events (${COLUMNS}) SELECT ${COLUMNS} FROM events_v1`);
+          s.exec(`DROP TABLE events_v1`);
+          if (byOrder) s.exec(`CREATE INDEX events_by_order ON events (order_id, seq) WHERE order_id IS NOT NULL`);
+        },
+      ],
+    });
     const epochRow = sql.exec<{ value: string }>(`SELECT value FROM stream_meta WHERE key = 'epoch'`).toArray()[0];
     if (epochRow) {
       this.epoch = epochRow.value;
     } else {
       this.epoch = crypto.randomUUID();
       sql.exec(`INSERT INTO stream_meta (key, value) VALUES ('epoch', ?)`, this.epoch);
-      sql.exec(`INSERT INTO stream_meta (key, value) VALUES ('seq', '0')`);
     }
-    // The last seq is kept apart from the events so pruning can never make numbering restart.
-    this.cachedSeq = Number(sql.exec<{ value: string }>(`SELECT value FROM stream_meta WHERE key = 'seq'`).one().value);
+    this.cachedSeq = this.storedSeq();
+  }
+
+  /**
+   * The newest seq in storage. Pruning always keeps the newest RETAIN_EVENTS events, so the
+   * newest event is never pruned and numbering can never restart; rooms from before this kept
+   * the seq in stream_meta too, which is read as a floor.
+   */
+  private storedSeq(): number {
+    const sql = this.storage.sql;
+    const newest = sql.exec<{ seq: number | null }>(`SELECT MAX(seq) AS seq FROM events`).one().seq ?? 0;
+    const legacy = sql.exec<{ value: string }>(`SELECT value FROM stream_meta WHERE key = 'seq'`).toArray()[0];
+    return Math.max(newest, legacy ? Number(legacy.value) : 0);
   }
 
   /** The seq of the newest event (0 before the first). */
@@ -51,11 +122,17 @@ export class EventLog {
    * Appends one event; `build(seq)` returns the envelope to store and send. Call inside the
    * room's transaction, so the event exists exactly when its change does.
    */
-  append(orderId: string, version: number, via: string, atMs: number, build: (seq: number) => string): StoredEvent {
+  append(
+    orderId: string | null,
+    version: number | null,
+    via: StoredEvent["via"],
+    atMs: number,
+    build: (seq: number) => string,
+  ): StoredEvent {
     const seq = this.cachedSeq + 1;
     const envelope = build(seq);
-    this.sql.exec(
-      `INSERT INTO events (seq, order_id, version, via, at_ms, envelope) VALUES (?, ?, ?, ?, ?, ?)`,
+    this.storage.sql.exec(
+      `INSERT INTO events (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`,
       seq,
       orderId,
       version,
@@ -63,16 +140,18 @@ export class EventLog {
       atMs,
       envelope,
     );
-    this.sql.exec(`UPDATE stream_meta SET value = ? WHERE key = 'seq'`, String(seq));
     this.cachedSeq = seq;
     return { seq, orderId, version, via, atMs, envelope };
   }
 
   /** Re-reads the seq after a transaction rolled back (the cache may be ahead of storage). */
   reload(): void {
-    this.cachedSeq = Number(
-      this.sql.exec<{ value: string }>(`SELECT value FROM stream_meta WHERE key = 'seq'`).one().value,
-    );
+    this.cachedSeq = this.storedSeq();
+  }
+
+  /** The oldest seq still stored, or null for an empty log. */
+  oldest(): number | null {
+    return this.storage.sql.exec<{ seq: number | null }>(`SELECT MIN(seq) AS seq FROM events`).one().seq;
   }
 
   /**
@@ -82,50 +161,47 @@ export class EventLog {
   after(since: number): string[] | null {
     if (!Number.isInteger(since) || since < 0 || since > this.cachedSeq) return null;
     if (since === this.cachedSeq) return [];
-    const first = this.sql.exec<{ seq: number }>(`SELECT MIN(seq) AS seq FROM events`).one().seq;
+    const first = this.oldest();
     if (first === null || first > since + 1) return null;
-    return this.sql
+    return this.storage.sql
       .exec<{ envelope: string }>(`SELECT envelope FROM events WHERE seq > ? ORDER BY seq`, since)
       .toArray()
       .map((r) => r.envelope);
   }
 
-  /** Every event of one order, oldest first. */
-  forOrder(orderId: string): StoredEvent[] {
-    return this.sql
-      .exec<{ seq: number; order_id: string; version: number; via: string; at_ms: number; envelope: string }>(
-        `SELECT seq, order_id, version, via, at_ms, envelope FROM events WHERE order_id = ? ORDER BY seq`,
-        orderId,
-      )
+  /** At most `limit` events after `since`, oldest first: a receiver's next piece of the log. */
+  range(since: number, limit: number): StoredEvent[] {
+    return this.storage.sql
+      .exec<EventRow>(`SELECT ${COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?`, since, limit)
       .toArray()
-      .map((r) => ({
-        seq: r.seq,
-        orderId: r.order_id,
-        version: r.version,
-        via: r.via,
-        atMs: r.at_ms,
-        envelope: r.envelope,
-      }));
+      .map(toStored);
   }
 
-  /** Drops events that are both beyond the last RETAIN_EVENTS and older than RETAIN_MS. */
-  prune(nowMs: number, keep: (seq: number) => boolean = () => false): number {
-    const cutoffSeq = this.cachedSeq - RETAIN_EVENTS;
+  /** Every stored event of one order (from `fromSeq` on), oldest first. */
+  forOrder(orderId: string, fromSeq = 0): StoredEvent[] {
+    return this.storage.sql
+      .exec<EventRow>(`SELECT ${COLUMNS} FROM events WHERE order_id = ? AND seq >= ? ORDER BY seq`, orderId, fromSeq)
+      .toArray()
+      .map(toStored);
+  }
+
+  /**
+   * Drops events that are both beyond the last RETAIN_EVENTS and older than RETAIN_MS, never one
+   * at or after `keepFrom` (the oldest event a receiver still has to deliver), so the log stays a
+   * suffix.
+   */
+  prune(nowMs: number, keepFrom = Number.POSITIVE_INFINITY): number {
+    const cutoffSeq = Math.min(this.cachedSeq - RETAIN_EVENTS, keepFrom - 1);
     if (cutoffSeq <= 0) return 0;
-    const candidates = this.sql
-      .exec<{ seq: number }>(
-        `SELECT seq FROM events WHERE seq <= ? AND at_ms < ? ORDER BY seq`,
+    const upTo = this.storage.sql
+      .exec<{ seq: number | null }>(
+        `SELECT MAX(seq) AS seq FROM events WHERE seq <= ? AND at_ms < ?`,
         cutoffSeq,
         nowMs - RETAIN_MS,
       )
-      .toArray();
-    // Stop at the first event still needed (e.g. by the outbox) so the log stays a suffix.
-    let upTo = 0;
-    for (const { seq } of candidates) {
-      if (keep(seq)) break;
-      upTo = seq;
-    }
-    if (upTo === 0) return 0;
-    return this.sql.exec(`DELETE FROM events WHERE seq <= ?`, upTo).rowsWritten;
+      .one().seq;
+    if (upTo === null) return 0;
+    // Events are appended in time order, so everything up to the newest old-enough one is too.
+    return this.storage.sql.exec(`DELETE FROM events WHERE seq <= ?`, upTo).rowsWritten;
   }
 }

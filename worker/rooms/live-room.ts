@@ -13,6 +13,7 @@ import {
   type Role,
 } from "../../schema/index.ts";
 import { EventLog } from "./event-log.ts";
+import { errorFrame, replayDoneFrame, type SnapshotPayload, snapshotFrame } from "./frames.ts";
 import { DEFAULT_SOCKET_LIMIT, parseRateLimit, RateCounter } from "../rate-limit.ts";
 import { findPoisonedKey } from "../json-guard.ts";
 
@@ -34,22 +35,6 @@ export const ARRAY_FRAME_CHARS = 256 * 1024;
 
 const encoder = new TextEncoder();
 
-export function envelopeJson(
-  event: string,
-  seq: number | undefined,
-  payload: unknown,
-  requestId?: string,
-  at = new Date().toISOString(),
-): string {
-  return JSON.stringify({
-    event,
-    ...(seq !== undefined ? { seq } : {}),
-    ...(requestId !== undefined ? { requestId } : {}),
-    at,
-    payload,
-  });
-}
-
 export abstract class LiveRoom extends DurableObject<Env> {
   private eventLog: EventLog | null = null;
   private readonly frames: RateCounter<WebSocket>;
@@ -65,8 +50,8 @@ export abstract class LiveRoom extends DurableObject<Env> {
    * Creates (or opens) the room's stream and its tables. Subclasses call it when their own tables
    * are created — never first inside a transaction, which could roll the tables back under it.
    */
-  protected openLog(): EventLog {
-    return (this.eventLog ??= new EventLog(this.ctx.storage.sql));
+  protected openLog(byOrder: boolean): EventLog {
+    return (this.eventLog ??= new EventLog(this.ctx.storage, byOrder));
   }
 
   protected get log(): EventLog {
@@ -77,8 +62,8 @@ export abstract class LiveRoom extends DurableObject<Env> {
   /** The room's name in log lines. */
   protected abstract get roomName(): string;
 
-  /** The payload of this room's SNAPSHOT (without epoch). */
-  protected abstract snapshotPayload(): Record<string, unknown>;
+  /** The payload of this room's SNAPSHOT. */
+  protected abstract snapshotPayload(epoch: string): SnapshotPayload;
 
   /** Handles one parsed client frame. */
   protected abstract onFrame(ws: WebSocket, who: SocketIdentity, frame: unknown): Promise<void>;
@@ -100,9 +85,9 @@ export abstract class LiveRoom extends DurableObject<Env> {
       since !== null && /^\d+$/.test(since) && epoch === this.log.epoch ? this.log.after(Number(since)) : null;
     if (missed) {
       for (const frame of coalesce(missed)) server.send(frame);
-      server.send(envelopeJson("REPLAY_DONE", this.log.seq, { epoch: this.log.epoch, replayed: missed.length }));
+      server.send(replayDoneFrame(this.log.seq, this.log.epoch, missed.length));
     } else {
-      server.send(envelopeJson("SNAPSHOT", this.log.seq, { epoch: this.log.epoch, ...this.snapshotPayload() }));
+      server.send(snapshotFrame(this.log.seq, this.snapshotPayload(this.log.epoch)));
     }
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -129,7 +114,7 @@ export abstract class LiveRoom extends DurableObject<Env> {
   }
 
   protected sendError(ws: WebSocket, error: ErrorBody, requestId?: string): void {
-    trySend(ws, envelopeJson("ERROR", undefined, error, requestId));
+    trySend(ws, errorFrame(error, requestId));
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {

@@ -4,7 +4,8 @@
  * in version order, and keeps its own gap-free stream whose event 1 is ORDER_CREATED.
  */
 import { merchantIdOfOrder, type MerchantActionKind, type Order, type StreamEventName } from "../../schema/index.ts";
-import { IDENTITY_HEADER, LiveRoom, envelopeJson, requestIdOf, type SocketIdentity } from "./live-room.ts";
+import { orderEventFrame, type SnapshotPayload } from "./frames.ts";
+import { IDENTITY_HEADER, LiveRoom, requestIdOf, type SocketIdentity } from "./live-room.ts";
 
 /** One change of the order, as the merchant room's outbox relays it. */
 export interface RelayEnvelope {
@@ -15,9 +16,8 @@ export interface RelayEnvelope {
   merchantAction?: MerchantActionKind;
 }
 
-/** ok: the room now holds this version (newly or already); !ok: it is missing an earlier one. */
+/** The version the room holds after a relay: below the last one sent, it is missing an earlier one. */
 export interface RelayAck {
-  ok: boolean;
   version: number;
 }
 
@@ -31,7 +31,7 @@ export class OrderRoom extends LiveRoom {
     this.sql.exec(
       `CREATE TABLE IF NOT EXISTS current_order (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL, json TEXT NOT NULL)`,
     );
-    this.openLog(); // only real orders reach an order room (the Worker checks first)
+    this.openLog(false); // only real orders reach an order room (the Worker checks first)
   }
 
   protected get roomName(): string {
@@ -56,29 +56,50 @@ export class OrderRoom extends LiveRoom {
   }
 
   /**
-   * Applies one relayed change. Idempotent by version: an old or repeated relay changes nothing
-   * and is acknowledged; one that skips a version is refused so the outbox retries in order.
+   * Applies relayed changes of the order, oldest first, in one transaction (the merchant room
+   * coalesces every pending version into one call). Idempotent by version: an old or repeated
+   * version changes nothing; at a gap it stops, and the answer says which version it holds, so
+   * the sender resends from there.
    */
-  relay(relay: RelayEnvelope): RelayAck {
+  relay(relays: RelayEnvelope[]): RelayAck {
     const have = this.order()?.version ?? 0;
-    if (relay.order.version <= have) return { ok: true, version: have };
-    if (relay.order.version !== have + 1) return { ok: false, version: have };
-    let envelope = "";
+    const fresh: RelayEnvelope[] = [];
+    for (const r of relays) {
+      if (r.order.version === have + fresh.length + 1) fresh.push(r);
+      else if (r.order.version > have + fresh.length + 1) break;
+    }
+    if (fresh.length === 0) return { version: have };
+    const envelopes: string[] = [];
+    try {
+      this.commitRelays(fresh, envelopes);
+    } catch (err) {
+      this.log.reload(); // nothing was committed
+      throw err;
+    }
+    const latest = fresh[fresh.length - 1]!.order;
+    this.orderCache = latest;
+    this.broadcastEnvelopes(envelopes);
+    if (fresh.some((r) => r.event === "DRIVER_ASSIGNED")) this.dropReplacedDrivers(latest);
+    return { version: latest.version };
+  }
+
+  private commitRelays(fresh: RelayEnvelope[], envelopes: string[]): void {
     this.ctx.storage.transactionSync(() => {
+      const now = Date.now();
+      for (const r of fresh) {
+        const payload = { order: r.order, ...(r.merchantAction ? { merchantAction: r.merchantAction } : {}) };
+        const stored = this.log.append(r.order.id, r.order.version, "relay", now, (seq) =>
+          orderEventFrame(r.event, seq, payload, r.at, r.requestId),
+        );
+        envelopes.push(stored.envelope);
+      }
+      const last = fresh[fresh.length - 1]!.order;
       this.sql.exec(
         `INSERT OR REPLACE INTO current_order (id, version, json) VALUES (1, ?, ?)`,
-        relay.order.version,
-        JSON.stringify(relay.order),
+        last.version,
+        JSON.stringify(last),
       );
-      const payload = { order: relay.order, ...(relay.merchantAction ? { merchantAction: relay.merchantAction } : {}) };
-      envelope = this.log.append(relay.order.id, relay.order.version, "relay", Date.now(), (seq) =>
-        envelopeJson(relay.event, seq, payload, relay.requestId, relay.at),
-      ).envelope;
     });
-    this.orderCache = relay.order;
-    this.broadcast(envelope);
-    if (relay.event === "DRIVER_ASSIGNED") this.dropReplacedDrivers(relay.order);
-    return { ok: true, version: relay.order.version };
   }
 
   /** A driver taken off the order loses its live view of it. */
@@ -106,8 +127,8 @@ export class OrderRoom extends LiveRoom {
     return this.openStream(request, JSON.parse(raw) as SocketIdentity);
   }
 
-  protected snapshotPayload(): Record<string, unknown> {
-    return { order: this.order() };
+  protected snapshotPayload(epoch: string): SnapshotPayload {
+    return { epoch, order: this.order() };
   }
 
   protected async onFrame(ws: WebSocket, _who: SocketIdentity, frame: unknown): Promise<void> {

@@ -15,6 +15,7 @@ import {
 import { requireMerchant, requireRole } from "../auth.ts";
 import { ApiError, limitBody, respond, valid } from "../http.ts";
 import { orderHistory } from "../db/projection.ts";
+import type { Operation } from "../rooms/merchant/operations.ts";
 import { authenticated, merchantRoom, restCall, type AppContext, type AppEnv } from "./context.ts";
 
 const merchantParam = valid("param", z.object({ merchantId: IdSchema }));
@@ -24,6 +25,12 @@ const orderParam = valid("param", z.object({ merchantId: IdSchema, orderId: Orde
 function merchantCall(c: AppContext, merchantId: string) {
   requireMerchant(c.get("caller"), merchantId);
   return restCall(c, merchantId);
+}
+
+/** A merchant action over REST: the same operation as the socket action of that name. */
+async function act(c: AppContext, merchantId: string, op: Operation): Promise<Response> {
+  const call = await merchantCall(c, merchantId);
+  return respond(c, await merchantRoom(c.env, merchantId).perform(call, op));
 }
 
 function encodeCursor(cursor: { placedAt: string; id: string }): string {
@@ -91,49 +98,37 @@ export const merchantsRoutes = new Hono<AppEnv>()
   })
   .post("/:merchantId/orders/bulk", merchantParam, limitBody, valid("json", BulkBodySchema), async (c) => {
     const { merchantId } = c.req.valid("param");
-    const call = await merchantCall(c, merchantId);
-    const body = c.req.valid("json");
-    const room = merchantRoom(c.env, merchantId);
-    const result =
-      body.action === "accept"
-        ? await room.bulkAccept(call, body.orderIds, body.prepMinutes)
-        : await room.bulkMarkReady(call, body.orderIds);
-    return respond(c, result);
-  })
-  .post("/:merchantId/orders/:orderId/accept", orderParam, limitBody, valid("json", AcceptBodySchema), async (c) => {
-    const { merchantId, orderId } = c.req.valid("param");
-    const call = await merchantCall(c, merchantId);
-    return respond(
+    const { action, orderIds, prepMinutes } = c.req.valid("json");
+    return act(
       c,
-      await merchantRoom(c.env, merchantId).acceptOrder(call, orderId, c.req.valid("json").prepMinutes),
+      merchantId,
+      action === "accept"
+        ? { action: "BULK_ACCEPT", payload: { orderIds, ...(prepMinutes !== undefined ? { prepMinutes } : {}) } }
+        : { action: "BULK_MARK_READY", payload: { orderIds } },
     );
   })
-  .post("/:merchantId/orders/:orderId/reject", orderParam, limitBody, valid("json", RejectBodySchema), async (c) => {
+  .post("/:merchantId/orders/:orderId/accept", orderParam, limitBody, valid("json", AcceptBodySchema), (c) => {
     const { merchantId, orderId } = c.req.valid("param");
-    const call = await merchantCall(c, merchantId);
-    return respond(c, await merchantRoom(c.env, merchantId).rejectOrder(call, orderId, c.req.valid("json").reason));
+    const { prepMinutes } = c.req.valid("json");
+    return act(c, merchantId, {
+      action: "MERCHANT_ACCEPT",
+      payload: { orderId, ...(prepMinutes !== undefined ? { prepMinutes } : {}) },
+    });
   })
-  .post("/:merchantId/orders/:orderId/preparing", orderParam, async (c) => {
+  .post("/:merchantId/orders/:orderId/reject", orderParam, limitBody, valid("json", RejectBodySchema), (c) => {
     const { merchantId, orderId } = c.req.valid("param");
-    const call = await merchantCall(c, merchantId);
-    return respond(c, await merchantRoom(c.env, merchantId).markPreparing(call, orderId));
+    return act(c, merchantId, { action: "MERCHANT_REJECT", payload: { orderId, reason: c.req.valid("json").reason } });
   })
-  .post("/:merchantId/orders/:orderId/ready", orderParam, async (c) => {
+  .post("/:merchantId/orders/:orderId/preparing", orderParam, (c) => {
     const { merchantId, orderId } = c.req.valid("param");
-    const call = await merchantCall(c, merchantId);
-    return respond(c, await merchantRoom(c.env, merchantId).markReady(call, orderId));
+    return act(c, merchantId, { action: "MERCHANT_MARK_PREPARING", payload: { orderId } });
   })
-  .post(
-    "/:merchantId/orders/:orderId/prep-time",
-    orderParam,
-    limitBody,
-    valid("json", PrepTimeBodySchema),
-    async (c) => {
-      const { merchantId, orderId } = c.req.valid("param");
-      const call = await merchantCall(c, merchantId);
-      return respond(
-        c,
-        await merchantRoom(c.env, merchantId).updatePrepTime(call, orderId, c.req.valid("json").prepMinutes),
-      );
-    },
-  );
+  .post("/:merchantId/orders/:orderId/ready", orderParam, (c) => {
+    const { merchantId, orderId } = c.req.valid("param");
+    return act(c, merchantId, { action: "MERCHANT_MARK_READY", payload: { orderId } });
+  })
+  .post("/:merchantId/orders/:orderId/prep-time", orderParam, limitBody, valid("json", PrepTimeBodySchema), (c) => {
+    const { merchantId, orderId } = c.req.valid("param");
+    const { prepMinutes } = c.req.valid("json");
+    return act(c, merchantId, { action: "MERCHANT_UPDATE_PREP_TIME", payload: { orderId, prepMinutes } });
+  });

@@ -11,10 +11,25 @@ import {
 import { z } from "zod";
 import { requireMerchant, requireRole } from "../auth.ts";
 import { limitBody, respond, valid } from "../http.ts";
-import { authenticated, merchantRoom, readableOrder, restCall, roomOfOrder, type AppEnv } from "./context.ts";
+import type { Operation } from "../rooms/merchant/operations.ts";
+import {
+  type AppContext,
+  type AppEnv,
+  authenticated,
+  merchantRoom,
+  readableOrder,
+  restCall,
+  roomOfOrder,
+} from "./context.ts";
 import { auditTrailFromHistory } from "../db/projection.ts";
 
 const orderParam = valid("param", z.object({ orderId: OrderIdSchema }));
+
+/** A change of one order, run in the room of the merchant that owns it (its id says which). */
+async function act(c: AppContext, orderId: string, op: Operation): Promise<Response> {
+  const call = await restCall(c, merchantIdOfOrder(orderId));
+  return respond(c, await roomOfOrder(c.env, orderId).perform(call, op));
+}
 
 export const ordersRoutes = new Hono<AppEnv>()
   .use(authenticated)
@@ -22,7 +37,11 @@ export const ordersRoutes = new Hono<AppEnv>()
     requireRole(c.get("caller"), "customer");
     const body = c.req.valid("json");
     const call = await restCall(c, body.merchantId);
-    return respond(c, await merchantRoom(c.env, body.merchantId).placeOrder(call, body), 201);
+    return respond(
+      c,
+      await merchantRoom(c.env, body.merchantId).perform(call, { action: "PLACE_ORDER", payload: body }),
+      201,
+    );
   })
   .get("/:orderId", orderParam, async (c) => {
     const caller = c.get("caller");
@@ -38,33 +57,28 @@ export const ordersRoutes = new Hono<AppEnv>()
     const events = (await room.auditTrail(orderId)) ?? (await auditTrailFromHistory(drizzle(c.env.DB), orderId));
     return c.json({ events });
   })
-  .post("/:orderId/cancel", orderParam, limitBody, valid("json", CancelBodySchema), async (c) => {
+  .post("/:orderId/cancel", orderParam, limitBody, valid("json", CancelBodySchema), (c) => {
     requireRole(c.get("caller"), "customer", "dispatch");
     const { orderId } = c.req.valid("param");
-    const call = await restCall(c, merchantIdOfOrder(orderId));
-    return respond(c, await roomOfOrder(c.env, orderId).cancelOrder(call, orderId, c.req.valid("json").reason));
+    return act(c, orderId, { action: "CANCEL_ORDER", payload: { orderId, reason: c.req.valid("json").reason } });
   })
-  .post("/:orderId/driver", orderParam, limitBody, valid("json", AssignDriverBodySchema), async (c) => {
+  .post("/:orderId/driver", orderParam, limitBody, valid("json", AssignDriverBodySchema), (c) => {
     requireRole(c.get("caller"), "dispatch");
     const { orderId } = c.req.valid("param");
-    const call = await restCall(c, merchantIdOfOrder(orderId));
-    return respond(c, await roomOfOrder(c.env, orderId).assignDriver(call, orderId, c.req.valid("json")));
+    return act(c, orderId, { action: "ASSIGN_DRIVER", payload: { orderId, ...c.req.valid("json") } });
   })
-  .post("/:orderId/arrived", orderParam, async (c) => {
+  .post("/:orderId/arrived", orderParam, (c) => {
     requireRole(c.get("caller"), "driver");
     const { orderId } = c.req.valid("param");
-    const call = await restCall(c, merchantIdOfOrder(orderId));
-    return respond(c, await roomOfOrder(c.env, orderId).driverArrived(call, orderId));
+    return act(c, orderId, { action: "DRIVER_ARRIVED", payload: { orderId } });
   })
-  .post("/:orderId/pickup", orderParam, async (c) => {
+  .post("/:orderId/pickup", orderParam, (c) => {
     requireRole(c.get("caller"), "driver");
     const { orderId } = c.req.valid("param");
-    const call = await restCall(c, merchantIdOfOrder(orderId));
-    return respond(c, await roomOfOrder(c.env, orderId).pickUpOrder(call, orderId));
+    return act(c, orderId, { action: "PICK_UP", payload: { orderId } });
   })
-  .post("/:orderId/deliver", orderParam, async (c) => {
+  .post("/:orderId/deliver", orderParam, (c) => {
     requireRole(c.get("caller"), "driver");
     const { orderId } = c.req.valid("param");
-    const call = await restCall(c, merchantIdOfOrder(orderId));
-    return respond(c, await roomOfOrder(c.env, orderId).deliverOrder(call, orderId));
+    return act(c, orderId, { action: "DELIVER", payload: { orderId } });
   });

@@ -11,7 +11,7 @@ import { env } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { expect, it } from "vitest";
 import { isFinal, STATUS_TRANSITIONS, type Order, type OrderStatus } from "../../schema/index.ts";
-import type { OutboxTargets } from "../rooms/outbox.ts";
+import { type Faults, faultyTargets, noFaults } from "../rooms/delivery/faulty-targets.ts";
 import { api, inMerchantRoom, ITEMS, merchantStub, orderStub, setupMerchant, token, tokens } from "./helpers.ts";
 import { boardDiff, canonical, merchantLog, merchantOrders, orderLog, StreamWatcher } from "./chaos-support.ts";
 
@@ -57,10 +57,8 @@ interface Merchant {
   placed: number;
   actions: number;
   clockOffsetMs: number;
-  failOrderRoomUntil: number;
-  failProjectionUntil: number;
-  /** Fail after the receiver applied the relay (the acknowledgement is lost) instead of before. */
-  failAfterDelivery: boolean;
+  /** Relay faults of this merchant's room (in wall time), applied by faultyTargets. */
+  faults: Faults;
 }
 
 /** A normalised answer, the same shape for REST and socket, so retries can be compared. */
@@ -124,35 +122,8 @@ async function ensureSeams(m: Merchant): Promise<void> {
   await inMerchantRoom(m.id, (room) => {
     if (seamed.has(room)) return;
     seamed.add(room);
-    const real = room.outboxTargets;
     room.clock = () => Date.now() + m.clockOffsetMs;
-    const failing = (until: number) => Date.now() < until;
-    const wrapped: OutboxTargets = {
-      orderRoom: async (orderId, relay) => {
-        if (failing(m.failOrderRoomUntil) && !m.failAfterDelivery) {
-          counts.relayCallsFailed.orderRoom++;
-          throw new Error("chaos: order room unreachable");
-        }
-        const ack = await real.orderRoom(orderId, relay);
-        if (failing(m.failOrderRoomUntil)) {
-          counts.relayCallsFailed.orderRoom++;
-          throw new Error("chaos: acknowledgement lost");
-        }
-        return ack;
-      },
-      projection: async (batch) => {
-        if (failing(m.failProjectionUntil) && !m.failAfterDelivery) {
-          counts.relayCallsFailed.projection++;
-          throw new Error("chaos: D1 unreachable");
-        }
-        await real.projection(batch);
-        if (failing(m.failProjectionUntil)) {
-          counts.relayCallsFailed.projection++;
-          throw new Error("chaos: acknowledgement lost");
-        }
-      },
-    };
-    room.outboxTargets = wrapped;
+    room.deliveryTargets = faultyTargets(room.deliveryTargets, m.faults, Date.now);
   });
 }
 
@@ -579,14 +550,14 @@ async function injectFault(world: Merchant[]): Promise<void> {
     );
   } else if (r < 0.72) {
     const forMs = between(100, 900);
-    m.failAfterDelivery = chance(0.3);
+    m.faults.afterDelivery = chance(0.3);
     const which = random();
     if (which < 0.7) {
-      m.failOrderRoomUntil = Date.now() + forMs;
+      m.faults.orderRoomUntil = Date.now() + forMs;
       counts.relayFaultsInjected.orderRoom++;
     }
     if (which > 0.3) {
-      m.failProjectionUntil = Date.now() + forMs;
+      m.faults.historyUntil = Date.now() + forMs;
       counts.relayFaultsInjected.projection++;
     }
     await ensureSeams(m);
@@ -636,9 +607,10 @@ it("chaos: orders and actions under drops, evictions, relay failures and deadlin
       placed: 0,
       actions: 0,
       clockOffsetMs: 0,
-      failOrderRoomUntil: 0,
-      failProjectionUntil: 0,
-      failAfterDelivery: false,
+      faults: {
+        ...noFaults(),
+        onFault: (receiver) => counts.relayCallsFailed[receiver === "history" ? "projection" : "orderRoom"]++,
+      },
     };
     for (let s = 0; s < CONFIG.screensPerMerchant; s++) {
       const w = new StreamWatcher(
@@ -662,8 +634,8 @@ it("chaos: orders and actions under drops, evictions, relay failures and deadlin
   // Quiesce: faults off, time enough for every backoff, everything delivered, everyone back.
   const problems: string[] = [];
   for (const m of world) {
-    m.failOrderRoomUntil = 0;
-    m.failProjectionUntil = 0;
+    m.faults.orderRoomUntil = 0;
+    m.faults.historyUntil = 0;
     // Past every acceptance deadline and the longest outbox backoff (30 s): what is still PLACED
     // expires now, in the open, rather than by a stray alarm in the middle of the checks.
     m.clockOffsetMs += CONFIG.acceptWindowSeconds * 1000 + 31_000;

@@ -176,7 +176,10 @@ describe("merchant room resume", () => {
     await runInDurableObject(merchantStub(merchantId), async (room: MerchantOrderRoom) => {
       const call = { principal: { role: "merchant" as const, id: "staff-1", merchantId }, via: "socket" as const };
       for (let i = 0; i < extra; i++) {
-        const r = room.updatePrepTime(call, order.id, 1 + (i % 180));
+        const r = room.perform(call, {
+          action: "MERCHANT_UPDATE_PREP_TIME",
+          payload: { orderId: order.id, prepMinutes: 1 + (i % 180) },
+        });
         if (!r.ok) throw new Error(JSON.stringify(r.error));
         if (i % 100 === 99) await new Promise((resolve) => setTimeout(resolve, 0));
       }

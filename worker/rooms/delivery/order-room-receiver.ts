@@ -1,0 +1,148 @@
+/**
+ * Relays each committed change of an order to that order's OrderRoom. One call carries every
+ * pending version of an order (coalesced), orders go in parallel, and an order whose room fails
+ * waits in a backlog of its own — from the first version it is missing — while the cursor moves
+ * on for every other order. So one unreachable order room never holds up another, and an order
+ * room never sees version n+1 before n (it refuses a gap; the backlog resends from the log).
+ */
+import type { StreamEnvelope } from "../../../schema/index.ts";
+import { merchantActionOf } from "../../domain/changes.ts";
+import { type EventLog, readEnvelope, type StoredEvent } from "../event-log.ts";
+import type { RelayEnvelope } from "../order-room.ts";
+import { backoffMs, type DeliveryTargets, errorMessage, type Receiver, type SideWork } from "./receiver.ts";
+
+/** Order rooms called at once. */
+const PARALLEL = 32;
+/** Backlogged orders retried per flush. */
+const BACKLOG_PER_FLUSH = 64;
+
+export function relayOf(stored: StoredEvent): RelayEnvelope {
+  const env = readEnvelope(stored.envelope) as Extract<StreamEnvelope, { payload: { order: unknown } }>;
+  const merchantAction = merchantActionOf(env.event);
+  return {
+    event: env.event,
+    at: env.at,
+    order: env.payload.order,
+    ...(env.requestId !== undefined ? { requestId: env.requestId } : {}),
+    ...(merchantAction ? { merchantAction } : {}),
+  };
+}
+
+type BacklogRow = { order_id: string; from_seq: number; attempts: number; next_ms: number };
+
+export class OrderRoomReceiver implements Receiver {
+  readonly name = "order-rooms";
+  readonly batch = 500;
+  readonly minIntervalMs = 0;
+  readonly maxCallsPerFlush = 500;
+  readonly parksPoison = false;
+  readonly side: SideWork;
+  /** Orders in the backlog (mirrors the table; it is small). */
+  private readonly backlogged: Set<string>;
+
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly log: EventLog,
+    private readonly targets: () => DeliveryTargets,
+  ) {
+    this.backlogged = new Set(
+      sql
+        .exec<{ order_id: string }>(`SELECT order_id FROM relay_backlog`)
+        .toArray()
+        .map((r) => r.order_id),
+    );
+    this.side = {
+      pending: () => this.backlogged.size,
+      dueMs: () =>
+        this.backlogged.size
+          ? this.sql.exec<{ t: number }>(`SELECT MIN(next_ms) AS t FROM relay_backlog`).one().t
+          : null,
+      run: (now, force) => this.retryBacklog(now, force),
+      oldestSeq: () =>
+        this.backlogged.size
+          ? this.sql.exec<{ s: number }>(`SELECT MIN(from_seq) AS s FROM relay_backlog`).one().s
+          : null,
+      status: (now) => {
+        if (!this.backlogged.size) return null;
+        const row = this.sql
+          .exec<{ since_ms: number; last_error: string | null }>(
+            `SELECT since_ms, last_error FROM relay_backlog ORDER BY since_ms LIMIT 1`,
+          )
+          .one();
+        return { oldestAgeMs: now - row.since_ms, ...(row.last_error ? { lastError: row.last_error } : {}) };
+      },
+    };
+  }
+
+  async deliver(events: StoredEvent[], nowMs: number): Promise<number> {
+    const byOrder = new Map<string, StoredEvent[]>();
+    for (const e of events) {
+      if (e.orderId === null || this.backlogged.has(e.orderId)) continue; // the backlog resends those
+      const list = byOrder.get(e.orderId);
+      if (list) list.push(e);
+      else byOrder.set(e.orderId, [e]);
+    }
+    await this.inParallel([...byOrder], async ([orderId, list]) => {
+      try {
+        await this.relay(orderId, list);
+      } catch (err) {
+        this.sql.exec(
+          `INSERT OR REPLACE INTO relay_backlog (order_id, from_seq, attempts, next_ms, since_ms, last_error) VALUES (?, ?, 1, ?, ?, ?)`,
+          orderId,
+          list[0]!.seq,
+          nowMs + backoffMs(1),
+          nowMs,
+          errorMessage(err),
+        );
+        this.backlogged.add(orderId);
+      }
+    });
+    return byOrder.size;
+  }
+
+  /** Sends `events` of one order; if its room is missing an earlier version, resends from there. */
+  private async relay(orderId: string, events: StoredEvent[]): Promise<void> {
+    const last = events[events.length - 1]!.version!;
+    const ack = await this.targets().orderRoom(orderId, events.map(relayOf));
+    if (ack.version >= last) return;
+    const missing = this.log.forOrder(orderId).filter((e) => e.version! > ack.version);
+    if (missing[0]?.version !== ack.version + 1) throw new Error(`order room is at version ${ack.version}`);
+    const again = await this.targets().orderRoom(orderId, missing.map(relayOf));
+    if (again.version < last) throw new Error(`order room is at version ${again.version}`);
+  }
+
+  private async retryBacklog(nowMs: number, force: boolean): Promise<number> {
+    if (!this.backlogged.size) return 0;
+    const due = this.sql
+      .exec<BacklogRow>(
+        `SELECT order_id, from_seq, attempts, next_ms FROM relay_backlog WHERE next_ms <= ? ORDER BY next_ms LIMIT ?`,
+        force ? Number.MAX_SAFE_INTEGER : nowMs,
+        BACKLOG_PER_FLUSH,
+      )
+      .toArray();
+    await this.inParallel(due, async (row) => {
+      try {
+        await this.relay(row.order_id, this.log.forOrder(row.order_id, row.from_seq));
+        this.sql.exec(`DELETE FROM relay_backlog WHERE order_id = ?`, row.order_id);
+        this.backlogged.delete(row.order_id);
+      } catch (err) {
+        this.sql.exec(
+          `UPDATE relay_backlog SET attempts = ?, next_ms = ?, last_error = ? WHERE order_id = ?`,
+          row.attempts + 1,
+          nowMs + backoffMs(row.attempts + 1),
+          errorMessage(err),
+          row.order_id,
+        );
+      }
+    });
+    return due.length;
+  }
+
+  private async inParallel<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
+    let next = 0;
+    const worker = async () => {
+      while (next < items.length) await work(items[next++]!);
+    };
+    await Promise.all(Array.from({ length: Math.min(PARALLEL, items.length) }, worker));
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * What the merchant room's committed changes are delivered to. The event log is the outbox:
+ * each receiver keeps its own cursor into it (Delivery), so each progresses on its own whatever
+ * the others' backlog, and reads the log in bounded pieces.
+ */
+import type { HistoryBatch } from "../../db/projection.ts";
+import type { StoredEvent } from "../event-log.ts";
+import type { RelayAck, RelayEnvelope } from "../order-room.ts";
+
+/** Where deliveries go. Tests and dev mode wrap these to make a receiver fail (faulty-targets.ts). */
+export interface DeliveryTargets {
+  /** Every pending version of one order, oldest first, in one call. */
+  orderRoom: (orderId: string, relays: RelayEnvelope[]) => Promise<RelayAck>;
+  /** One D1 batch (one transaction). */
+  history: (batch: HistoryBatch) => Promise<void>;
+}
+
+export interface Receiver {
+  readonly name: string;
+  /** Events one pass reads at most (bounded memory and subrequests per pass). */
+  readonly batch: number;
+  /** While changes keep coming, at most one pass per this many ms (batches D1 writes in a rush). */
+  readonly minIntervalMs: number;
+  /** Calls one flush may make at most; the rest waits for the next flush (platform subrequest limits). */
+  readonly maxCallsPerFlush: number;
+  /**
+   * Whether a change that fails alone while the receiver takes the ones after it is parked (kept
+   * with its error, visible to operators) instead of being retried forever.
+   */
+  readonly parksPoison: boolean;
+  /** Delivers `events` (oldest first); throws if the receiver did not take them. Returns calls made. */
+  deliver(events: StoredEvent[], nowMs: number): Promise<number>;
+  /** Work the receiver tracks beside its cursor (an order room's failed relays, settings). */
+  side?: SideWork;
+}
+
+export interface SideWork {
+  /** How many items are waiting. */
+  pending(): number;
+  /** When the next one is due (room clock), or null. */
+  dueMs(): number | null;
+  /** Does what is due; returns calls made. */
+  run(nowMs: number, force: boolean): Promise<number>;
+  /** The oldest seq it still needs from the log (or null). */
+  oldestSeq(): number | null;
+  /** Its oldest waiting item's age and last error, for operators. */
+  status(nowMs: number): { oldestAgeMs: number; lastError?: string } | null;
+}
+
+/** Retry delay after `attempts` failures: 250 ms doubling to `capMs`. */
+export function backoffMs(attempts: number, capMs = 30_000): number {
+  return Math.min(capMs, 250 * 2 ** Math.max(0, attempts - 1));
+}
+
+export function errorMessage(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).slice(0, 500);
+}

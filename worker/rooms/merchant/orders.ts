@@ -1,0 +1,32 @@
+/** The merchant room's orders: the current version of each, and the active ones for the board. */
+import { isActiveStatus, type Order } from "../../../schema/index.ts";
+
+export class OrderStore {
+  constructor(private readonly sql: SqlStorage) {}
+
+  get(orderId: string): Order | null {
+    const row = this.sql.exec<{ json: string }>(`SELECT json FROM orders WHERE id = ?`, orderId).toArray()[0];
+    return row ? (JSON.parse(row.json) as Order) : null;
+  }
+
+  /** Inside a change's transaction. */
+  put(order: Order): void {
+    this.sql.exec(
+      `INSERT OR REPLACE INTO orders (id, status, version, placed_at, active, json) VALUES (?, ?, ?, ?, ?, ?)`,
+      order.id,
+      order.status,
+      order.version,
+      order.placedAt,
+      isActiveStatus(order.status) ? 1 : 0,
+      JSON.stringify(order),
+    );
+  }
+
+  /** Active orders, oldest first (the live board). */
+  active(): Order[] {
+    return this.sql
+      .exec<{ json: string }>(`SELECT json FROM orders WHERE active = 1 ORDER BY placed_at, id`)
+      .toArray()
+      .map((r) => JSON.parse(r.json) as Order);
+  }
+}

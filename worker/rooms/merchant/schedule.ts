@@ -1,0 +1,94 @@
+/**
+ * One alarm, many deadlines. Everything the merchant room must do at a time (an order's
+ * acceptance deadline, later a scheduled order's fire time or the end of a pause) is a row keyed
+ * `<kind>:<id>`; delivery retries and housekeeping add their own times; the Durable Object's one
+ * alarm points at the earliest.
+ *
+ * All times are the room's clock (tests move it to reach a deadline without sleeping). Only the
+ * platform alarm is set in wall time: the one place the two meet is `toWall`.
+ */
+export type ScheduleKind = "expire";
+
+export interface DueEntry {
+  kind: ScheduleKind;
+  id: string;
+  dueMs: number;
+}
+
+export class Schedule {
+  /** Wall time of the alarm as last set by this instance (null: none, or not known). */
+  private alarmAt: number | null = null;
+
+  constructor(
+    private readonly storage: DurableObjectStorage,
+    private readonly clock: () => number,
+  ) {}
+
+  private get sql(): SqlStorage {
+    return this.storage.sql;
+  }
+
+  /** Inside a change's transaction: do `kind` for `id` at `dueMs`. */
+  set(kind: ScheduleKind, id: string, dueMs: number): void {
+    this.sql.exec(`INSERT OR REPLACE INTO schedule (key, due_ms) VALUES (?, ?)`, `${kind}:${id}`, dueMs);
+  }
+
+  clear(kind: ScheduleKind, id: string): void {
+    this.sql.exec(`DELETE FROM schedule WHERE key = ?`, `${kind}:${id}`);
+  }
+
+  /** Entries due at `nowMs`, earliest first. */
+  due(nowMs: number): DueEntry[] {
+    return this.sql
+      .exec<{ key: string; due_ms: number }>(
+        `SELECT key, due_ms FROM schedule WHERE due_ms <= ? ORDER BY due_ms`,
+        nowMs,
+      )
+      .toArray()
+      .map((r) => {
+        const colon = r.key.indexOf(":");
+        return { kind: r.key.slice(0, colon) as ScheduleKind, id: r.key.slice(colon + 1), dueMs: r.due_ms };
+      });
+  }
+
+  earliest(): number | null {
+    return this.sql.exec<{ due: number | null }>(`SELECT MIN(due_ms) AS due FROM schedule`).one().due;
+  }
+
+  /** Wall time for a room-clock time. */
+  private toWall(roomMs: number): number {
+    return roomMs - (this.clock() - Date.now());
+  }
+
+  /** Forget what this instance believes about the alarm (it has just fired). */
+  fired(): void {
+    this.alarmAt = null;
+  }
+
+  /**
+   * Makes sure the alarm fires no later than `roomMs`, without waiting for it to be durable:
+   * the output gate holds the reply until it is, and a commit path stays synchronous. Used as a
+   * backstop after a commit, in case this instance is evicted before its background delivery ends.
+   */
+  ensureBy(roomMs: number): void {
+    const at = this.toWall(roomMs);
+    if (this.alarmAt !== null && this.alarmAt <= at) return;
+    this.alarmAt = at;
+    void this.storage.setAlarm(at);
+  }
+
+  /**
+   * Points the alarm at the earliest of `candidates` (room clock). An earlier alarm still ahead
+   * stays: it fires, finds little to do and points the alarm at what is next — moving it later
+   * after every flush cost a second alarm write per change in a rush.
+   */
+  async pointAt(candidates: Array<number | null>): Promise<void> {
+    const times = candidates.filter((t): t is number => t !== null);
+    const next = times.length ? this.toWall(Math.min(...times)) : null;
+    if (next === this.alarmAt) return;
+    if (this.alarmAt !== null && this.alarmAt > Date.now() && (next === null || this.alarmAt < next)) return;
+    this.alarmAt = next;
+    if (next === null) await this.storage.deleteAlarm();
+    else await this.storage.setAlarm(next);
+  }
+}

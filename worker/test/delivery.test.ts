@@ -1,0 +1,337 @@
+/**
+ * Delivery of committed changes to the order rooms and D1 (delivery/): a receiver that fails is
+ * retried by the room's own alarm until it has everything, in version order, exactly once; each
+ * receiver progresses on its own whatever the other's backlog; a change D1 can never take is
+ * parked, visibly, and never blocks the rest; an outage never slows the kitchen. Failures are
+ * injected with faultyTargets (the same wrapper dev mode uses); delivery is left to the real
+ * alarm unless a test says otherwise.
+ */
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
+import type { Order } from "../../schema/index.ts";
+import { type Faults, faultyTargets, noFaults } from "../rooms/delivery/faulty-targets.ts";
+import type { CallContext, MerchantOrderRoom } from "../rooms/merchant-order-room.ts";
+import { api, inMerchantRoom, merchantStub, orderStub, placeOrder, setupMerchant, tokens } from "./helpers.ts";
+import { DRIVER, merchantLog } from "./rest-support.ts";
+import { openOrderSocket } from "./socket-helpers.ts";
+
+/** Wraps the live room's delivery targets; the returned object is the room's (same isolate): change it to change the faults. */
+async function injectFaults(merchantId: string, set: (f: Faults) => void = () => {}): Promise<Faults> {
+  return inMerchantRoom(merchantId, (room) => {
+    const faults = noFaults();
+    set(faults);
+    room.deliveryTargets = faultyTargets(room.deliveryTargets, faults, Date.now);
+    return faults;
+  });
+}
+
+async function d1Version(orderId: string): Promise<number | null> {
+  const row = await env.DB.prepare(`SELECT version FROM orders WHERE id = ?`)
+    .bind(orderId)
+    .first<{ version: number }>();
+  return row?.version ?? null;
+}
+
+async function orderRoomLog(orderId: string) {
+  return runInDurableObject(orderStub(orderId), (_room, state) =>
+    state.storage.sql.exec<{ seq: number; version: number }>(`SELECT seq, version FROM events ORDER BY seq`).toArray(),
+  );
+}
+
+async function pendingOf(merchantId: string): Promise<number> {
+  return inMerchantRoom(merchantId, (room) =>
+    (room as unknown as { parts: { delivery: { pending(): number } } }).parts.delivery.pending(),
+  );
+}
+
+/** Waits (on the real alarm) until D1 and the OrderRoom hold the merchant room's version of every order. */
+async function waitConsistent(merchantId: string, orderIds: string[], timeout = 20_000): Promise<void> {
+  await vi.waitFor(
+    async () => {
+      for (const id of orderIds) {
+        const truth = (await merchantStub(merchantId).getOrder(id))!;
+        expect((await orderStub(id).getOrder())?.version, `order room of ${id}`).toBe(truth.version);
+        expect(await d1Version(id), `D1 row of ${id}`).toBe(truth.version);
+      }
+      expect(await pendingOf(merchantId)).toBe(0);
+    },
+    { timeout, interval: 100 },
+  );
+}
+
+/** The end state must agree everywhere: merchant room, OrderRoom (whole order and log), D1 (row and trail). */
+async function expectSameEverywhere(merchantId: string, orderIds: string[]): Promise<void> {
+  const log = await merchantLog(merchantId);
+  for (const id of orderIds) {
+    const truth = (await merchantStub(merchantId).getOrder(id)) as Order;
+    expect(await orderStub(id).getOrder()).toEqual(truth);
+    const row = await env.DB.prepare(`SELECT version, status, json FROM orders WHERE id = ?`)
+      .bind(id)
+      .first<{ version: number; status: string; json: string }>();
+    expect(row).toMatchObject({ version: truth.version, status: truth.status });
+    expect(JSON.parse(row!.json)).toEqual(truth);
+    const mine = log.filter((e) => e.orderId === id);
+    // Each version exactly once, in order, in the OrderRoom's stream and in D1's trail.
+    expect((await orderRoomLog(id)).map((e) => [e.seq, e.version])).toEqual(mine.map((e, i) => [i + 1, e.version]));
+    const trail = await env.DB.prepare(
+      `SELECT version, seq, event FROM order_events WHERE order_id = ? ORDER BY version`,
+    )
+      .bind(id)
+      .all<{ version: number; seq: number; event: string }>();
+    expect(trail.results.map((r) => [r.version, r.seq, r.event])).toEqual(mine.map((e) => [e.version, e.seq, e.event]));
+  }
+}
+
+async function busyOrders(merchantId: string, staff: string): Promise<string[]> {
+  const a = await placeOrder(merchantId);
+  const b = await placeOrder(merchantId);
+  const m = `/api/merchants/${merchantId}/orders`;
+  expect((await api("POST", `${m}/${a.id}/accept`, { token: staff, body: { prepMinutes: 5 } })).status).toBe(200);
+  const dispatch = await tokens.dispatch();
+  expect((await api("POST", `/api/orders/${a.id}/driver`, { token: dispatch, body: DRIVER })).status).toBe(200);
+  expect((await api("POST", `${m}/${a.id}/ready`, { token: staff })).status).toBe(200);
+  expect((await api("POST", `${m}/${b.id}/reject`, { token: staff, body: { reason: "closed" } })).status).toBe(200);
+  return [a.id, b.id];
+}
+
+/**
+ * `orders` orders, each placed, accepted and then given `updates` prep-time changes, through the
+ * room's own operations (the ones REST and sockets run): orders × (2 + updates) changes, fast.
+ */
+async function manyChanges(merchantId: string, orders: number, updates: number): Promise<string[]> {
+  return inMerchantRoom(merchantId, async (room: MerchantOrderRoom) => {
+    const customer: CallContext = { principal: { role: "customer", id: "cust-bulk" }, via: "rest" };
+    const staff: CallContext = { principal: { role: "merchant", id: "staff-bulk", merchantId }, via: "socket" };
+    const ids: string[] = [];
+    const must = <T>(r: { ok: true; value: T } | { ok: false; error: unknown }): T => {
+      if (!r.ok) throw new Error(JSON.stringify(r.error));
+      return r.value;
+    };
+    for (let i = 0; i < orders; i++) {
+      const items = [{ name: `dish ${i}`, quantity: 1, unitPriceCents: 500 }];
+      ids.push((must(room.perform(customer, { action: "PLACE_ORDER", payload: { merchantId, items } })) as Order).id);
+    }
+    must(room.perform(staff, { action: "BULK_ACCEPT", payload: { orderIds: ids } }));
+    for (let u = 0; u < updates; u++) {
+      for (const orderId of ids) {
+        must(
+          room.perform(staff, {
+            action: "MERCHANT_UPDATE_PREP_TIME",
+            payload: { orderId, prepMinutes: 1 + (u % 100) },
+          }),
+        );
+      }
+      await new Promise((r) => setTimeout(r, 0)); // let the room's background delivery run, as between frames
+    }
+    return ids;
+  });
+}
+
+async function drainAll(merchantId: string, timeout = 60_000): Promise<void> {
+  await vi.waitFor(async () => expect((await merchantStub(merchantId).deliverPending()).pending).toBe(0), {
+    timeout,
+    interval: 50,
+  });
+}
+
+describe("delivery", () => {
+  it("an OrderRoom relay that fails is retried by the alarm until delivered, in version order", async () => {
+    const { merchantId, staff } = await setupMerchant();
+    const faults = await injectFaults(merchantId, (f) => (f.failNext.orderRoom = 3));
+    const ids = await busyOrders(merchantId, staff);
+    await waitConsistent(merchantId, ids);
+    await expectSameEverywhere(merchantId, ids);
+    expect(faults.failNext.orderRoom).toBe(0); // every injected failure happened…
+    expect(faults.calls.orderRoom.length).toBeGreaterThanOrEqual(2 + 3); // …and was retried
+  }, 60_000);
+
+  it("a D1 batch that fails is retried by the alarm until delivered; the error is visible meanwhile", async () => {
+    const { merchantId, staff } = await setupMerchant();
+    const faults = await injectFaults(merchantId, (f) => (f.failNext.history = 3));
+    const ids = await busyOrders(merchantId, staff);
+    await waitConsistent(merchantId, ids);
+    await expectSameEverywhere(merchantId, ids);
+    expect(faults.failNext.history).toBe(0);
+  }, 60_000);
+
+  it("both receivers failing at once, or losing acknowledgements, still converge exactly once", async () => {
+    for (const afterDelivery of [false, true]) {
+      const { merchantId, staff } = await setupMerchant();
+      await injectFaults(merchantId, (f) => {
+        f.failNext = { orderRoom: 4, history: 4 };
+        f.afterDelivery = afterDelivery;
+      });
+      const ids = await busyOrders(merchantId, staff);
+      await waitConsistent(merchantId, ids, 30_000);
+      await expectSameEverywhere(merchantId, ids);
+    }
+  }, 90_000);
+
+  it("an outage never slows the kitchen: changes commit and answer while nothing can be delivered", async () => {
+    const { merchantId, staff } = await setupMerchant();
+    const faults = await injectFaults(merchantId, (f) => {
+      f.orderRoomUntil = Number.POSITIVE_INFINITY;
+      f.historyUntil = Number.POSITIVE_INFINITY;
+    });
+    const ids = await busyOrders(merchantId, staff);
+    expect((await merchantLog(merchantId)).length).toBe(6);
+    const board = await api("GET", `/api/merchants/${merchantId}/orders`, { token: staff });
+    expect(board.body.orders.map((o: Order) => [o.id, o.status])).toEqual([[ids[0], "READY"]]);
+    expect(await d1Version(ids[0]!)).toBeNull();
+    expect(await orderStub(ids[0]!).getOrder()).toBeNull();
+    // D1 waits for all 6 changes; each order waits in the order rooms' backlog.
+    const outbox = await inMerchantRoom(merchantId, async (room) => (await room.ops()).outbox);
+    expect(outbox.history).toMatchObject({ pending: 6, lastError: expect.stringMatching(/unreachable/) });
+    expect(outbox["order-rooms"]).toMatchObject({ pending: 2, lastError: expect.stringMatching(/unreachable/) });
+
+    faults.orderRoomUntil = 0; // the outage ends; the alarm delivers everything
+    faults.historyUntil = 0;
+    await waitConsistent(merchantId, ids, 45_000);
+    await expectSameEverywhere(merchantId, ids);
+  }, 90_000);
+
+  it("in a rush D1 gets a batch per window and an order room one call per order's pending versions", async () => {
+    const { merchantId, staff } = await setupMerchant();
+    const faults = await injectFaults(merchantId); // counts calls only
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) ids.push((await placeOrder(merchantId)).id);
+    const m = `/api/merchants/${merchantId}/orders`;
+    for (const id of ids.slice(0, 10))
+      expect((await api("POST", `${m}/${id}/accept`, { token: staff })).status).toBe(200);
+    await waitConsistent(merchantId, ids);
+    await expectSameEverywhere(merchantId, ids);
+    const relayed = faults.calls.orderRoom.reduce((a, b) => a + b, 0);
+    expect(relayed).toBeGreaterThanOrEqual(30); // every version reached its room…
+    expect(faults.calls.orderRoom.length).toBeLessThanOrEqual(30); // …in at most one call per change
+    expect(faults.calls.history.length).toBeLessThanOrEqual(15); // 30 changes (+ the merchant's settings)
+  }, 60_000);
+
+  it("the largest order the API accepts (100 items) reaches D1 whole, and does not hold up the others", async () => {
+    const { merchantId, staff } = await setupMerchant();
+    const items = Array.from({ length: 100 }, (_, i) => ({
+      name: `dish ${i}`,
+      quantity: (i % 99) + 1,
+      unitPriceCents: 100 + i,
+      notes: `note ${i}`,
+    }));
+    const big = await api<Order>("POST", "/api/orders", {
+      token: await tokens.customer(),
+      body: { merchantId, items },
+    });
+    expect(big.status).toBe(201);
+    const small = await placeOrder(merchantId);
+    await waitConsistent(merchantId, [big.body.id, small.id]);
+    const stored = await env.DB.prepare(
+      `SELECT position, name, quantity, unit_price_cents AS unitPriceCents, notes FROM order_items WHERE order_id = ? ORDER BY position`,
+    )
+      .bind(big.body.id)
+      .all<{ position: number; name: string; quantity: number; unitPriceCents: number; notes: string }>();
+    expect(stored.results.map(({ position, ...item }) => ({ ...item, position }))).toEqual(
+      items.map((item, position) => ({ ...item, position })),
+    );
+    expect((await api<Order>("GET", `/api/orders/${big.body.id}`, { token: staff })).body.items).toEqual(items);
+  }, 60_000);
+});
+
+describe("receivers progress independently", () => {
+  it("with D1 down and 5,000 changes queued for it, a new change reaches the customer's socket in < 1 s; after recovery D1 has every change once", async () => {
+    const { merchantId, staff } = await setupMerchant();
+    const faults = await injectFaults(merchantId, (f) => (f.historyUntil = Number.POSITIVE_INFINITY));
+    const ids = await manyChanges(merchantId, 100, 48); // 100 × (place + accept + 48 updates) = 5,000
+    // The order rooms are current (their relays never waited on D1's backlog)…
+    await vi.waitFor(async () => expect(await orderStub(ids[99]!).getOrder()).toMatchObject({ version: 50 }), {
+      timeout: 60_000,
+      interval: 100,
+    });
+    const status = await inMerchantRoom(merchantId, async (room) => (await room.ops()).outbox);
+    expect(status.history!.pending).toBeGreaterThanOrEqual(5_000);
+    expect(status["order-rooms"]!.pending).toBe(0);
+    expect(status.history!.lastError).toMatch(/unreachable/);
+
+    // …so a fresh order's change reaches its customer at once.
+    const fresh = await placeOrder(merchantId, await tokens.customer("cust-live"));
+    const socket = await openOrderSocket(fresh.id, await tokens.customer("cust-live"));
+    await socket.next((e) => e.event === "SNAPSHOT");
+    const started = Date.now();
+    expect((await api("POST", `/api/merchants/${merchantId}/orders/${fresh.id}/accept`, { token: staff })).status).toBe(
+      200,
+    );
+    await socket.next((e) => e.event === "MERCHANT_ACCEPTED", 5_000);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    socket.close();
+
+    // D1 recovers: every change lands exactly once, in bounded batches.
+    faults.historyUntil = 0;
+    await drainAll(merchantId);
+    const rows = await env.DB.prepare(
+      `SELECT COUNT(*) AS n, COUNT(DISTINCT order_id || ':' || version) AS distinct_n FROM order_events WHERE order_id IN (SELECT id FROM orders WHERE merchant_id = ?)`,
+    )
+      .bind(merchantId)
+      .first<{ n: number; distinct_n: number }>();
+    expect(rows).toEqual({ n: 5_000 + 2, distinct_n: 5_000 + 2 });
+    expect(Math.max(...faults.calls.history)).toBeLessThanOrEqual(100);
+    for (const id of [ids[0]!, ids[99]!, fresh.id]) {
+      expect(await d1Version(id)).toBe((await merchantStub(merchantId).getOrder(id))!.version);
+    }
+  }, 180_000);
+
+  it("with the order rooms down and 5,000 changes queued for them, D1 keeps up; after recovery each order room has every version once", async () => {
+    const { merchantId } = await setupMerchant();
+    const faults = await injectFaults(merchantId, (f) => (f.orderRoomUntil = Number.POSITIVE_INFINITY));
+    const ids = await manyChanges(merchantId, 100, 48);
+    // D1 never waited on the order rooms: it has everything while they have nothing.
+    await vi.waitFor(async () => expect(await d1Version(ids[99]!)).toBe(50), { timeout: 60_000, interval: 100 });
+    const fresh = await placeOrder(merchantId);
+    await vi.waitFor(async () => expect(await d1Version(fresh.id)).toBe(1), { timeout: 1_000, interval: 20 });
+    expect(await orderStub(ids[0]!).getOrder()).toBeNull();
+    const status = await inMerchantRoom(merchantId, async (room) => (await room.ops()).outbox);
+    expect(status["order-rooms"]!.pending).toBeGreaterThanOrEqual(100); // one backlog entry per order
+    expect(status["order-rooms"]!.lastError).toMatch(/unreachable/);
+
+    faults.orderRoomUntil = 0;
+    await drainAll(merchantId);
+    for (const id of [ids[0]!, ids[50]!, ids[99]!]) {
+      expect((await orderRoomLog(id)).map((e) => [e.seq, e.version])).toEqual(
+        Array.from({ length: 50 }, (_, i) => [i + 1, i + 1]),
+      );
+    }
+    // Every version went in one call per order (coalesced), not one call per change.
+    expect(faults.calls.orderRoom.filter((n) => n >= 50).length).toBeGreaterThanOrEqual(100);
+  }, 180_000);
+});
+
+describe("a change D1 can never take", () => {
+  it("is found by halving the batch, parked with its error for operators, and never blocks the rest", async () => {
+    const { merchantId, staff } = await setupMerchant();
+    await injectFaults(merchantId, (f) => {
+      f.poison = (batch) => batch.changes.some((c) => c.order.notes === "POISON");
+    });
+    const before = await Promise.all([placeOrder(merchantId), placeOrder(merchantId)]);
+    const poisoned = await api<Order>("POST", "/api/orders", {
+      token: await tokens.customer(),
+      body: { merchantId, items: [{ name: "Soup", quantity: 1, unitPriceCents: 700 }], notes: "POISON" },
+    });
+    expect(poisoned.status).toBe(201);
+    const after = await placeOrder(merchantId);
+    await api("POST", `/api/merchants/${merchantId}/orders/${after.id}/accept`, { token: staff });
+    await vi.waitFor(
+      async () => {
+        await merchantStub(merchantId).deliverPending();
+        for (const o of [...before, after]) expect(await d1Version(o.id)).toBe(o.id === after.id ? 2 : 1);
+        const ops = await inMerchantRoom(merchantId, (room) => room.ops());
+        expect(ops.parked).toEqual([
+          expect.objectContaining({
+            receiver: "history",
+            orderId: poisoned.body.id,
+            error: expect.stringMatching(/refuses/),
+          }),
+        ]);
+      },
+      { timeout: 30_000, interval: 200 },
+    );
+    expect(await d1Version(poisoned.body.id)).toBeNull();
+    // The customer's view never depended on D1.
+    expect((await orderStub(poisoned.body.id).getOrder())?.version).toBe(1);
+  }, 60_000);
+});
