@@ -8,6 +8,9 @@ export const ERROR_STATUS = {
   NOT_FOUND: 404,
   INVALID_TRANSITION: 409,
   CONFLICT: 409,
+  // Additions (v2), kitchen operations: a paused merchant, sold-out items in a placement.
+  MERCHANT_PAUSED: 409,
+  ITEMS_UNAVAILABLE: 409,
   TOO_LARGE: 413,
   IDEMPOTENCY_MISMATCH: 422,
   RATE_LIMITED: 429,

@@ -1,6 +1,16 @@
 import { z } from "zod";
 import {
   ActorSchema,
+  AutoPauseSchema,
+  AvailabilityModeSchema,
+  AvailabilitySchema,
+  FulfilmentSchema,
+  IsoTimeSchema,
+  LocationHintSchema,
+  MerchantSchema,
+  SoldOutItemSchema,
+  StationSchema,
+  TimeZoneSchema,
   IdSchema,
   OrderIdSchema,
   OrderItemSchema,
@@ -15,6 +25,16 @@ export const UpsertMerchantBodySchema = z.object({
   name: TextSchema(200),
   acceptWindowSeconds: z.number().int().min(60).max(3600).optional(),
   defaultPrepMinutes: PrepMinutesSchema.optional(),
+  // Additions (v2)
+  stations: z
+    .array(StationSchema)
+    .max(20)
+    .refine((s) => new Set(s.map((x) => x.id)).size === s.length, "station ids must be unique")
+    .optional(),
+  allergens: z.array(TextSchema(40)).max(50).optional(),
+  timeZone: TimeZoneSchema.optional(),
+  locationHint: LocationHintSchema.optional(),
+  autoPause: AutoPauseSchema.optional(),
 });
 export type UpsertMerchantBody = z.infer<typeof UpsertMerchantBodySchema>;
 
@@ -22,6 +42,15 @@ export const PlaceOrderBodySchema = z.object({
   merchantId: IdSchema,
   items: z.array(OrderItemSchema).min(1).max(100),
   notes: TextSchema(500).optional(),
+  // Additions (v2): any placer may send these…
+  customerName: TextSchema(100).optional(),
+  fulfilment: FulfilmentSchema.optional(),
+  paid: z.boolean().optional(),
+  /** A scheduled order: at least 15 min and at most 7 days ahead (checked against the room's clock). */
+  requestedFor: IsoTimeSchema.optional(),
+  // …and only a platform these (it places on behalf of a customer, with its own id for the order).
+  customerId: IdSchema.optional(),
+  externalId: z.string().min(1).max(128).optional(),
 });
 export type PlaceOrderBody = z.infer<typeof PlaceOrderBodySchema>;
 
@@ -117,6 +146,106 @@ export const TokenClaimsSchema = z
   })
   .refine((c) => c.role !== "merchant" || c.merchantId !== undefined, "a merchant token needs merchantId");
 export type TokenClaims = z.infer<typeof TokenClaimsSchema>;
+
+// ---- Additions (v2): kitchen operations
+
+export const SetAvailabilityBodySchema = z
+  .object({
+    mode: AvailabilityModeSchema,
+    until: IsoTimeSchema.optional(),
+    extraPrepMinutes: z.number().int().min(1).max(120).optional(),
+    reason: TextSchema(200).optional(),
+  })
+  .refine((b) => b.mode === "BUSY" || b.extraPrepMinutes === undefined, {
+    message: "extraPrepMinutes is for BUSY",
+    path: ["extraPrepMinutes"],
+  })
+  .refine((b) => b.mode !== "OPEN" || b.until === undefined, { message: "OPEN has no end", path: ["until"] });
+export type SetAvailabilityBody = z.infer<typeof SetAvailabilityBodySchema>;
+export const AvailabilityResponseSchema = z.object({ availability: AvailabilitySchema });
+
+export const SetSoldOutBodySchema = z.object({
+  items: z
+    .array(z.object({ name: TextSchema(200), until: IsoTimeSchema.optional() }))
+    .max(200)
+    .refine(
+      (items) => new Set(items.map((i) => i.name.toLowerCase())).size === items.length,
+      "item names must be unique (compared case-insensitively)",
+    ),
+});
+export type SetSoldOutBody = z.infer<typeof SetSoldOutBodySchema>;
+export const SoldOutResponseSchema = z.object({ items: z.array(SoldOutItemSchema) });
+
+export const AdjustItemsBodySchema = z.object({
+  changes: z
+    .array(z.object({ index: z.number().int().min(0).max(99), quantity: z.number().int().min(0).max(98) }))
+    .min(1)
+    .max(100)
+    .refine((c) => new Set(c.map((x) => x.index)).size === c.length, "each item once"),
+  reason: ReasonSchema,
+});
+export type AdjustItemsBody = z.infer<typeof AdjustItemsBodySchema>;
+export const ItemDoneBodySchema = z.object({ done: z.boolean() });
+
+/** `GET /api/merchants/:merchantId` and the merchant in SNAPSHOT. */
+export const MerchantResponseSchema = MerchantSchema;
+
+// ---- Additions (v2): sign-in and devices
+
+export const PairingCodeResponseSchema = z.object({ code: z.string(), expiresAt: IsoTimeSchema });
+export const PairBodySchema = z.object({
+  code: z
+    .string()
+    .trim()
+    .min(4)
+    .max(32)
+    .transform((c) => c.toUpperCase().replace(/[\s-]/g, "")),
+  deviceName: TextSchema(60),
+});
+export const DeviceSchema = z.object({
+  id: IdSchema,
+  merchantId: IdSchema,
+  name: z.string(),
+});
+export const PairResponseSchema = z.object({ token: z.string(), refreshToken: z.string(), device: DeviceSchema });
+export const RefreshBodySchema = z.object({ refreshToken: z.string().min(1).max(512) });
+export const RefreshResponseSchema = z.object({ token: z.string(), refreshToken: z.string() });
+export const DeviceListResponseSchema = z.object({
+  devices: z.array(
+    z.object({
+      id: IdSchema,
+      name: z.string(),
+      pairedAt: IsoTimeSchema,
+      lastSeenAt: IsoTimeSchema.optional(),
+      revokedAt: IsoTimeSchema.optional(),
+    }),
+  ),
+});
+
+// ---- Additions (v2): operations
+
+export const ReceiverStatusSchema = z.object({
+  pending: z.number().int().min(0),
+  oldestPendingAgeMs: z.number().min(0),
+  lastError: z.string().optional(),
+  lastErrorAt: IsoTimeSchema.optional(),
+});
+export const MerchantOpsResponseSchema = z.object({
+  screens: z.number().int().min(0),
+  sockets: z.number().int().min(0),
+  outbox: z.record(z.string(), ReceiverStatusSchema),
+  parked: z.array(
+    z.object({
+      receiver: z.string(),
+      seq: z.number().int(),
+      orderId: z.string().optional(),
+      error: z.string(),
+      at: IsoTimeSchema,
+    }),
+  ),
+  alarmAt: IsoTimeSchema.nullable(),
+});
+export type MerchantOpsResponse = z.infer<typeof MerchantOpsResponseSchema>;
 
 /** `GET /api/health`. `dev` (an addition) says whether local-development helpers are on. */
 export const HealthResponseSchema = z.object({ ok: z.literal(true), dev: z.boolean().optional() });

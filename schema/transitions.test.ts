@@ -10,7 +10,7 @@ import {
 } from "./transitions.ts";
 
 const STATUSES = OrderStatusSchema.options;
-const MAKERS: ChangeMaker[] = ["customer", "merchant", "driver", "dispatch", "system"];
+const MAKERS: ChangeMaker[] = ["customer", "merchant", "driver", "dispatch", "platform", "system"];
 
 /**
  * The contract's table (CONTRACT.md "Status transitions"), typed out again from the page rather
@@ -30,6 +30,18 @@ const CONTRACT: [from: OrderStatus, to: OrderStatus, by: ChangeMaker][] = [
   ["READY", "CANCELLED", "dispatch"],
   ["READY", "PICKED_UP", "driver"],
   ["PICKED_UP", "DELIVERED", "driver"],
+  // Additions (v2): the platform does what dispatch does, and moves the order for its drivers.
+  ["PLACED", "CANCELLED", "platform"],
+  ["ACCEPTED", "CANCELLED", "platform"],
+  ["PREPARING", "CANCELLED", "platform"],
+  ["READY", "CANCELLED", "platform"],
+  ["READY", "PICKED_UP", "platform"],
+  ["PICKED_UP", "DELIVERED", "platform"],
+];
+
+/** Moves only a named action makes (Additions v2: recall, READY → PREPARING, by the merchant). */
+const NAMED: [from: OrderStatus, to: OrderStatus, by: ChangeMaker, as: "RECALL"][] = [
+  ["READY", "PREPARING", "merchant", "RECALL"],
 ];
 
 const allowed = (from: OrderStatus, to: OrderStatus, by: ChangeMaker) =>
@@ -37,10 +49,18 @@ const allowed = (from: OrderStatus, to: OrderStatus, by: ChangeMaker) =>
 
 describe("the status transition table", () => {
   it("has exactly the contract's rows", () => {
-    const rows = STATUS_TRANSITIONS.map((t) => [t.from, t.to, t.by]);
-    expect(rows).toHaveLength(CONTRACT.length);
+    const rows = STATUS_TRANSITIONS.map((t) => (t.as ? [t.from, t.to, t.by, t.as] : [t.from, t.to, t.by]));
+    expect(rows).toHaveLength(CONTRACT.length + NAMED.length);
     expect(new Set(rows.map((r) => r.join(">"))).size).toBe(rows.length);
-    for (const row of CONTRACT) expect(rows).toContainEqual(row);
+    for (const row of [...CONTRACT, ...NAMED]) expect(rows).toContainEqual(row);
+  });
+
+  it("a named move is made only by its action, never by a plain move to that status", () => {
+    for (const [from, to, by, as] of NAMED) {
+      expect(canTransition(from, to, by, as)).toBe(true);
+      expect(canTransition(from, to, by)).toBe(false);
+    }
+    expect(canTransition("ACCEPTED", "PREPARING", "merchant", "RECALL")).toBe(false);
   });
 
   // 9 statuses × 9 statuses × 5 makers = 405 triples, each checked one by one.
@@ -58,9 +78,10 @@ describe("the status transition table", () => {
       for (const { to, by } of refused) expect(canTransition(from, to, by), `${from} → ${to} by ${by}`).toBe(false);
     });
 
-    it("isTransition is true exactly when some maker may make the move", () => {
+    it("isTransition is true exactly when some maker may make the move (by any action)", () => {
       for (const to of STATUSES) {
-        expect(isTransition(from, to), `${from} → ${to}`).toBe(MAKERS.some((by) => allowed(from, to, by)));
+        const named = NAMED.some(([f, t]) => f === from && t === to);
+        expect(isTransition(from, to), `${from} → ${to}`).toBe(named || MAKERS.some((by) => allowed(from, to, by)));
       }
     });
   });
@@ -75,9 +96,13 @@ describe("the status transition table", () => {
 
   it("lists the non-status changes with the contract's makers and statuses", () => {
     expect(NON_STATUS_CHANGES).toEqual({
-      DRIVER_ASSIGNED: { by: "dispatch", in: ["PLACED", "ACCEPTED", "PREPARING", "READY"] },
-      DRIVER_ARRIVED: { by: "driver", in: ["ACCEPTED", "PREPARING", "READY"] },
-      PREP_TIME_UPDATED: { by: "merchant", in: ["ACCEPTED", "PREPARING"] },
+      DRIVER_ASSIGNED: { by: ["dispatch", "platform"], in: ["PLACED", "ACCEPTED", "PREPARING", "READY"] },
+      DRIVER_ARRIVED: { by: ["driver", "platform"], in: ["ACCEPTED", "PREPARING", "READY"] },
+      PREP_TIME_UPDATED: { by: ["merchant"], in: ["ACCEPTED", "PREPARING"] },
+      // Additions (v2): kitchen operations; a scheduled order fires by itself.
+      ORDER_ADJUSTED: { by: ["merchant"], in: ["ACCEPTED", "PREPARING"] },
+      ITEM_DONE: { by: ["merchant"], in: ["ACCEPTED", "PREPARING"] },
+      ORDER_FIRED: { by: ["system"], in: ["PLACED", "ACCEPTED"] },
     });
   });
 });

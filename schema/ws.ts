@@ -3,8 +3,23 @@
  * parse every frame with these schemas.
  */
 import { z } from "zod";
-import { ActorSchema, MerchantSchema, OrderIdSchema, OrderSchema, PrepMinutesSchema } from "./order.ts";
-import { ReasonSchema, BulkOrderIdsSchema, BulkItemResultSchema } from "./rest.ts";
+import {
+  ActorSchema,
+  AvailabilitySchema,
+  MerchantSchema,
+  OrderIdSchema,
+  OrderSchema,
+  PrepMinutesSchema,
+  SoldOutItemSchema,
+} from "./order.ts";
+import {
+  AdjustItemsBodySchema,
+  BulkItemResultSchema,
+  BulkOrderIdsSchema,
+  ReasonSchema,
+  SetAvailabilityBodySchema,
+  SetSoldOutBodySchema,
+} from "./rest.ts";
 import { ErrorBodySchema } from "./errors.ts";
 
 /** Largest client frame a room reads; bigger ones are closed with 1009. */
@@ -27,12 +42,21 @@ export const MerchantActionSchema = z.discriminatedUnion("action", [
   action("MERCHANT_UPDATE_PREP_TIME", z.object({ orderId: OrderIdSchema, prepMinutes: PrepMinutesSchema })),
   action("BULK_ACCEPT", z.object({ orderIds: BulkOrderIdsSchema, prepMinutes: PrepMinutesSchema.optional() })),
   action("BULK_MARK_READY", z.object({ orderIds: BulkOrderIdsSchema })),
+  // Additions (v2): kitchen operations
+  action("MERCHANT_SET_AVAILABILITY", SetAvailabilityBodySchema),
+  action("MERCHANT_SET_SOLD_OUT", SetSoldOutBodySchema),
+  action("MERCHANT_ADJUST_ITEMS", AdjustItemsBodySchema.extend({ orderId: OrderIdSchema })),
+  action(
+    "MERCHANT_ITEM_DONE",
+    z.object({ orderId: OrderIdSchema, index: z.number().int().min(0).max(99), done: z.boolean() }),
+  ),
+  action("MERCHANT_RECALL", z.object({ orderId: OrderIdSchema })),
 ]);
 export type MerchantAction = z.infer<typeof MerchantActionSchema>;
 export type MerchantActionName = MerchantAction["action"];
 export const MERCHANT_ACTION_NAMES = MerchantActionSchema.options.map((o) => o.shape.action.value);
 
-/** Every stream event a room can emit; each is one committed change of one order. */
+/** Every stream event that is a committed change of one order (it carries `payload.order`). */
 export const StreamEventNameSchema = z.enum([
   "ORDER_CREATED",
   "MERCHANT_ACCEPTED",
@@ -46,8 +70,17 @@ export const StreamEventNameSchema = z.enum([
   "DRIVER_ARRIVED",
   "ORDER_PICKED_UP",
   "ORDER_DELIVERED",
+  // Additions (v2)
+  "ORDER_ADJUSTED",
+  "ITEM_DONE",
+  "MERCHANT_RECALLED",
+  "ORDER_FIRED",
 ]);
 export type StreamEventName = z.infer<typeof StreamEventNameSchema>;
+
+/** Stream events about the merchant rather than one order (Additions v2): no `payload.order`. */
+export const MerchantEventNameSchema = z.enum(["MERCHANT_AVAILABILITY_CHANGED", "SOLD_OUT_CHANGED"]);
+export type MerchantEventName = z.infer<typeof MerchantEventNameSchema>;
 
 /** The merchant-made changes, named on the order room's payload. */
 export const MerchantActionKindSchema = z.enum([
@@ -56,6 +89,10 @@ export const MerchantActionKindSchema = z.enum([
   "MARK_PREPARING",
   "MARK_READY",
   "UPDATE_PREP_TIME",
+  // Additions (v2)
+  "ADJUST_ITEMS",
+  "RECALL",
+  "ITEM_DONE",
 ]);
 export type MerchantActionKind = z.infer<typeof MerchantActionKindSchema>;
 
@@ -67,14 +104,39 @@ const envelopeBase = {
 // ---- MerchantOrderRoom ----
 
 export const MerchantStreamPayloadSchema = z.object({ order: OrderSchema, actor: ActorSchema });
-export const MerchantStreamEnvelopeSchema = z.object({
+/** A stream event of one order's change. */
+export const MerchantOrderEnvelopeSchema = z.object({
   event: StreamEventNameSchema,
   seq: z.number().int().min(1),
   ...envelopeBase,
   payload: MerchantStreamPayloadSchema,
 });
-export type MerchantStreamEnvelope = z.infer<typeof MerchantStreamEnvelopeSchema>;
+export type MerchantOrderEnvelope = z.infer<typeof MerchantOrderEnvelopeSchema>;
 export type MerchantStreamPayload = z.infer<typeof MerchantStreamPayloadSchema>;
+
+export const AvailabilityChangedEnvelopeSchema = z.object({
+  event: z.literal("MERCHANT_AVAILABILITY_CHANGED"),
+  seq: z.number().int().min(1),
+  ...envelopeBase,
+  payload: z.object({ availability: AvailabilitySchema, actor: ActorSchema }),
+});
+export const SoldOutChangedEnvelopeSchema = z.object({
+  event: z.literal("SOLD_OUT_CHANGED"),
+  seq: z.number().int().min(1),
+  ...envelopeBase,
+  payload: z.object({ items: z.array(SoldOutItemSchema), actor: ActorSchema }),
+});
+export type MerchantEventEnvelope =
+  | z.infer<typeof AvailabilityChangedEnvelopeSchema>
+  | z.infer<typeof SoldOutChangedEnvelopeSchema>;
+
+/** Every stream event of the merchant room: an order's change or the merchant's own. */
+export const MerchantStreamEnvelopeSchema = z.union([
+  MerchantOrderEnvelopeSchema,
+  AvailabilityChangedEnvelopeSchema,
+  SoldOutChangedEnvelopeSchema,
+]);
+export type MerchantStreamEnvelope = z.infer<typeof MerchantStreamEnvelopeSchema>;
 
 export const MerchantSnapshotEnvelopeSchema = z.object({
   event: z.literal("SNAPSHOT"),
@@ -93,10 +155,15 @@ export const ReplayDoneEnvelopeSchema = z.object({
 });
 export type ReplayDoneEnvelope = z.infer<typeof ReplayDoneEnvelopeSchema>;
 
+/** The reply to an action: the order it changed, or (Additions v2) what the merchant's setting now is. */
 export const AckEnvelopeSchema = z.object({
   event: z.literal("ACK"),
   ...envelopeBase,
-  payload: z.object({ order: OrderSchema }),
+  payload: z.union([
+    z.object({ order: OrderSchema }),
+    z.object({ availability: AvailabilitySchema }),
+    z.object({ items: z.array(SoldOutItemSchema) }),
+  ]),
 });
 export const BulkResultEnvelopeSchema = z.object({
   event: z.literal("BULK_RESULT"),

@@ -5,6 +5,7 @@ import { ApiError, codeForStatus, errorJson, limitBody, refusePoisonedJson } fro
 import type { AppEnv } from "./routes/context.ts";
 import { merchantRoom } from "./routes/context.ts";
 import { ordersRoutes } from "./routes/orders.ts";
+import { merchantOrdersRoutes } from "./routes/merchant-orders.ts";
 import { merchantsRoutes } from "./routes/merchants.ts";
 import { socketRoutes } from "./routes/sockets.ts";
 import { devMode, devRoutes } from "./routes/dev.ts";
@@ -31,6 +32,7 @@ export const app = new Hono<AppEnv>()
   .get("/api/health", (c) => c.json({ ok: true, dev: devMode(c.env) }))
   .route("/api/dev", devRoutes)
   .route("/api/orders", ordersRoutes)
+  .route("/api/merchants", merchantOrdersRoutes)
   .route("/api/merchants", merchantsRoutes)
   .route("/ws", socketRoutes)
   .all("/api/*", () => errorJson({ code: "NOT_FOUND", message: "no such route" }))

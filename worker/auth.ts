@@ -66,9 +66,16 @@ export function requireRole(caller: Caller, ...roles: Role[]): void {
   if (!roles.includes(caller.role)) throw new ApiError("FORBIDDEN", `this needs the role ${roles.join(" or ")}`);
 }
 
-/** Merchant staff of exactly this store (dispatch too, where `allowDispatch`). */
-export function requireMerchant(caller: Caller, merchantId: string, allowDispatch = false): void {
-  if (allowDispatch && caller.role === "dispatch") return;
+/** Dispatch and (Additions v2) a platform's backend: they act for every merchant. */
+export const OPERATORS = ["dispatch", "platform"] as const satisfies Role[];
+
+export function isOperator(caller: Caller): boolean {
+  return (OPERATORS as readonly Role[]).includes(caller.role);
+}
+
+/** Merchant staff of exactly this store (and dispatch or a platform, where `allowOperators`). */
+export function requireMerchant(caller: Caller, merchantId: string, allowOperators = false): void {
+  if (allowOperators && isOperator(caller)) return;
   if (caller.role !== "merchant") throw new ApiError("FORBIDDEN", "this needs a merchant token");
   if (caller.merchantId !== merchantId) throw new ApiError("FORBIDDEN", "this token is for another merchant");
 }

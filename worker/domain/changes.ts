@@ -16,6 +16,7 @@ import {
   type PlaceOrderBody,
   type StreamEventName,
 } from "../../schema/index.ts";
+import { decideKitchen } from "./kitchen.ts";
 
 /** Who is asking: a verified token (or the room itself, for the deadline). */
 export interface Principal {
@@ -26,6 +27,8 @@ export interface Principal {
 }
 
 export const SYSTEM_DEADLINE: Principal = { role: "system", id: "acceptance-deadline" };
+/** The room itself at an order's scheduled fire time. */
+export const SYSTEM_SCHEDULE: Principal = { role: "system", id: "schedule" };
 
 export type Change =
   | { kind: "ACCEPT"; prepMinutes?: number }
@@ -38,38 +41,18 @@ export type Change =
   | { kind: "ASSIGN_DRIVER"; driverId: string; name: string; etaMinutes?: number }
   | { kind: "DRIVER_ARRIVED" }
   | { kind: "PICK_UP" }
-  | { kind: "DELIVER" };
+  | { kind: "DELIVER" }
+  // Additions (v2): kitchen operations (domain/kitchen.ts).
+  | { kind: "ADJUST_ITEMS"; changes: { index: number; quantity: number }[]; reason: string }
+  | { kind: "ITEM_DONE"; index: number; done: boolean }
+  | { kind: "RECALL" }
+  | { kind: "FIRE" };
 
 export type Decision = { ok: true; order: Order; event: StreamEventName } | { ok: false; error: ErrorBody };
 
 const MINUTE_MS = 60_000;
 
 const refuse = (code: ErrorBody["code"], message: string): Decision => ({ ok: false, error: { code, message } });
-
-/** Build a new order (version 1, PLACED) and its ORDER_CREATED event. */
-export function createOrder(
-  input: PlaceOrderBody,
-  customerId: string,
-  merchant: Merchant,
-  orderId: string,
-  now: Date,
-): { order: Order; event: StreamEventName } {
-  const at = now.toISOString();
-  const order: Order = {
-    id: orderId,
-    merchantId: merchant.id,
-    customerId,
-    status: "PLACED",
-    items: input.items,
-    totalCents: input.items.reduce((sum, i) => sum + i.quantity * i.unitPriceCents, 0),
-    ...(input.notes !== undefined ? { notes: input.notes } : {}),
-    version: 1,
-    placedAt: at,
-    acceptBy: new Date(now.getTime() + merchant.acceptWindowSeconds * 1000).toISOString(),
-    updatedAt: at,
-  };
-  return { order, event: "ORDER_CREATED" };
-}
 
 /** The merchant action behind a stream event, for the order room's `merchantAction`. */
 export function merchantActionOf(event: StreamEventName): MerchantActionKind | undefined {
@@ -84,6 +67,12 @@ export function merchantActionOf(event: StreamEventName): MerchantActionKind | u
       return "MARK_READY";
     case "PREP_TIME_UPDATED":
       return "UPDATE_PREP_TIME";
+    case "ORDER_ADJUSTED":
+      return "ADJUST_ITEMS";
+    case "MERCHANT_RECALLED":
+      return "RECALL";
+    case "ITEM_DONE":
+      return "ITEM_DONE";
     default:
       return undefined;
   }
@@ -97,6 +86,11 @@ function isAssignedDriver(order: Order, who: Principal): boolean {
   return who.role === "driver" && order.driver?.id === who.id;
 }
 
+/** Dispatch and (Additions v2) a platform's backend: they act for any merchant's orders. */
+function isOperator(who: Principal): boolean {
+  return who.role === "dispatch" || who.role === "platform";
+}
+
 /**
  * May `who` make this kind of change to this order at all (whatever its status)?
  * Refusing here is 403; a permitted actor asking at the wrong moment is 409.
@@ -108,39 +102,46 @@ function authorise(order: Order, change: Change, who: Principal): ErrorBody | nu
     case "MARK_PREPARING":
     case "MARK_READY":
     case "UPDATE_PREP_TIME":
+    case "ADJUST_ITEMS":
+    case "ITEM_DONE":
+    case "RECALL":
       return isOwnMerchant(order, who)
         ? null
         : { code: "FORBIDDEN", message: "only this order's merchant may do that" };
     case "CANCEL":
-      if (who.role === "dispatch") return null;
+      if (isOperator(who)) return null;
       if (who.role === "customer" && who.id === order.customerId) return null;
-      return { code: "FORBIDDEN", message: "only the order's customer or dispatch may cancel it" };
+      return { code: "FORBIDDEN", message: "only the order's customer, dispatch or the platform may cancel it" };
     case "EXPIRE":
       return who.role === "system" ? null : { code: "FORBIDDEN", message: "orders expire by themselves" };
+    case "FIRE":
+      return who.role === "system" ? null : { code: "FORBIDDEN", message: "scheduled orders fire by themselves" };
     case "ASSIGN_DRIVER":
-      return who.role === "dispatch" ? null : { code: "FORBIDDEN", message: "only dispatch assigns drivers" };
+      return isOperator(who) ? null : { code: "FORBIDDEN", message: "only dispatch or the platform assigns drivers" };
     case "DRIVER_ARRIVED":
     case "PICK_UP":
     case "DELIVER":
-      return isAssignedDriver(order, who)
+      // A platform moves the order for its own drivers (Additions v2).
+      return isAssignedDriver(order, who) || who.role === "platform"
         ? null
         : { code: "FORBIDDEN", message: "only the assigned driver may do that" };
   }
 }
 
-function moveTo(order: Order, to: OrderStatus, who: Principal): ErrorBody | null {
-  if (canTransition(order.status, to, who.role)) return null;
+export function moveTo(order: Order, to: OrderStatus, who: Principal, as?: "RECALL"): ErrorBody | null {
+  if (canTransition(order.status, to, who.role, as)) return null;
   const why = isTransition(order.status, to) ? " by this role" : "";
   return { code: "INVALID_TRANSITION", message: `cannot go from ${order.status} to ${to}${why}` };
 }
 
-function inStatus(order: Order, allowed: readonly OrderStatus[], what: string): ErrorBody | null {
+export function inStatus(order: Order, allowed: readonly OrderStatus[], what: string): ErrorBody | null {
   return allowed.includes(order.status)
     ? null
     : { code: "INVALID_TRANSITION", message: `cannot ${what} while ${order.status}` };
 }
 
-const plusMinutes = (iso: string, minutes: number) => new Date(Date.parse(iso) + minutes * MINUTE_MS).toISOString();
+export const plusMinutes = (iso: string, minutes: number) =>
+  new Date(Date.parse(iso) + minutes * MINUTE_MS).toISOString();
 
 /**
  * Decide a change. `defaultPrepMinutes` is the merchant's, used when an accept names none.
@@ -160,7 +161,7 @@ export function decide(order: Order, change: Change, who: Principal, now: Date, 
       if ((blocked = moveTo(order, "ACCEPTED", who))) return { ok: false, error: blocked };
       const prepMinutes = change.prepMinutes ?? defaultPrepMinutes;
       return next(
-        { status: "ACCEPTED", acceptedAt: at, prepMinutes, readyBy: plusMinutes(at, prepMinutes) },
+        { status: "ACCEPTED", acceptedAt: at, prepMinutes, ...timing(order, at, prepMinutes) },
         "MERCHANT_ACCEPTED",
       );
     }
@@ -179,10 +180,7 @@ export function decide(order: Order, change: Change, who: Principal, now: Date, 
       }
       // prepMinutes counts from acceptance, like on accept, so readyBy stays one formula.
       const from = order.acceptedAt ?? at;
-      return next(
-        { prepMinutes: change.prepMinutes, readyBy: plusMinutes(from, change.prepMinutes) },
-        "PREP_TIME_UPDATED",
-      );
+      return next({ prepMinutes: change.prepMinutes, ...timing(order, from, change.prepMinutes) }, "PREP_TIME_UPDATED");
     }
     case "CANCEL":
       if ((blocked = moveTo(order, "CANCELLED", who))) return { ok: false, error: blocked };
@@ -215,8 +213,9 @@ export function decide(order: Order, change: Change, who: Principal, now: Date, 
     case "DRIVER_ARRIVED": {
       if ((blocked = inStatus(order, NON_STATUS_CHANGES.DRIVER_ARRIVED.in, "arrive")))
         return { ok: false, error: blocked };
-      if (order.driver?.arrivedAt) return refuse("CONFLICT", "the driver has already arrived");
-      return next({ driver: { ...order.driver!, arrivedAt: at } }, "DRIVER_ARRIVED");
+      if (!order.driver) return refuse("CONFLICT", "no driver is assigned");
+      if (order.driver.arrivedAt) return refuse("CONFLICT", "the driver has already arrived");
+      return next({ driver: { ...order.driver, arrivedAt: at } }, "DRIVER_ARRIVED");
     }
     case "PICK_UP":
       if ((blocked = moveTo(order, "PICKED_UP", who))) return { ok: false, error: blocked };
@@ -224,5 +223,25 @@ export function decide(order: Order, change: Change, who: Principal, now: Date, 
     case "DELIVER":
       if ((blocked = moveTo(order, "DELIVERED", who))) return { ok: false, error: blocked };
       return next({ status: "DELIVERED", deliveredAt: at }, "ORDER_DELIVERED");
+    case "ADJUST_ITEMS":
+    case "ITEM_DONE":
+    case "RECALL":
+    case "FIRE": {
+      const decided = decideKitchen(order, change, who, now);
+      return decided.ok ? next(decided.patch, decided.event) : decided;
+    }
   }
+}
+
+/**
+ * When an accepted order should be ready, and (scheduled orders) when to start it: a scheduled
+ * order aims at `requestedFor` and fires prep time before it; any other at acceptance + prep.
+ */
+function timing(order: Order, from: string, prepMinutes: number): Partial<Order> {
+  if (!order.requestedFor) return { readyBy: plusMinutes(from, prepMinutes) };
+  const aimed = Date.parse(order.requestedFor) >= Date.parse(plusMinutes(from, prepMinutes));
+  return {
+    readyBy: aimed ? order.requestedFor : plusMinutes(from, prepMinutes),
+    ...(order.firedAt ? {} : { fireAt: plusMinutes(order.requestedFor, -prepMinutes) }),
+  };
 }

@@ -10,8 +10,9 @@ import type {
   BulkResultEnvelope,
   ErrorBody,
   ErrorEnvelope,
+  MerchantEventEnvelope,
+  MerchantOrderEnvelope,
   MerchantSnapshotEnvelope,
-  MerchantStreamEnvelope,
   Order,
   OrderSnapshotEnvelope,
   OrderStreamEnvelope,
@@ -32,15 +33,26 @@ function serialise(e: ServerEnvelope): string {
 const withRequestId = (requestId: string | undefined) => (requestId !== undefined ? { requestId } : {});
 const now = () => new Date().toISOString();
 
-/** A merchant room's stream event (stored in its log, then broadcast). */
-export function merchantEventFrame(
-  event: MerchantStreamEnvelope["event"],
+/** A merchant room's stream event of one order's change (stored in its log, then broadcast). */
+export function orderChangeFrame(
+  event: MerchantOrderEnvelope["event"],
   seq: number,
-  payload: MerchantStreamEnvelope["payload"],
+  payload: MerchantOrderEnvelope["payload"],
   at: string,
   requestId?: string,
 ): string {
-  return serialise({ event, seq, ...withRequestId(requestId), at, payload } satisfies MerchantStreamEnvelope);
+  return serialise({ event, seq, ...withRequestId(requestId), at, payload } satisfies MerchantOrderEnvelope);
+}
+
+/** A merchant room's stream event about the merchant itself (availability, sold-out items). */
+export function merchantChangeFrame(
+  event: MerchantEventEnvelope["event"],
+  seq: number,
+  payload: MerchantEventEnvelope["payload"],
+  at: string,
+  requestId?: string,
+): string {
+  return serialise({ event, seq, ...withRequestId(requestId), at, payload } as MerchantEventEnvelope);
 }
 
 /** An order room's stream event: the merchant room's change, renumbered in the order's own stream. */
@@ -66,8 +78,8 @@ export function replayDoneFrame(seq: number, epoch: string, replayed: number): s
   return serialise({ event: "REPLAY_DONE", seq, at: now(), payload: { epoch, replayed } } satisfies ReplayDoneEnvelope);
 }
 
-export function ackFrame(order: Order, requestId?: string): string {
-  return serialise({ event: "ACK", ...withRequestId(requestId), at: now(), payload: { order } } satisfies AckEnvelope);
+export function ackFrame(payload: AckEnvelope["payload"], requestId?: string): string {
+  return serialise({ event: "ACK", ...withRequestId(requestId), at: now(), payload } satisfies AckEnvelope);
 }
 
 export function bulkResultFrame(results: BulkItemResult[], requestId?: string): string {

@@ -9,6 +9,7 @@
  */
 import { drizzle } from "drizzle-orm/d1";
 import {
+  type AckEnvelope,
   type AuditEntry,
   type DevFaultsBody,
   type Merchant,
@@ -17,7 +18,8 @@ import {
   type UpsertMerchantBody,
 } from "../../schema/index.ts";
 import { projectChanges } from "../db/projection.ts";
-import { SYSTEM_DEADLINE } from "../domain/changes.ts";
+import { availabilityAt, soldOutAt } from "../domain/availability.ts";
+import { type Principal, SYSTEM_DEADLINE, SYSTEM_SCHEDULE } from "../domain/changes.ts";
 import { DEFAULT_REST_LIMIT, parseRateLimit, RateCounter } from "../rate-limit.ts";
 import { Delivery, type ParkedChange, type ReceiverStatus } from "./delivery/delivery.ts";
 import { extendFaults, type Faults, faultyTargets, noFaults } from "./delivery/faulty-targets.ts";
@@ -28,11 +30,13 @@ import type { SnapshotPayload } from "./frames.ts";
 import { ackFrame, bulkResultFrame } from "./frames.ts";
 import { IDENTITY_HEADER, LiveRoom, requestIdOf, type SocketIdentity, trySend } from "./live-room.ts";
 import { auditEntryOf } from "./merchant/audit.ts";
+import { ExternalIds } from "./merchant/external-ids.ts";
 import { IdempotencyStore } from "./merchant/idempotency-store.ts";
 import { type Operation, type OperationValue, runOperation } from "./merchant/operations.ts";
 import { OrderStore } from "./merchant/orders.ts";
-import { Schedule } from "./merchant/schedule.ts";
-import { MerchantSettings } from "./merchant/settings.ts";
+import { autoPauseRules, SYSTEM_AVAILABILITY } from "./merchant/merchant-changes.ts";
+import { type DueEntry, Schedule } from "./merchant/schedule.ts";
+import { MerchantSettings, mergeSettings } from "./merchant/settings.ts";
 import { merchantTablesExist, openMerchantTables } from "./merchant/tables.ts";
 import { type CallContext, notFound, type Result, refused, Writer } from "./merchant/writer.ts";
 
@@ -100,7 +104,8 @@ export class MerchantOrderRoom extends LiveRoom {
     const targets = () => this.deliveryTargets;
     delivery.add(new OrderRoomReceiver(storage.sql, log, targets));
     delivery.add(new HistoryReceiver(targets, settings));
-    const writer = new Writer({ storage, log, orders, schedule, idempotency, settings, clock });
+    const externalIds = new ExternalIds(storage.sql);
+    const writer = new Writer({ storage, log, orders, schedule, idempotency, settings, externalIds, clock });
     this.parts = { settings, idempotency, orders, schedule, writer, delivery };
     return this.parts;
   }
@@ -126,12 +131,7 @@ export class MerchantOrderRoom extends LiveRoom {
     const { result } = parts.writer.execute(call, { action: "UPSERT_MERCHANT", payload: { merchantId, body } }, () => {
       const before = parts.settings.get();
       if (before && before.id !== merchantId) throw new Error(`room of ${before.id} asked to be ${merchantId}`);
-      const merchant: Merchant = {
-        id: merchantId,
-        name: body.name,
-        acceptWindowSeconds: body.acceptWindowSeconds ?? before?.acceptWindowSeconds ?? 600,
-        defaultPrepMinutes: body.defaultPrepMinutes ?? before?.defaultPrepMinutes ?? 15,
-      };
+      const merchant = mergeSettings(before, merchantId, body);
       parts.settings.put(merchant);
       return { ok: true, value: { created: before === null, merchant } };
     });
@@ -139,14 +139,24 @@ export class MerchantOrderRoom extends LiveRoom {
     return result;
   }
 
+  /** The merchant: its settings, and its availability and sold-out items as they are now. */
   getMerchant(): Merchant | null {
-    return this.parts?.settings.get() ?? null;
+    const merchant = this.parts?.settings.get();
+    if (!merchant) return null;
+    const now = this.clock();
+    return { ...merchant, availability: availabilityAt(merchant, now), soldOut: soldOutAt(merchant, now) };
   }
 
   // ---------------------------------------------------------------- reads
 
   getOrder(orderId: string): Order | null {
     return this.parts?.orders.get(orderId) ?? null;
+  }
+
+  /** The order a platform placed under its own id (Additions v2). */
+  orderByExternalId(externalId: string): Order | null {
+    const known = this.parts?.writer.byExternalId(externalId);
+    return known ? (this.parts?.orders.get(known.orderId) ?? null) : null;
   }
 
   /** The live board: active orders, oldest first, with the seq they are current at. */
@@ -272,11 +282,13 @@ export class MerchantOrderRoom extends LiveRoom {
     if (!this.parts?.settings.get()) {
       return Response.json({ error: { code: "NOT_FOUND", message: "merchant not found" } }, { status: 404 });
     }
-    return this.openStream(request, JSON.parse(raw) as SocketIdentity);
+    const who = JSON.parse(raw) as SocketIdentity;
+    if (who.role === "merchant") this.parts.schedule.clear("no-screen", "merchant");
+    return this.openStream(request, who);
   }
 
   protected snapshotPayload(epoch: string): SnapshotPayload {
-    const merchant = this.parts?.settings.get();
+    const merchant = this.getMerchant();
     return { epoch, orders: this.parts?.orders.active() ?? [], ...(merchant ? { merchant } : {}) };
   }
 
@@ -296,7 +308,7 @@ export class MerchantOrderRoom extends LiveRoom {
     const result = this.perform({ principal, via: "socket", key: requestId }, { action, payload } as Operation);
     if (!result.ok) this.sendError(ws, result.error, requestId);
     else if ("results" in result.value) trySend(ws, bulkResultFrame(result.value.results, requestId));
-    else trySend(ws, ackFrame(result.value, requestId));
+    else trySend(ws, ackFrame(ackPayload(result.value), requestId));
   }
 
   // ---------------------------------------------------------------- alarm
@@ -308,15 +320,54 @@ export class MerchantOrderRoom extends LiveRoom {
     parts.schedule.fired();
     const now = this.clock();
     for (const entry of parts.schedule.due(now)) {
-      const result = this.perform(
-        { principal: SYSTEM_DEADLINE, via: "system" },
-        { action: "EXPIRE", payload: { orderId: entry.id } },
-      );
-      // An order that already left PLACED (or vanished) has no deadline left to keep.
-      if (!result.ok) parts.schedule.clear(entry.kind, entry.id);
+      const result = this.runScheduled(entry);
+      // Whatever the entry was for has already happened or been undone: nothing left to keep.
+      if (!result.ok || entry.kind === "no-screen") parts.schedule.clear(entry.kind, entry.id);
     }
     if (now - this.lastPruneMs >= PRUNE_EVERY_MS) this.housekeeping(parts, now);
     await parts.delivery.flush();
+    await this.armAlarm();
+  }
+
+  /** One due schedule entry, as the room's own operation. */
+  private runScheduled(entry: DueEntry): Result<OperationValue> {
+    const system = (principal: Principal, op: Operation) => this.perform({ principal, via: "system" }, op);
+    switch (entry.kind) {
+      case "expire":
+        return system(SYSTEM_DEADLINE, { action: "EXPIRE", payload: { orderId: entry.id } });
+      case "fire":
+        return system(SYSTEM_SCHEDULE, { action: "FIRE", payload: { orderId: entry.id } });
+      case "reopen":
+        return system(SYSTEM_AVAILABILITY, { action: "REOPEN", payload: {} });
+      case "unsold":
+        return system(SYSTEM_AVAILABILITY, { action: "END_SOLD_OUT", payload: {} });
+      case "no-screen": {
+        if (this.screens() > 0) return refused("CONFLICT", "a screen is back");
+        const minutes = autoPauseRules(this.parts!.settings.get()!).noScreenMinutes;
+        const reason = `auto: no kitchen screen connected for ${minutes} min`;
+        return system(SYSTEM_AVAILABILITY, { action: "AUTO_PAUSE", payload: { reason } });
+      }
+    }
+  }
+
+  /** Kitchen screens (merchant staff sockets) connected now, but `leaving`. */
+  private screens(leaving?: WebSocket): number {
+    return this.ctx.getWebSockets("merchant").filter((ws) => ws !== leaving && ws.readyState === WebSocket.OPEN).length;
+  }
+
+  /**
+   * Auto-pause (Additions v2): when the last kitchen screen leaves, the room pauses the merchant
+   * after the merchant's noScreenMinutes unless one comes back first.
+   */
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    await super.webSocketClose(ws, code, reason);
+    const parts = this.parts;
+    const merchant = parts?.settings.get();
+    if (!parts || !merchant) return;
+    const who = ws.deserializeAttachment() as SocketIdentity;
+    const minutes = autoPauseRules(merchant).noScreenMinutes;
+    if (who.role !== "merchant" || minutes === 0 || this.screens(ws) > 0) return;
+    parts.schedule.set("no-screen", "merchant", this.clock() + minutes * 60_000);
     await this.armAlarm();
   }
 
@@ -337,4 +388,11 @@ export class MerchantOrderRoom extends LiveRoom {
       this.log.seq > 0 ? this.lastPruneMs + PRUNE_EVERY_MS : null,
     ]);
   }
+}
+
+/** The ACK of a socket action: the order it changed, or the merchant setting it set. */
+function ackPayload(value: Exclude<OperationValue, { results: unknown }>): AckEnvelope["payload"] {
+  if ("placed" in value) return { order: value.placed };
+  if ("id" in value) return { order: value };
+  return value;
 }

@@ -9,7 +9,7 @@ import {
   PlaceOrderBodySchema,
 } from "../../schema/index.ts";
 import { z } from "zod";
-import { requireMerchant, requireRole } from "../auth.ts";
+import { OPERATORS, requireMerchant, requireRole } from "../auth.ts";
 import { limitBody, respond, valid } from "../http.ts";
 import type { Operation } from "../rooms/merchant/operations.ts";
 import {
@@ -17,6 +17,7 @@ import {
   type AppEnv,
   authenticated,
   merchantRoom,
+  perform,
   readableOrder,
   restCall,
   roomOfOrder,
@@ -28,20 +29,19 @@ const orderParam = valid("param", z.object({ orderId: OrderIdSchema }));
 /** A change of one order, run in the room of the merchant that owns it (its id says which). */
 async function act(c: AppContext, orderId: string, op: Operation): Promise<Response> {
   const call = await restCall(c, merchantIdOfOrder(orderId));
-  return respond(c, await roomOfOrder(c.env, orderId).perform(call, op));
+  return respond(c, await perform(c.env, merchantIdOfOrder(orderId), call, op));
 }
 
 export const ordersRoutes = new Hono<AppEnv>()
   .use(authenticated)
   .post("/", limitBody, valid("json", PlaceOrderBodySchema), async (c) => {
-    requireRole(c.get("caller"), "customer");
+    requireRole(c.get("caller"), "customer", "platform");
     const body = c.req.valid("json");
     const call = await restCall(c, body.merchantId);
-    return respond(
-      c,
-      await merchantRoom(c.env, body.merchantId).perform(call, { action: "PLACE_ORDER", payload: body }),
-      201,
-    );
+    const result = await perform(c.env, body.merchantId, call, { action: "PLACE_ORDER", payload: body });
+    if (!result.ok || !("placed" in result.value)) return respond(c, result);
+    // A platform's repeated externalId answers its first order with 200: nothing new was made.
+    return c.json(result.value.placed, result.value.created ? 201 : 200);
   })
   .get("/:orderId", orderParam, async (c) => {
     const caller = c.get("caller");
@@ -58,27 +58,27 @@ export const ordersRoutes = new Hono<AppEnv>()
     return c.json({ events });
   })
   .post("/:orderId/cancel", orderParam, limitBody, valid("json", CancelBodySchema), (c) => {
-    requireRole(c.get("caller"), "customer", "dispatch");
+    requireRole(c.get("caller"), "customer", ...OPERATORS);
     const { orderId } = c.req.valid("param");
     return act(c, orderId, { action: "CANCEL_ORDER", payload: { orderId, reason: c.req.valid("json").reason } });
   })
   .post("/:orderId/driver", orderParam, limitBody, valid("json", AssignDriverBodySchema), (c) => {
-    requireRole(c.get("caller"), "dispatch");
+    requireRole(c.get("caller"), ...OPERATORS);
     const { orderId } = c.req.valid("param");
     return act(c, orderId, { action: "ASSIGN_DRIVER", payload: { orderId, ...c.req.valid("json") } });
   })
   .post("/:orderId/arrived", orderParam, (c) => {
-    requireRole(c.get("caller"), "driver");
+    requireRole(c.get("caller"), "driver", "platform");
     const { orderId } = c.req.valid("param");
     return act(c, orderId, { action: "DRIVER_ARRIVED", payload: { orderId } });
   })
   .post("/:orderId/pickup", orderParam, (c) => {
-    requireRole(c.get("caller"), "driver");
+    requireRole(c.get("caller"), "driver", "platform");
     const { orderId } = c.req.valid("param");
     return act(c, orderId, { action: "PICK_UP", payload: { orderId } });
   })
   .post("/:orderId/deliver", orderParam, (c) => {
-    requireRole(c.get("caller"), "driver");
+    requireRole(c.get("caller"), "driver", "platform");
     const { orderId } = c.req.valid("param");
     return act(c, orderId, { action: "DELIVER", payload: { orderId } });
   });

@@ -167,7 +167,9 @@ export class StreamWatcher {
       this.violations.push(`${where}: seq ${seq} after ${this.lastSeq} (gap or reorder)`);
     this.received.set(seq, env);
     this.lastSeq = Math.max(seq, this.lastSeq ?? 0);
-    const order = env.payload.order as Order;
+    // A merchant-level event (availability, sold-out) advances seq and changes no order.
+    const order = env.payload.order as Order | undefined;
+    if (!order) return;
     if (this.kind === "merchant") {
       const had = this.board.get(order.id);
       if (had && had.version >= order.version)

@@ -597,7 +597,11 @@ it("chaos: orders and actions under drops, evictions, relay failures and deadlin
   const started = Date.now();
   const world: Merchant[] = [];
   for (let i = 0; i < CONFIG.merchants; i++) {
-    const { merchantId } = await setupMerchant({ acceptWindowSeconds: CONFIG.acceptWindowSeconds });
+    // Auto-pause off: expiries here are chaos, not an absent kitchen, and every order must land.
+    const { merchantId } = await setupMerchant({
+      acceptWindowSeconds: CONFIG.acceptWindowSeconds,
+      autoPause: { afterExpiredInARow: 0, noScreenMinutes: 0 },
+    });
     const m: Merchant = {
       id: merchantId,
       screens: [],

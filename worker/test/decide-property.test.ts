@@ -17,7 +17,8 @@ import {
   type OrderStatus,
   type PlaceOrderBody,
 } from "../../schema/index.ts";
-import { createOrder, decide, type Change, type Principal } from "../domain/changes.ts";
+import { decide, type Change, type Principal } from "../domain/changes.ts";
+import { createOrder } from "../domain/placement.ts";
 
 const MERCHANT: Merchant = { id: "m1", name: "Kitchen", acceptWindowSeconds: 600, defaultPrepMinutes: 15 };
 const DRIVERS = ["drv-a", "drv-b"];
@@ -31,6 +32,7 @@ const PRINCIPALS: Principal[] = [
   { role: "driver", id: "drv-a" },
   { role: "driver", id: "drv-b" },
   { role: "dispatch", id: "ops" },
+  { role: "platform", id: "plat" },
   { role: "system", id: "acceptance-deadline" },
 ];
 
@@ -128,17 +130,23 @@ function entitled(order: Order, change: Change, who: Principal): boolean {
     case "MARK_PREPARING":
     case "MARK_READY":
     case "UPDATE_PREP_TIME":
+    case "ADJUST_ITEMS":
+    case "ITEM_DONE":
+    case "RECALL":
       return who.role === "merchant" && who.merchantId === order.merchantId;
     case "CANCEL":
-      return who.role === "dispatch" || (who.role === "customer" && who.id === order.customerId);
+      return (
+        who.role === "dispatch" || who.role === "platform" || (who.role === "customer" && who.id === order.customerId)
+      );
     case "EXPIRE":
+    case "FIRE":
       return who.role === "system";
     case "ASSIGN_DRIVER":
-      return who.role === "dispatch";
+      return who.role === "dispatch" || who.role === "platform";
     case "DRIVER_ARRIVED":
     case "PICK_UP":
     case "DELIVER":
-      return who.role === "driver" && order.driver?.id === who.id;
+      return (who.role === "driver" && order.driver?.id === who.id) || who.role === "platform";
   }
 }
 
@@ -164,7 +172,7 @@ describe("decide(): properties over any sequence of changes", () => {
         fc.integer({ min: 0, max: 2 ** 40 }),
         (body, steps, t0) => {
           let now = new Date(Date.UTC(2026, 0, 1) + t0);
-          let { order } = createOrder(body, "cust-own", MERCHANT, "m1.abc123", now);
+          let order = createOrder(body, "cust-own", MERCHANT, "m1.abc123", now);
           expect(OrderSchema.parse(order)).toEqual(order);
           expect(order.totalCents).toBe(body.items.reduce((s, i) => s + i.quantity * i.unitPriceCents, 0));
           const statusesHad = new Set<OrderStatus>([order.status]);
@@ -223,7 +231,7 @@ describe("decide(): properties over any sequence of changes", () => {
       .tuple(placeArb, fc.constantFrom(...FINAL_STATUSES), fc.integer({ min: 0, max: 2 ** 40 }))
       .map(([body, status, t0]) => {
         const at = new Date(Date.UTC(2026, 0, 1) + t0);
-        const { order } = createOrder(body, "cust-own", MERCHANT, "m1.fin", at);
+        const order = createOrder(body, "cust-own", MERCHANT, "m1.fin", at);
         return { ...order, status, version: 5, driver: { id: "drv-a", name: "Ada" } } satisfies Order;
       });
     fc.assert(
@@ -256,9 +264,10 @@ describe("decide(): properties over any sequence of changes", () => {
       { kind: "DRIVER_ARRIVED" },
       { kind: "PICK_UP" },
       { kind: "DELIVER" },
+      { kind: "RECALL" },
     ];
     const t0 = Date.UTC(2026, 0, 1);
-    const { order: start } = createOrder(
+    const start = createOrder(
       { merchantId: "m1", items: [{ name: "x", quantity: 1, unitPriceCents: 1 }] },
       "cust-own",
       MERCHANT,

@@ -110,7 +110,8 @@ async function manyChanges(merchantId: string, orders: number, updates: number):
     };
     for (let i = 0; i < orders; i++) {
       const items = [{ name: `dish ${i}`, quantity: 1, unitPriceCents: 500 }];
-      ids.push((must(room.perform(customer, { action: "PLACE_ORDER", payload: { merchantId, items } })) as Order).id);
+      const placed = must(room.perform(customer, { action: "PLACE_ORDER", payload: { merchantId, items } }));
+      ids.push((placed as { placed: Order }).placed.id);
     }
     must(room.perform(staff, { action: "BULK_ACCEPT", payload: { orderIds: ids } }));
     for (let u = 0; u < updates; u++) {

@@ -6,7 +6,7 @@ import { env, exports } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { expect } from "vitest";
 import { issueToken } from "../auth.ts";
-import type { Order, OrderItem, Role } from "../../schema/index.ts";
+import type { Order, OrderItem, Role, UpsertMerchantBody } from "../../schema/index.ts";
 import type { MerchantOrderRoom } from "../rooms/merchant-order-room.ts";
 
 export const BASE = "http://ticket-rail.test";
@@ -63,7 +63,7 @@ export const ITEMS: OrderItem[] = [
 ];
 
 /** Creates a merchant (via dispatch) and returns its id and a staff token. */
-export async function setupMerchant(settings: { acceptWindowSeconds?: number; defaultPrepMinutes?: number } = {}) {
+export async function setupMerchant(settings: Partial<UpsertMerchantBody> = {}) {
   const merchantId = uniqueId("m");
   const res = await api("PUT", `/api/merchants/${merchantId}`, {
     token: await tokens.dispatch(),

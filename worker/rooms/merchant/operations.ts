@@ -6,15 +6,20 @@
  */
 import type {
   AssignDriverBody,
+  Availability,
   BulkItemResult,
-  MerchantAction,
   Merchant,
+  MerchantAction,
   Order,
   PlaceOrderBody,
+  SoldOutItem,
 } from "../../../schema/index.ts";
-import { type Change, createOrder } from "../../domain/changes.ts";
+import { availabilityAt, OPEN, soldOutAt } from "../../domain/availability.ts";
+import type { Change } from "../../domain/changes.ts";
+import { checkPlacement, createOrder } from "../../domain/placement.ts";
+import { requestedAvailability, requestedSoldOut } from "./merchant-changes.ts";
 import { newOrderId } from "./order-ids.ts";
-import { type CallContext, notFound, type Result, refused, type Writer } from "./writer.ts";
+import { type CallContext, fingerprintOf, notFound, type Result, refused, type Writer } from "./writer.ts";
 
 type SocketOperation = {
   [A in MerchantAction["action"]]: { action: A; payload: Extract<MerchantAction, { action: A }>["payload"] };
@@ -28,10 +33,21 @@ export type Operation =
   | { action: "DRIVER_ARRIVED"; payload: { orderId: string } }
   | { action: "PICK_UP"; payload: { orderId: string } }
   | { action: "DELIVER"; payload: { orderId: string } }
-  | { action: "EXPIRE"; payload: { orderId: string } };
+  // The room's own, at a scheduled time (the system principal only).
+  | { action: "EXPIRE"; payload: { orderId: string } }
+  | { action: "FIRE"; payload: { orderId: string } }
+  | { action: "REOPEN"; payload: Record<string, never> }
+  | { action: "END_SOLD_OUT"; payload: Record<string, never> }
+  | { action: "AUTO_PAUSE"; payload: { reason: string } };
 
 export type OperationName = Operation["action"];
-export type OperationValue = Order | { results: BulkItemResult[] };
+/** A placement answers whether it made the order (a platform's repeated externalId does not). */
+export type OperationValue =
+  | Order
+  | { results: BulkItemResult[] }
+  | { availability: Availability }
+  | { items: SoldOutItem[] }
+  | { placed: Order; created: boolean };
 
 /** What a handler may use: the write path and the merchant. */
 export interface OperationContext {
@@ -65,13 +81,11 @@ const bulk =
 
 const withPrep = (prepMinutes: number | undefined) => (prepMinutes !== undefined ? { prepMinutes } : {});
 
+const systemOnly = (call: CallContext): Result<never> | null =>
+  call.principal.role === "system" ? null : refused("FORBIDDEN", "only the room itself does that");
+
 export const OPERATIONS: { [A in OperationName]: Handler<A> } = {
-  PLACE_ORDER: ({ writer, merchant, now }, call, body) => {
-    if (call.principal.role !== "customer") return refused("FORBIDDEN", "only customers place orders");
-    const { order, event } = createOrder(body, call.principal.id, merchant, newOrderId(merchant.id, now), now);
-    writer.commitOrder(null, order, event, call, now);
-    return { ok: true, value: order };
-  },
+  PLACE_ORDER: place,
   MERCHANT_ACCEPT: change((p) => ({ kind: "ACCEPT", ...withPrep(p.prepMinutes) })),
   MERCHANT_REJECT: change((p) => ({ kind: "REJECT", reason: p.reason })),
   MERCHANT_MARK_PREPARING: change(() => ({ kind: "MARK_PREPARING" })),
@@ -79,6 +93,21 @@ export const OPERATIONS: { [A in OperationName]: Handler<A> } = {
   MERCHANT_UPDATE_PREP_TIME: change((p) => ({ kind: "UPDATE_PREP_TIME", prepMinutes: p.prepMinutes })),
   BULK_ACCEPT: bulk((p) => ({ kind: "ACCEPT", ...withPrep(p.prepMinutes) })),
   BULK_MARK_READY: bulk(() => ({ kind: "MARK_READY" })),
+  MERCHANT_ADJUST_ITEMS: change((p) => ({ kind: "ADJUST_ITEMS", changes: p.changes, reason: p.reason })),
+  MERCHANT_ITEM_DONE: change((p) => ({ kind: "ITEM_DONE", index: p.index, done: p.done })),
+  MERCHANT_RECALL: change(() => ({ kind: "RECALL" })),
+  MERCHANT_SET_AVAILABILITY: ({ writer, merchant, now }, call, body) => {
+    const next = requestedAvailability(body, call, merchant, now);
+    if (!next.ok) return next;
+    writer.commitAvailability(next.value, call, now);
+    return { ok: true, value: { availability: next.value } };
+  },
+  MERCHANT_SET_SOLD_OUT: ({ writer, merchant, now }, call, body) => {
+    const next = requestedSoldOut(body, call, merchant, now);
+    if (!next.ok) return next;
+    writer.commitSoldOut(next.value, call, now);
+    return { ok: true, value: { items: next.value } };
+  },
   CANCEL_ORDER: change((p) => ({ kind: "CANCEL", reason: p.reason })),
   ASSIGN_DRIVER: change((p) => ({
     kind: "ASSIGN_DRIVER",
@@ -90,7 +119,62 @@ export const OPERATIONS: { [A in OperationName]: Handler<A> } = {
   PICK_UP: change(() => ({ kind: "PICK_UP" })),
   DELIVER: change(() => ({ kind: "DELIVER" })),
   EXPIRE: change(() => ({ kind: "EXPIRE" })),
+  FIRE: change(() => ({ kind: "FIRE" })),
+  REOPEN: ({ writer, merchant, now }, call) => {
+    const no = systemOnly(call);
+    if (no) return no;
+    const a = merchant.availability;
+    // Only a timed state that has ended; a later change may have replaced it meanwhile.
+    if (!a?.until || Date.parse(a.until) > now.getTime()) return refused("CONFLICT", "nothing to reopen");
+    const open = { ...OPEN, since: now.toISOString() };
+    writer.commitAvailability(open, call, now);
+    return { ok: true, value: { availability: open } };
+  },
+  END_SOLD_OUT: ({ writer, merchant, now }, call) => {
+    const no = systemOnly(call);
+    if (no) return no;
+    const left = soldOutAt(merchant, now.getTime());
+    if (left.length === (merchant.soldOut ?? []).length) return refused("CONFLICT", "nothing has ended");
+    writer.commitSoldOut(left, call, now);
+    return { ok: true, value: { items: left } };
+  },
+  AUTO_PAUSE: ({ writer, merchant, now }, call, p) => {
+    const no = systemOnly(call);
+    if (no) return no;
+    if (availabilityAt(merchant, now.getTime()).mode === "PAUSED") return refused("CONFLICT", "already paused");
+    const paused: Availability = { mode: "PAUSED", reason: p.reason, since: now.toISOString() };
+    writer.commitAvailability(paused, call, now);
+    return { ok: true, value: { availability: paused } };
+  },
 };
+
+/**
+ * A placement. A platform's `externalId` is its own idempotency: the same id with the same body
+ * answers the first order (as it is now), with another body 422.
+ */
+function place(
+  { writer, merchant, now }: OperationContext,
+  call: CallContext,
+  body: PlaceOrderBody,
+): Result<OperationValue> {
+  const check = checkPlacement(body, call.principal, merchant, now.getTime());
+  if (!check.ok) return check;
+  const fingerprint = fingerprintOf(body);
+  if (body.externalId !== undefined) {
+    const known = writer.byExternalId(body.externalId);
+    if (known) {
+      if (known.fingerprint !== fingerprint) {
+        return refused("IDEMPOTENCY_MISMATCH", "this externalId was placed with a different body");
+      }
+      const order = writer.order(known.orderId);
+      return order ? { ok: true, value: { placed: order, created: false } } : notFound("order");
+    }
+  }
+  const order = createOrder(body, check.customerId, merchant, newOrderId(merchant.id, now), now);
+  writer.commitOrder(null, order, "ORDER_CREATED", call, now);
+  if (body.externalId !== undefined) writer.rememberExternalId(body.externalId, order.id, fingerprint);
+  return { ok: true, value: { placed: order, created: true } };
+}
 
 /** Runs one operation's handler (inside the writer's transaction). */
 export function runOperation(ctx: OperationContext, call: CallContext, op: Operation): Result<OperationValue> {

@@ -7,7 +7,12 @@
  * All times are the room's clock (tests move it to reach a deadline without sleeping). Only the
  * platform alarm is set in wall time: the one place the two meet is `toWall`.
  */
-export type ScheduleKind = "expire";
+/**
+ * `expire:<order>` acceptance deadline · `fire:<order>` a scheduled order's start ·
+ * `reopen:merchant` end of a timed pause or busy spell · `unsold:merchant` an 86 ends ·
+ * `no-screen:merchant` auto-pause when no kitchen screen came back.
+ */
+export type ScheduleKind = "expire" | "fire" | "reopen" | "unsold" | "no-screen";
 
 export interface DueEntry {
   kind: ScheduleKind;

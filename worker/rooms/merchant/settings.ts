@@ -2,7 +2,7 @@
  * The merchant's settings, kept in the room's `meta` table with a revision, so the D1 projection
  * (side work of the history receiver) knows whether it has the newest.
  */
-import type { Merchant } from "../../../schema/index.ts";
+import type { Merchant, UpsertMerchantBody } from "../../../schema/index.ts";
 import type { SettingsSource } from "../delivery/history-receiver.ts";
 
 export class MerchantSettings implements SettingsSource {
@@ -45,6 +45,15 @@ export class MerchantSettings implements SettingsSource {
     this.cached = undefined;
   }
 
+  /** A small counter kept with the settings (e.g. orders expired in a row). Inside a transaction. */
+  counter(name: string): number {
+    return Number(this.read(`counter:${name}`) ?? 0);
+  }
+
+  setCounter(name: string, value: number): void {
+    if (this.counter(name) !== value) this.write(`counter:${name}`, String(value));
+  }
+
   private projected: number | undefined;
 
   projectedRev(): number {
@@ -55,4 +64,23 @@ export class MerchantSettings implements SettingsSource {
     this.write("merchant_projected_rev", String(rev));
     this.projected = rev;
   }
+}
+
+/**
+ * The merchant after `PUT /api/merchants/:id`: what the body names replaces, what it leaves out
+ * stays (defaults for a new merchant); its live state (availability, sold-out items) is untouched.
+ */
+export function mergeSettings(before: Merchant | null, id: string, body: UpsertMerchantBody): Merchant {
+  const optional = (["stations", "allergens", "timeZone", "locationHint", "autoPause"] as const).flatMap((key) => {
+    const value = body[key] ?? before?.[key];
+    return value === undefined ? [] : [[key, value]];
+  });
+  return {
+    ...before,
+    id,
+    name: body.name,
+    acceptWindowSeconds: body.acceptWindowSeconds ?? before?.acceptWindowSeconds ?? 600,
+    defaultPrepMinutes: body.defaultPrepMinutes ?? before?.defaultPrepMinutes ?? 15,
+    ...Object.fromEntries(optional),
+  };
 }

@@ -29,6 +29,12 @@ const CREATE = [
     created_ms INTEGER NOT NULL,
     PRIMARY KEY (scope, key)
   ) WITHOUT ROWID`,
+  // A platform's ids for the orders it placed (ExternalIds).
+  `CREATE TABLE external_ids (
+    external_id TEXT PRIMARY KEY,
+    order_id TEXT NOT NULL,
+    fingerprint TEXT NOT NULL
+  ) WITHOUT ROWID`,
   // The rest of a stored result too big for one row (IdempotencyStore).
   `CREATE TABLE idempotency_parts (
     scope TEXT NOT NULL,

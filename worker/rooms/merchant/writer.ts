@@ -4,10 +4,22 @@
  * not at all; only then are the events handed on (broadcast, delivery). So an event exists
  * exactly when its change does, across hibernation, eviction and restarts.
  */
-import type { ErrorBody, Order, StreamEventName, Via } from "../../../schema/index.ts";
+import type {
+  Availability,
+  ErrorBody,
+  Merchant,
+  MerchantEventEnvelope,
+  Order,
+  SoldOutItem,
+  StreamEventName,
+  Via,
+} from "../../../schema/index.ts";
+import { defaultPrepMinutes } from "../../domain/availability.ts";
 import { type Change, decide, type Principal, SYSTEM_DEADLINE } from "../../domain/changes.ts";
 import type { EventLog } from "../event-log.ts";
-import { merchantEventFrame } from "../frames.ts";
+import { merchantChangeFrame, orderChangeFrame } from "../frames.ts";
+import { autoPauseRules, merchantDueTimes, SYSTEM_AVAILABILITY } from "./merchant-changes.ts";
+import type { ExternalIds } from "./external-ids.ts";
 import type { IdempotencyStore } from "./idempotency-store.ts";
 import type { OrderStore } from "./orders.ts";
 import type { Schedule } from "./schedule.ts";
@@ -40,6 +52,7 @@ export function fingerprintOf(value: unknown): string {
 
 export interface WriterParts {
   storage: DurableObjectStorage;
+  externalIds: ExternalIds;
   log: EventLog;
   orders: OrderStore;
   schedule: Schedule;
@@ -98,14 +111,15 @@ export class Writer {
     let before = this.p.orders.get(orderId);
     if (!before) return notFound("order");
     if (change.kind !== "EXPIRE") before = this.expireIfDue(before, now);
-    const decision = decide(before, change, call.principal, now, this.defaultPrepMinutes());
+    const decision = decide(before, change, call.principal, now, this.defaultPrepMinutes(now.getTime()));
     if (!decision.ok) return decision;
     this.commitOrder(before, decision.order, decision.event, call, now);
     return { ok: true, value: decision.order };
   }
 
-  private defaultPrepMinutes(): number {
-    return this.p.settings.get()?.defaultPrepMinutes ?? 15;
+  private defaultPrepMinutes(now = this.p.clock()): number {
+    const merchant = this.p.settings.get();
+    return merchant ? defaultPrepMinutes(merchant, now) : 15;
   }
 
   /**
@@ -116,23 +130,110 @@ export class Writer {
    */
   private expireIfDue(order: Order, now: Date): Order {
     if (order.status !== "PLACED" || now.getTime() < Date.parse(order.acceptBy)) return order;
-    const expiry = decide(order, { kind: "EXPIRE" }, SYSTEM_DEADLINE, now, this.defaultPrepMinutes());
+    const expiry = decide(order, { kind: "EXPIRE" }, SYSTEM_DEADLINE, now, this.defaultPrepMinutes(now.getTime()));
     if (!expiry.ok) return order;
     this.commitOrder(order, expiry.order, expiry.event, { principal: SYSTEM_DEADLINE, via: "system" }, now);
     return expiry.order;
   }
 
-  /** Writes one change of an order: its row, its stream event, its deadline. Inside a transaction. */
+  /** Writes one change of an order: its row, its stream event, its times. Inside a transaction. */
   commitOrder(before: Order | null, order: Order, event: StreamEventName, call: CallContext, now: Date): void {
     const nowMs = now.getTime();
     this.p.orders.put(order);
     const actor = { role: call.principal.role, id: call.principal.id };
     const stored = this.p.log.append(order.id, order.version, call.via, nowMs, (seq) =>
-      merchantEventFrame(event, seq, { order, actor }, now.toISOString(), call.key),
+      orderChangeFrame(event, seq, { order, actor }, now.toISOString(), call.key),
     );
+    this.committed.push(stored.envelope);
     if (!before && order.status === "PLACED") this.p.schedule.set("expire", order.id, Date.parse(order.acceptBy));
     else if (before?.status === "PLACED" && order.status !== "PLACED") this.p.schedule.clear("expire", order.id);
+    this.scheduleFire(before, order);
+    this.countUnanswered(event, now);
+  }
+
+  /** A scheduled order fires at fireAt while it is PLACED or ACCEPTED and has not fired. */
+  private scheduleFire(before: Order | null, order: Order): void {
+    const waiting = (o: Order | null) =>
+      o?.fireAt !== undefined && !o.firedAt && (o.status === "PLACED" || o.status === "ACCEPTED") ? o.fireAt : null;
+    const was = waiting(before);
+    const is = waiting(order);
+    if (is === was) return;
+    if (is) this.p.schedule.set("fire", order.id, Date.parse(is));
+    else this.p.schedule.clear("fire", order.id);
+  }
+
+  /**
+   * Auto-pause (Additions v2): after N orders in a row expire unanswered the kitchen is not
+   * there; the merchant pauses itself, and the board says why when a screen comes back.
+   */
+  private countUnanswered(event: StreamEventName, now: Date): void {
+    if (event === "MERCHANT_ACCEPTED" || event === "MERCHANT_REJECTED") this.p.settings.setCounter("expiredInARow", 0);
+    if (event !== "ORDER_EXPIRED") return;
+    const n = this.p.settings.counter("expiredInARow") + 1;
+    this.p.settings.setCounter("expiredInARow", n);
+    const merchant = this.p.settings.get();
+    const limit = merchant ? autoPauseRules(merchant).afterExpiredInARow : 0;
+    if (!merchant || limit === 0 || n < limit || merchant.availability?.mode === "PAUSED") return;
+    const reason = `auto: ${n} orders in a row expired unanswered`;
+    this.commitAvailability(
+      { mode: "PAUSED", reason, since: now.toISOString() },
+      { principal: SYSTEM_AVAILABILITY, via: "system" },
+      now,
+    );
+  }
+
+  /** Writes the merchant's new availability and its stream event. Inside a transaction. */
+  commitAvailability(availability: Availability, call: CallContext, now: Date): void {
+    if (availability.mode === "OPEN" || availability.mode === "BUSY") this.p.settings.setCounter("expiredInARow", 0);
+    this.commitMerchant((m) => ({ ...m, availability }), "MERCHANT_AVAILABILITY_CHANGED", { availability }, call, now);
+  }
+
+  /** Writes the merchant's new sold-out list and its stream event. Inside a transaction. */
+  commitSoldOut(items: SoldOutItem[], call: CallContext, now: Date): void {
+    this.commitMerchant((m) => ({ ...m, soldOut: items }), "SOLD_OUT_CHANGED", { items }, call, now);
+  }
+
+  private commitMerchant(
+    change: (m: Merchant) => Merchant,
+    event: MerchantEventEnvelope["event"],
+    payload: { availability: Availability } | { items: SoldOutItem[] },
+    call: CallContext,
+    now: Date,
+  ): void {
+    const merchant = change(this.p.settings.get()!);
+    this.p.settings.put(merchant);
+    const actor = { role: call.principal.role, id: call.principal.id };
+    const stored = this.p.log.append(null, null, call.via, now.getTime(), (seq) =>
+      merchantChangeFrame(
+        event,
+        seq,
+        { ...payload, actor } as MerchantEventEnvelope["payload"],
+        now.toISOString(),
+        call.key,
+      ),
+    );
     this.committed.push(stored.envelope);
+    const due = merchantDueTimes(merchant, now.getTime());
+    for (const [kind, at] of [
+      ["reopen", due.reopen],
+      ["unsold", due.unsold],
+    ] as const) {
+      if (at === null) this.p.schedule.clear(kind, "merchant");
+      else this.p.schedule.set(kind, "merchant", at);
+    }
+  }
+
+  order(orderId: string): Order | null {
+    return this.p.orders.get(orderId);
+  }
+
+  /** The order a platform placed under `externalId`, with the fingerprint of that placement. */
+  byExternalId(externalId: string): { orderId: string; fingerprint: string } | null {
+    return this.p.externalIds.get(externalId);
+  }
+
+  rememberExternalId(externalId: string, orderId: string, fingerprint: string): void {
+    this.p.externalIds.put(externalId, orderId, fingerprint);
   }
 }
 
