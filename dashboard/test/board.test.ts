@@ -13,7 +13,7 @@ import {
   markSeen,
   ticketsIn,
   type BoardState,
-} from "../src/board.ts";
+} from "../src/kds/board.ts";
 
 const T0 = Date.parse("2030-01-01T12:00:00.000Z");
 const iso = (ms: number) => new Date(ms).toISOString();

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import type { Order } from "../../schema/index.ts";
 import { clock, deadlineOf, deadlineText, shortOrderNumber } from "../src/format.ts";
-import { commandForKey, moveFocus } from "../src/keyboard.ts";
+import { commandForKey, moveFocus } from "../src/kds/keys.ts";
 import { timeline, trackingEvent, trackingSnapshot, initialTracking } from "../src/tracking-state.ts";
 import { idFromName, readClaims } from "../src/session.ts";
 import { randomOrder } from "../src/rush.ts";

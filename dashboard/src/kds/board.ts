@@ -9,8 +9,8 @@
  * - Orders leave when picked up; rejected / expired / cancelled tickets stay a short while with
  *   a banner; a cancellation of an order already cooking stays until someone acknowledges it.
  */
-import { isActiveStatus, type Order, type OrderStatus, type StreamEventName } from "../../schema/index.ts";
-import { judgeSeq, emptyStats, type StreamCursor, type StreamStats } from "./stream.ts";
+import { isActiveStatus, type Order, type OrderStatus, type StreamEventName } from "../../../schema/index.ts";
+import { judgeSeq, emptyStats, type StreamCursor, type StreamStats } from "../stream.ts";
 
 export type Column = "new" | "cooking" | "ready";
 

@@ -3,9 +3,9 @@
  * bulk bar and notices. Cards are keyed by order id and rebuilt only when what they show
  * changes; countdowns are updated in place every second.
  */
-import { canTransition, NON_STATUS_CHANGES, type Order } from "../../schema/index.ts";
+import { canTransition, NON_STATUS_CHANGES, type Order } from "../../../schema/index.ts";
 import { COLUMNS, ticketsIn, type BoardState, type Column, type Ticket } from "./board.ts";
-import { h, setText } from "./dom.ts";
+import { h, setText } from "../dom.ts";
 import {
   age,
   clock,
@@ -15,9 +15,9 @@ import {
   timeOfDay,
   URGENCY_LABEL,
   type Urgency,
-} from "./format.ts";
-import { QUICK_PREP_MINUTES, SHORTCUTS } from "./keyboard.ts";
-import type { LinkStatus } from "./connection.ts";
+} from "../format.ts";
+import { QUICK_PREP_MINUTES, SHORTCUTS } from "./keys.ts";
+import type { LinkStatus } from "../connection.ts";
 
 /** Reasons a kitchen gives when it cannot take an order (keys 1–4 while the menu is open). */
 export const REJECT_REASONS = ["Too busy right now", "Item sold out", "Closing soon", "Kitchen problem"] as const;

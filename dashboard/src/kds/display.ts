@@ -8,8 +8,8 @@ import {
   type BulkItemResult,
   type MerchantAction,
   type MerchantServerEnvelope,
-} from "../../schema/index.ts";
-import { browserClient } from "./api.ts";
+} from "../../../schema/index.ts";
+import { browserClient } from "../api.ts";
 import {
   acknowledgeAlarm,
   applyReplayDone,
@@ -25,14 +25,14 @@ import {
   type BoardEffect,
   type BoardState,
 } from "./board.ts";
-import { RoomLink, type LinkStatus } from "./connection.ts";
-import { buildBoard, REJECT_REASONS, renderBoard, type BoardDom, type Notice, type ViewState } from "./kds-view.ts";
-import { commandForKey, moveFocus, type KeyCommand } from "./keyboard.ts";
-import { shortOrderNumber } from "./format.ts";
-import { runRush } from "./rush.ts";
-import type { Session } from "./session.ts";
+import { RoomLink, type LinkStatus } from "../connection.ts";
+import { buildBoard, REJECT_REASONS, renderBoard, type BoardDom, type Notice, type ViewState } from "./view.ts";
+import { commandForKey, moveFocus, type KeyCommand } from "./keys.ts";
+import { shortOrderNumber } from "../format.ts";
+import { runRush } from "../rush.ts";
+import type { Session } from "../session.ts";
 import { KitchenSound } from "./sound.ts";
-import { setText } from "./dom.ts";
+import { setText } from "../dom.ts";
 
 type Reply = Extract<MerchantServerEnvelope, { event: "ACK" | "BULK_RESULT" | "ERROR" }>;
 
