@@ -1,25 +1,10 @@
 /**
  * Bump-bar keys: a kitchen keyboard (or a real bump bar, which sends plain keys) drives the
- * whole board. Pure: key → command, and focus movement over the visible columns.
+ * whole board. Pure: a key and what is under the cursor → an Action (actions.ts), the same
+ * actions the buttons stand for; and focus movement over the visible columns.
  */
-
-export type KeyCommand =
-  | { kind: "move"; dx: -1 | 0 | 1; dy: -1 | 0 | 1 }
-  | { kind: "bump" }
-  | { kind: "accept"; prepMinutes?: number }
-  | { kind: "start" }
-  | { kind: "ready" }
-  | { kind: "reject" }
-  | { kind: "reason"; index: number }
-  | { kind: "prep"; delta: number }
-  | { kind: "select" }
-  | { kind: "bulk-accept" }
-  | { kind: "bulk-ready" }
-  | { kind: "escape" }
-  | { kind: "mute" };
-
-/** The quick prep choices offered on Accept (minutes); keys 1–4 pick them. */
-export const QUICK_PREP_MINUTES = [10, 15, 20, 30] as const;
+import { type Action, bumpAction, PREP_STEP_MINUTES, QUICK_PREP_MINUTES, REJECT_REASONS } from "./actions.ts";
+import type { Ticket } from "./board.ts";
 
 export interface KeyInput {
   key: string;
@@ -29,53 +14,83 @@ export interface KeyInput {
   metaKey: boolean;
 }
 
+/** What a key acts on. */
+export interface KeyContext {
+  /** The ticket under the bump-bar cursor. */
+  focused: Ticket | undefined;
+  /** The ticket whose reject reasons are open: digits pick a reason instead of a prep time. */
+  rejectMenu: string | null;
+  /** The oldest unacknowledged cancellation alarm: Enter answers it first. */
+  alarm: string | null;
+}
+
 /**
- * `menuOpen`: while a ticket's reject reasons are open, digits pick a reason instead of a prep
- * time.
+ * null: not a board key, the browser keeps it. Otherwise the board takes the key (no scrolling,
+ * no button activated by Enter) and `action` is what it does — null when there is nothing to
+ * act on (no ticket focused).
  */
-export function commandForKey(e: KeyInput, menuOpen: boolean): KeyCommand | null {
+export type KeyResult = { action: Action | null } | null;
+
+const take = (action: Action | null): KeyResult => ({ action });
+
+export function keyAction(e: KeyInput, ctx: KeyContext): KeyResult {
   if (e.ctrlKey || e.altKey || e.metaKey) return null;
+  const orderId = ctx.focused?.order.id;
+  const onFocused = (make: (orderId: string) => Action): KeyResult => take(orderId ? make(orderId) : null);
   switch (e.key) {
     case "ArrowLeft":
-      return { kind: "move", dx: -1, dy: 0 };
+      return take({ kind: "move-focus", dx: -1, dy: 0 });
     case "ArrowRight":
-      return { kind: "move", dx: 1, dy: 0 };
+      return take({ kind: "move-focus", dx: 1, dy: 0 });
     case "ArrowUp":
-      return { kind: "move", dx: 0, dy: -1 };
+      return take({ kind: "move-focus", dx: 0, dy: -1 });
     case "ArrowDown":
-      return { kind: "move", dx: 0, dy: 1 };
+      return take({ kind: "move-focus", dx: 0, dy: 1 });
     case "Enter":
-      return { kind: "bump" };
+      return take(bump(ctx));
     case " ":
-      return { kind: "select" };
+      return onFocused((id) => ({ kind: "select", orderId: id }));
     case "Escape":
-      return { kind: "escape" };
+      return take(ctx.rejectMenu ? { kind: "close-reject" } : { kind: "clear-selection" });
     case "+":
     case "=":
-      return { kind: "prep", delta: 5 };
+      return onFocused((id) => ({ kind: "prep-time", orderId: id, delta: PREP_STEP_MINUTES }));
     case "-":
     case "_":
-      return { kind: "prep", delta: -5 };
+      return onFocused((id) => ({ kind: "prep-time", orderId: id, delta: -PREP_STEP_MINUTES }));
   }
-  if (/^[1-9]$/.test(e.key)) {
-    const n = Number(e.key);
-    if (menuOpen) return { kind: "reason", index: n - 1 };
-    const minutes = QUICK_PREP_MINUTES[n - 1];
-    return minutes === undefined ? null : { kind: "accept", prepMinutes: minutes };
-  }
+  if (/^[1-9]$/.test(e.key)) return digit(Number(e.key), ctx, onFocused);
   switch (e.key.toLowerCase()) {
     case "a":
-      return e.shiftKey ? { kind: "bulk-accept" } : { kind: "accept" };
+      return e.shiftKey ? take({ kind: "bulk-accept" }) : onFocused((id) => ({ kind: "accept", orderId: id }));
     case "r":
-      return e.shiftKey ? { kind: "bulk-ready" } : { kind: "ready" };
+      return e.shiftKey ? take({ kind: "bulk-ready" }) : onFocused((id) => ({ kind: "ready", orderId: id }));
     case "s":
-      return { kind: "start" };
+      return onFocused((id) => ({ kind: "start", orderId: id }));
     case "x":
-      return { kind: "reject" };
+      return onFocused((id) => ({ kind: "open-reject", orderId: id }));
     case "m":
-      return { kind: "mute" };
+      return take({ kind: "mute" });
   }
   return null;
+}
+
+/** Enter: the cancellation alarm first, then the focused ticket's next step (not while its reasons are open). */
+function bump(ctx: KeyContext): Action | null {
+  if (ctx.alarm) return { kind: "acknowledge", orderId: ctx.alarm };
+  const t = ctx.focused;
+  if (!t || ctx.rejectMenu === t.order.id) return null;
+  return bumpAction(t);
+}
+
+function digit(n: number, ctx: KeyContext, onFocused: (make: (orderId: string) => Action) => KeyResult): KeyResult {
+  if (ctx.rejectMenu) {
+    const reason = REJECT_REASONS[n - 1];
+    // A digit with no reason behind it closes the menu, as Back does.
+    return take(reason ? { kind: "reject", orderId: ctx.rejectMenu, reason } : { kind: "close-reject" });
+  }
+  const prepMinutes = QUICK_PREP_MINUTES[n - 1];
+  return prepMinutes === undefined ? null : onFocused((id) => ({ kind: "accept", orderId: id, prepMinutes }));
 }
 
 /** The on-screen legend, in the order a cook learns them. */
@@ -87,7 +102,7 @@ export const SHORTCUTS: ReadonlyArray<{ keys: string; what: string }> = [
   { keys: "S", what: "start" },
   { keys: "R", what: "ready" },
   { keys: "X", what: "reject" },
-  { keys: "+ −", what: "prep ±5 min" },
+  { keys: "+ −", what: `prep ±${PREP_STEP_MINUTES} min` },
   { keys: "Space", what: "select" },
   { keys: "⇧A / ⇧R", what: "accept / ready selected" },
   { keys: "M", what: "mute" },
