@@ -5,7 +5,7 @@
 import { OrderSchema } from "../../schema/index.ts";
 import { ApiError, apiCall, browserClient, devModeAvailable, devToken } from "./api.ts";
 import { h } from "./dom.ts";
-import { KitchenDisplay } from "./kds.ts";
+import { KitchenDisplay } from "./kds/display.ts";
 import { clearSession, loadSession, readClaims, saveSession, type Session } from "./session.ts";
 import { showSignIn } from "./signin.ts";
 import { fetchOrder, TrackingPage } from "./track.ts";

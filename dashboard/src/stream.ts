@@ -31,3 +31,22 @@ export interface StreamStats {
 }
 
 export const emptyStats = (): StreamStats => ({ applied: 0, duplicates: 0, gaps: 0, snapshots: 0, replays: 0 });
+
+/** More gaps than this within GAP_WINDOW_MS: stop resuming and take a fresh snapshot. */
+const MAX_GAPS = 3;
+const GAP_WINDOW_MS = 10_000;
+
+/**
+ * After a gap a screen resumes from its last applied seq; if that keeps failing (a replay that
+ * never lines up) it drops its cursor and takes a fresh SNAPSHOT instead of looping.
+ */
+export class GapCounter {
+  private recent: number[] = [];
+
+  record(now: number): "resume" | "snapshot" {
+    this.recent = [...this.recent.filter((t) => now - t < GAP_WINDOW_MS), now];
+    if (this.recent.length <= MAX_GAPS) return "resume";
+    this.recent = [];
+    return "snapshot";
+  }
+}

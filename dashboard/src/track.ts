@@ -4,11 +4,11 @@
  */
 import { OrderSchema, OrderServerEnvelopeSchema, type Order } from "../../schema/index.ts";
 import { RoomLink, type LinkStatus } from "./connection.ts";
-import { fill, h, setText } from "./dom.ts";
-import { age, clock, money, shortOrderNumber, STATUS_WORDS, timeOfDay } from "./format.ts";
+import { h, setText } from "./dom.ts";
+import { age } from "./format.ts";
+import { drawTracking, etaText } from "./track-view.ts";
 import {
   initialTracking,
-  timeline,
   trackingEvent,
   trackingReplayDone,
   trackingSnapshot,
@@ -16,7 +16,7 @@ import {
   type TrackingState,
 } from "./tracking-state.ts";
 import type { Session } from "./session.ts";
-import type { StreamStats } from "./stream.ts";
+import { GapCounter, type StreamStats } from "./stream.ts";
 
 export interface TrackingProbe {
   readonly stats: StreamStats;
@@ -25,21 +25,13 @@ export interface TrackingProbe {
   readonly order: Order | null;
 }
 
-const LINK_TEXT: Record<LinkStatus, string> = {
-  connecting: "Connecting…",
-  syncing: "Syncing…",
-  live: "Live",
-  reconnecting: "Reconnecting…",
-  offline: "Offline",
-};
-
 export class TrackingPage {
   private state: TrackingState;
   private readonly link: RoomLink;
   private readonly root: HTMLElement;
   private readonly ticker: ReturnType<typeof setInterval>;
   private renderQueued = false;
-  private recentGaps: number[] = [];
+  private readonly gaps = new GapCounter();
 
   constructor(
     mount: HTMLElement,
@@ -126,12 +118,7 @@ export class TrackingPage {
     }
     if (effects.some((e) => e.kind === "gap")) {
       // Resume from the last applied seq; if that keeps failing, start over from a snapshot.
-      const now = Date.now();
-      this.recentGaps = [...this.recentGaps.filter((t) => now - t < 10_000), now];
-      if (this.recentGaps.length > 3) {
-        this.state = { ...this.state, cursor: null };
-        this.recentGaps = [];
-      }
+      if (this.gaps.record(Date.now()) === "snapshot") this.state = { ...this.state, cursor: null };
       this.link.resume();
     }
     this.render();
@@ -150,121 +137,11 @@ export class TrackingPage {
     const order = this.state.order;
     if (!order) return;
     const sig = JSON.stringify([order.version, this.link.status]);
-    if (this.root.dataset.sig === sig) {
-      this.updateClocks(now);
-      return;
+    if (this.root.dataset.sig !== sig) {
+      this.root.dataset.sig = sig;
+      this.root.dataset.status = order.status;
+      drawTracking(this.root, order, this.link.status);
     }
-    this.root.dataset.sig = sig;
-    const steps = timeline(order);
-    this.root.dataset.status = order.status;
-    fill(
-      this.root,
-      h(
-        "header",
-        { class: "track-top" },
-        h(
-          "div",
-          { class: "brand" },
-          h("span", { class: "logo", "aria-hidden": "true" }, "▤"),
-          h("span", { class: "brand-name" }, "Ticket Rail"),
-        ),
-        h(
-          "div",
-          { class: "link small", "data-status": this.link.status, role: "status" },
-          h("span", { class: "link-icon", "aria-hidden": "true" }),
-          h("span", { class: "link-word" }, LINK_TEXT[this.link.status]),
-        ),
-      ),
-      h(
-        "section",
-        { class: "track-hero", "data-status": order.status },
-        h("p", { class: "track-no" }, `Order ${shortOrderNumber(order.id)}`),
-        h("h1", { class: "track-headline" }, headline(order)),
-        h("p", { class: "track-eta", "data-eta": "" }),
-        order.prepMinutes && order.status !== "REJECTED"
-          ? h("p", { class: "track-prep", "data-prep": order.prepMinutes }, `Prep time ${order.prepMinutes} min`)
-          : null,
-        order.status === "CANCELLED" || order.status === "REJECTED"
-          ? h(
-              "p",
-              { class: "track-reason", "data-reason": "" },
-              `Reason: ${order.cancelReason ?? order.rejectReason ?? "none given"}`,
-              order.cancelledBy
-                ? ` (cancelled by ${order.cancelledBy.role === "customer" ? "you" : order.cancelledBy.role === "dispatch" ? "support" : order.cancelledBy.role})`
-                : "",
-            )
-          : null,
-      ),
-      order.driver
-        ? h(
-            "section",
-            { class: "track-driver", "data-driver": order.driver.id },
-            h("span", { class: "driver-icon", "aria-hidden": "true" }, "➜"),
-            h(
-              "div",
-              {},
-              h("strong", {}, order.driver.name),
-              h(
-                "span",
-                {},
-                order.status === "PICKED_UP"
-                  ? " is on the way to you"
-                  : order.status === "DELIVERED"
-                    ? " delivered your order"
-                    : order.driver.arrivedAt
-                      ? " is at the restaurant"
-                      : order.driver.etaMinutes !== undefined
-                        ? ` is heading to the restaurant · ETA ${order.driver.etaMinutes} min`
-                        : " is your driver",
-              ),
-            ),
-          )
-        : null,
-      h(
-        "ol",
-        { class: "timeline" },
-        ...steps.map((s) =>
-          h(
-            "li",
-            { class: `step step-${s.state}`, "data-step": s.status },
-            h(
-              "span",
-              { class: "step-dot", "aria-hidden": "true" },
-              s.state === "done" ? "✓" : s.state === "stopped" ? "✕" : s.state === "current" ? "●" : "○",
-            ),
-            h("span", { class: "step-label" }, s.label),
-            s.at ? h("time", { class: "step-time", datetime: s.at }, timeOfDay(s.at)) : null,
-            s.detail ? h("span", { class: "step-detail" }, s.detail) : null,
-          ),
-        ),
-      ),
-      h(
-        "section",
-        { class: "track-items" },
-        h("h2", {}, "Your order"),
-        h(
-          "ul",
-          {},
-          ...order.items.map((i) =>
-            h(
-              "li",
-              {},
-              h("span", { class: "qty" }, `${i.quantity}×`),
-              h("span", { class: "item-name" }, i.name, i.notes ? h("span", { class: "item-note" }, i.notes) : null),
-              h("span", { class: "price" }, money(i.quantity * i.unitPriceCents)),
-            ),
-          ),
-        ),
-        order.notes ? h("p", { class: "order-note" }, `Note: ${order.notes}`) : null,
-        h("p", { class: "total" }, h("span", {}, "Total"), h("strong", {}, money(order.totalCents))),
-      ),
-      h(
-        "footer",
-        { class: "track-foot" },
-        h("span", { "data-last": "" }),
-        h("button", { type: "button", class: "linklike", "data-action": "signout" }, "Not you? Sign out"),
-      ),
-    );
     this.updateClocks(now);
   }
 
@@ -282,44 +159,6 @@ export class TrackingPage {
           : "",
       );
   }
-}
-
-function headline(o: Order): string {
-  switch (o.status) {
-    case "PLACED":
-      return "Waiting for the restaurant to accept";
-    case "ACCEPTED":
-      return "Accepted — the kitchen is on it";
-    case "PREPARING":
-      return "Your food is being prepared";
-    case "READY":
-      return "Ready — waiting for pickup";
-    case "PICKED_UP":
-      return "On the way to you";
-    case "DELIVERED":
-      return "Delivered — enjoy!";
-    case "REJECTED":
-      return "The restaurant could not take your order";
-    case "CANCELLED":
-      return "Order cancelled";
-    case "EXPIRED":
-      return "The restaurant did not confirm in time";
-  }
-}
-
-function etaText(o: Order, now: number): string {
-  if (o.status === "PLACED")
-    return `The restaurant has until ${timeOfDay(o.acceptBy)} to confirm (${clock(Date.parse(o.acceptBy) - now)} left).`;
-  if ((o.status === "ACCEPTED" || o.status === "PREPARING") && o.readyBy) {
-    const left = Date.parse(o.readyBy) - now;
-    return left > 0
-      ? `Ready around ${timeOfDay(o.readyBy)} · in about ${Math.max(1, Math.ceil(left / 60_000))} min`
-      : `Should be ready any minute now (planned ${timeOfDay(o.readyBy)}).`;
-  }
-  if (o.status === "READY") return o.readyAt ? `Ready since ${timeOfDay(o.readyAt)}.` : "Ready.";
-  if (o.status === "PICKED_UP") return o.pickedUpAt ? `Picked up at ${timeOfDay(o.pickedUpAt)}.` : "Picked up.";
-  if (o.status === "DELIVERED") return o.deliveredAt ? `Delivered at ${timeOfDay(o.deliveredAt)}.` : "Delivered.";
-  return STATUS_WORDS[o.status];
 }
 
 /** Reads the order first over REST: it tells a refused token (401/403) or a wrong id (404) apart. */

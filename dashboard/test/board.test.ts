@@ -13,26 +13,8 @@ import {
   markSeen,
   ticketsIn,
   type BoardState,
-} from "../src/board.ts";
-
-const T0 = Date.parse("2030-01-01T12:00:00.000Z");
-const iso = (ms: number) => new Date(ms).toISOString();
-
-function order(id: string, patch: Partial<Order> = {}): Order {
-  return {
-    id: `m1.${id}`,
-    merchantId: "m1",
-    customerId: "c1",
-    status: "PLACED",
-    items: [{ name: "Ramen", quantity: 1, unitPriceCents: 1400 }],
-    totalCents: 1400,
-    version: 1,
-    placedAt: iso(T0),
-    acceptBy: iso(T0 + 600_000),
-    updatedAt: iso(T0),
-    ...patch,
-  };
-}
+} from "../src/kds/board.ts";
+import { iso, order, T0 } from "./kds-fixtures.ts";
 
 const accepted = (o: Order, version = o.version + 1): Order => ({
   ...o,

@@ -1,8 +1,7 @@
-/** Pure display rules: order numbers, clocks, urgency, keys, the customer's timeline. */
+/** Pure display rules: order numbers, clocks, urgency, the customer's timeline. */
 import { describe, expect, it } from "vitest";
 import type { Order } from "../../schema/index.ts";
 import { clock, deadlineOf, deadlineText, shortOrderNumber } from "../src/format.ts";
-import { commandForKey, moveFocus } from "../src/keyboard.ts";
 import { timeline, trackingEvent, trackingSnapshot, initialTracking } from "../src/tracking-state.ts";
 import { idFromName, readClaims } from "../src/session.ts";
 import { randomOrder } from "../src/rush.ts";
@@ -22,7 +21,6 @@ const base: Order = {
   acceptBy: iso(T0 + 600_000),
   updatedAt: iso(T0),
 };
-const key = (k: string, shiftKey = false) => ({ key: k, shiftKey, ctrlKey: false, altKey: false, metaKey: false });
 
 describe("format", () => {
   it("short order numbers and clocks", () => {
@@ -52,26 +50,6 @@ describe("format", () => {
     const late = deadlineOf(cooking, T0 + 735_000)!;
     expect(late.urgency).toBe("late");
     expect(deadlineText(late)).toBe("over by 2:15");
-  });
-});
-
-describe("keyboard", () => {
-  it("maps bump-bar keys", () => {
-    expect(commandForKey(key("Enter"), false)).toEqual({ kind: "bump" });
-    expect(commandForKey(key("a"), false)).toEqual({ kind: "accept" });
-    expect(commandForKey(key("A", true), false)).toEqual({ kind: "bulk-accept" });
-    expect(commandForKey(key("2"), false)).toEqual({ kind: "accept", prepMinutes: 15 });
-    expect(commandForKey(key("2"), true)).toEqual({ kind: "reason", index: 1 });
-    expect(commandForKey({ ...key("r"), ctrlKey: true }, false)).toBeNull();
-  });
-
-  it("moves focus across columns, keeping the row", () => {
-    const cols = [["a1", "a2", "a3"], [], ["c1", "c2"]];
-    expect(moveFocus(cols, null, 0, 1)).toBe("a1");
-    expect(moveFocus(cols, "a1", 0, 1)).toBe("a2");
-    expect(moveFocus(cols, "a3", 1, 0)).toBe("c2");
-    expect(moveFocus(cols, "c1", -1, 0)).toBe("a1");
-    expect(moveFocus(cols, "c1", 1, 0)).toBe("c1");
   });
 });
 

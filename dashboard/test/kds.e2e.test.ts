@@ -206,6 +206,44 @@ describe("kitchen display", () => {
     await ticketIn(page, "ready", order.id).waitFor({ timeout: 5_000 });
   });
 
+  it("rejects with a reason and changes the prep time, by tap and by key alike", async () => {
+    const merchantId = await newMerchant();
+    const page = await openBoard(await screen(), merchantId);
+    const [byTap, byKey, cooked] = [
+      await placeOrder(merchantId, "e2e-r1"),
+      await placeOrder(merchantId, "e2e-r2"),
+      await placeOrder(merchantId, "e2e-p1"),
+    ];
+    for (const o of [byTap, byKey, cooked]) await ticketIn(page, "new", o.id).waitFor();
+
+    // Tap: Reject opens the reasons, Back closes them, a reason rejects.
+    const tapped = ticket(page, byTap.id);
+    await tapped.locator('[data-action="open-reject"]').click();
+    await tapped.locator('[data-action="close-reject"]').click();
+    expect(await tapped.locator('[data-action="reject"]').count()).toBe(0);
+    await tapped.locator('[data-action="open-reject"]').click();
+    await tapped.locator('[data-action="reject"][data-reason="1"]').click();
+    expect(await tapped.locator('[data-gone="REJECTED"]').innerText({ timeout: 5_000 })).toContain("Item sold out");
+
+    // Keys: X opens the reasons of the focused ticket, 3 picks "Closing soon".
+    await ticket(page, byKey.id).locator(".ticket-no").click();
+    await page.keyboard.press("x");
+    await ticket(page, byKey.id).locator('[data-action="reject"]').first().waitFor();
+    await page.keyboard.press("3");
+    expect(await ticket(page, byKey.id).locator('[data-gone="REJECTED"]').innerText({ timeout: 5_000 })).toContain(
+      "Closing soon",
+    );
+
+    // Prep time: +5 by tap, −5 by key, on the focused cooking ticket.
+    await ticket(page, cooked.id).locator('[data-action="accept"][data-prep="10"]').click();
+    const cooking = ticketIn(page, "cooking", cooked.id);
+    await cooking.locator('.prep-text[data-prep="10"]').waitFor({ timeout: 5_000 });
+    await cooking.locator('[data-action="prep-time"][data-delta="5"]').click();
+    await cooking.locator('.prep-text[data-prep="15"]').waitFor({ timeout: 5_000 });
+    await page.keyboard.press("-");
+    await cooking.locator('.prep-text[data-prep="10"]').waitFor({ timeout: 5_000 });
+  });
+
   it("a cancellation of an order already cooking is loud until acknowledged", async () => {
     const merchantId = await newMerchant();
     const page = await openBoard(await screen(), merchantId);

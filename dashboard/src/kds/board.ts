@@ -9,8 +9,8 @@
  * - Orders leave when picked up; rejected / expired / cancelled tickets stay a short while with
  *   a banner; a cancellation of an order already cooking stays until someone acknowledges it.
  */
-import { isActiveStatus, type Order, type OrderStatus, type StreamEventName } from "../../schema/index.ts";
-import { judgeSeq, emptyStats, type StreamCursor, type StreamStats } from "./stream.ts";
+import { isActiveStatus, type Order, type OrderStatus, type StreamEventName } from "../../../schema/index.ts";
+import { judgeSeq, emptyStats, type StreamCursor, type StreamStats } from "../stream.ts";
 
 export type Column = "new" | "cooking" | "ready";
 
@@ -133,38 +133,13 @@ export function applyStreamEvent(state: BoardState, ev: StreamInput, now: number
       effects: [{ kind: "gap", expected: state.cursor.since + 1, got: ev.seq }],
     };
   }
-  const effects: BoardEffect[] = [];
   const tickets = { ...state.tickets };
   const before = tickets[ev.order.id];
   // Versions only grow; an older copy of an order never overwrites a newer one.
   const order = before && before.order.version > ev.order.version ? before.order : ev.order;
-  const column = columnOf(order.status);
-  if (column) {
-    const fresh = before === undefined;
-    tickets[order.id] = {
-      order,
-      column,
-      firstSeenAt: before?.firstSeenAt ?? now,
-      seen: fresh ? order.status !== "PLACED" : before.seen || order.status !== "PLACED",
-    };
-    if (fresh && order.status === "PLACED") effects.push({ kind: "new-order", orderId: order.id });
-  } else if (order.status === "PICKED_UP" || order.status === "DELIVERED") {
-    delete tickets[order.id];
-  } else if (before && !before.leaving) {
-    // REJECTED, EXPIRED, CANCELLED: a banner first, so nobody wonders where the ticket went.
-    const wasCooking =
-      before.order.status === "ACCEPTED" || before.order.status === "PREPARING" || before.order.status === "READY";
-    const alarm = order.status === "CANCELLED" && wasCooking;
-    tickets[order.id] = {
-      ...before,
-      order,
-      seen: true,
-      leaving: { since: now, removeAt: alarm ? null : now + LEAVE_MS, alarm },
-    };
-    if (alarm) effects.push({ kind: "cancelled-while-cooking", orderId: order.id });
-  } else if (before) {
-    tickets[order.id] = { ...before, order };
-  }
+  const { ticket, effect } = nextTicket(before, order, now);
+  if (ticket) tickets[order.id] = ticket;
+  else delete tickets[order.id];
   return {
     state: {
       cursor: { epoch: state.cursor.epoch, since: ev.seq },
@@ -172,8 +147,37 @@ export function applyStreamEvent(state: BoardState, ev: StreamInput, now: number
       stats: { ...state.stats, applied: state.stats.applied + 1 },
       lastEventAt: now,
     },
-    effects,
+    effects: effect ? [effect] : [],
   };
+}
+
+/**
+ * An order's ticket after a change: in its column; leaving with a banner (rejected, expired,
+ * cancelled); or gone (undefined) — picked up, or never on this board.
+ */
+function nextTicket(before: Ticket | undefined, order: Order, now: number): { ticket?: Ticket; effect?: BoardEffect } {
+  const column = columnOf(order.status);
+  if (column) {
+    const fresh = before === undefined;
+    const seen = fresh ? order.status !== "PLACED" : before.seen || order.status !== "PLACED";
+    const ticket = { order, column, firstSeenAt: before?.firstSeenAt ?? now, seen };
+    return fresh && order.status === "PLACED"
+      ? { ticket, effect: { kind: "new-order", orderId: order.id } }
+      : { ticket };
+  }
+  if (order.status === "PICKED_UP" || order.status === "DELIVERED" || !before) return {};
+  if (before.leaving) return { ticket: { ...before, order } };
+  // REJECTED, EXPIRED, CANCELLED: a banner first, so nobody wonders where the ticket went.
+  const wasCooking =
+    before.order.status === "ACCEPTED" || before.order.status === "PREPARING" || before.order.status === "READY";
+  const alarm = order.status === "CANCELLED" && wasCooking;
+  const ticket = {
+    ...before,
+    order,
+    seen: true,
+    leaving: { since: now, removeAt: alarm ? null : now + LEAVE_MS, alarm },
+  };
+  return alarm ? { ticket, effect: { kind: "cancelled-while-cooking", orderId: order.id } } : { ticket };
 }
 
 /** After a replay the client must be exactly at the room's seq; anything else is a gap. */
