@@ -10,10 +10,8 @@ import {
   type Actor,
   type ErrorBody,
   type MerchantActionKind,
-  type Merchant,
   type Order,
   type OrderStatus,
-  type PlaceOrderBody,
   type StreamEventName,
 } from "../../schema/index.ts";
 import { decideKitchen } from "./kitchen.ts";

@@ -13,7 +13,6 @@ import type {
   MerchantEventEnvelope,
   MerchantOrderEnvelope,
   MerchantSnapshotEnvelope,
-  Order,
   OrderSnapshotEnvelope,
   OrderStreamEnvelope,
   ReplayDoneEnvelope,

@@ -16,7 +16,6 @@ import {
   type AppContext,
   type AppEnv,
   authenticated,
-  merchantRoom,
   perform,
   readableOrder,
   restCall,

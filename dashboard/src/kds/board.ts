@@ -9,7 +9,13 @@
  * - Orders leave when picked up; rejected / expired / cancelled tickets stay a short while with
  *   a banner; a cancellation of an order already cooking stays until someone acknowledges it.
  */
-import { isActiveStatus, type Order, type OrderStatus, type StreamEventName } from "../../../schema/index.ts";
+import {
+  isActiveStatus,
+  type MerchantEventName,
+  type Order,
+  type OrderStatus,
+  type StreamEventName,
+} from "../../../schema/index.ts";
 import { judgeSeq, emptyStats, type StreamCursor, type StreamStats } from "../stream.ts";
 
 export type Column = "new" | "cooking" | "ready";
@@ -117,8 +123,9 @@ export function applySnapshot(state: BoardState, snap: SnapshotInput, now: numbe
 
 export interface StreamInput {
   seq: number;
-  event: StreamEventName;
-  order: Order;
+  event: StreamEventName | MerchantEventName;
+  /** Absent for an event about the merchant rather than one order: it only advances the stream. */
+  order?: Order;
 }
 
 export function applyStreamEvent(state: BoardState, ev: StreamInput, now: number): BoardUpdate {
@@ -134,12 +141,16 @@ export function applyStreamEvent(state: BoardState, ev: StreamInput, now: number
     };
   }
   const tickets = { ...state.tickets };
-  const before = tickets[ev.order.id];
-  // Versions only grow; an older copy of an order never overwrites a newer one.
-  const order = before && before.order.version > ev.order.version ? before.order : ev.order;
-  const { ticket, effect } = nextTicket(before, order, now);
-  if (ticket) tickets[order.id] = ticket;
-  else delete tickets[order.id];
+  let effect: BoardEffect | null = null;
+  if (ev.order) {
+    const before = tickets[ev.order.id];
+    // Versions only grow; an older copy of an order never overwrites a newer one.
+    const order = before && before.order.version > ev.order.version ? before.order : ev.order;
+    const next = nextTicket(before, order, now);
+    effect = next.effect ?? null;
+    if (next.ticket) tickets[order.id] = next.ticket;
+    else delete tickets[order.id];
+  }
   return {
     state: {
       cursor: { epoch: state.cursor.epoch, since: ev.seq },

@@ -31,7 +31,7 @@ export type RoomChange = { to: OrderStatus } | { change: keyof typeof NON_STATUS
 export function merchantMay(change: RoomChange, status: OrderStatus): boolean {
   if ("to" in change) return canTransition(status, change.to, "merchant");
   const rule = NON_STATUS_CHANGES[change.change];
-  return rule.by === "merchant" && (rule.in as readonly OrderStatus[]).includes(status);
+  return (rule.by as readonly string[]).includes("merchant") && (rule.in as readonly OrderStatus[]).includes(status);
 }
 
 interface OrderCommandSpec<A extends OrderCommand> {

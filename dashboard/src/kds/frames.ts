@@ -34,7 +34,11 @@ export function applyRoomEvent(
     return { ...update, synced: update.effects.length === 0 };
   }
   return {
-    ...applyStreamEvent(board, { seq: env.seq, event: env.event, order: env.payload.order }, now),
+    ...applyStreamEvent(
+      board,
+      { seq: env.seq, event: env.event, ...("order" in env.payload ? { order: env.payload.order } : {}) },
+      now,
+    ),
     synced: false,
   };
 }
