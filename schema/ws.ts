@@ -138,12 +138,29 @@ export const MerchantStreamEnvelopeSchema = z.union([
 ]);
 export type MerchantStreamEnvelope = z.infer<typeof MerchantStreamEnvelopeSchema>;
 
+/**
+ * Whether customers' live views are current (an addition): the relays to order rooms are backed
+ * up when changes wait longer than a few seconds. Sent when that flips, and in SNAPSHOT; not a
+ * stream event (no seq), so it is never replayed.
+ */
+export const DeliveryStatusSchema = z.object({
+  customersBehind: z.boolean(),
+  pending: z.number().int().min(0),
+  oldestPendingAgeMs: z.number().min(0),
+});
+export type DeliveryStatus = z.infer<typeof DeliveryStatusSchema>;
 export const MerchantSnapshotEnvelopeSchema = z.object({
   event: z.literal("SNAPSHOT"),
   seq: z.number().int().min(0),
   ...envelopeBase,
   // `merchant` is an addition to the contract: the screen shows which kitchen it is on.
-  payload: z.object({ epoch: z.string(), orders: z.array(OrderSchema), merchant: MerchantSchema.optional() }),
+  payload: z.object({
+    epoch: z.string(),
+    orders: z.array(OrderSchema),
+    merchant: MerchantSchema.optional(),
+    // Additions: whether customers' live views are current (see DELIVERY_STATUS).
+    delivery: DeliveryStatusSchema.optional(),
+  }),
 });
 export type MerchantSnapshotEnvelope = z.infer<typeof MerchantSnapshotEnvelopeSchema>;
 
@@ -175,6 +192,14 @@ export type AckEnvelope = z.infer<typeof AckEnvelopeSchema>;
 export type BulkResultEnvelope = z.infer<typeof BulkResultEnvelopeSchema>;
 export type ErrorEnvelope = z.infer<typeof ErrorEnvelopeSchema>;
 
+/** DELIVERY_STATUS: sent when customers' views fall behind or catch up (no seq; never replayed). */
+export const DeliveryStatusEnvelopeSchema = z.object({
+  event: z.literal("DELIVERY_STATUS"),
+  ...envelopeBase,
+  payload: DeliveryStatusSchema,
+});
+export type DeliveryStatusEnvelope = z.infer<typeof DeliveryStatusEnvelopeSchema>;
+
 /** Anything the MerchantOrderRoom sends in one envelope. */
 export const MerchantServerEnvelopeSchema = z.union([
   MerchantStreamEnvelopeSchema,
@@ -183,6 +208,7 @@ export const MerchantServerEnvelopeSchema = z.union([
   AckEnvelopeSchema,
   BulkResultEnvelopeSchema,
   ErrorEnvelopeSchema,
+  DeliveryStatusEnvelopeSchema,
 ]);
 export type MerchantServerEnvelope = z.infer<typeof MerchantServerEnvelopeSchema>;
 

@@ -10,6 +10,7 @@ import { merchantsRoutes } from "./routes/merchants.ts";
 import { socketRoutes } from "./routes/sockets.ts";
 import { devMode, devRoutes } from "./routes/dev.ts";
 import type { Principal } from "./domain/changes.ts";
+import { errorField, log, stackField } from "./log.ts";
 
 /** The demo merchant `npm run dev` promises; created once per isolate, in dev mode only. */
 let demoSeeded = false;
@@ -52,6 +53,11 @@ app.onError((err, c) => {
     return errorJson({ code: codeForStatus(err.status), message: err.message || "request refused" });
   }
   // Never a stack trace to the client; the log has it.
-  console.error(`[worker] ${c.req.method} ${new URL(c.req.url).pathname} failed`, err);
+  log("error", "request failed", {
+    method: c.req.method,
+    path: new URL(c.req.url).pathname,
+    error: errorField(err),
+    stack: stackField(err),
+  });
   return errorJson({ code: "INTERNAL", message: "internal error" });
 });

@@ -8,6 +8,7 @@ import type {
   AckEnvelope,
   BulkItemResult,
   BulkResultEnvelope,
+  DeliveryStatusEnvelope,
   ErrorBody,
   ErrorEnvelope,
   MerchantEventEnvelope,
@@ -88,6 +89,10 @@ export function bulkResultFrame(results: BulkItemResult[], requestId?: string): 
     at: now(),
     payload: { results },
   } satisfies BulkResultEnvelope);
+}
+
+export function deliveryStatusFrame(payload: DeliveryStatusEnvelope["payload"]): string {
+  return serialise({ event: "DELIVERY_STATUS", at: now(), payload } satisfies DeliveryStatusEnvelope);
 }
 
 export function errorFrame(error: ErrorBody, requestId?: string): string {

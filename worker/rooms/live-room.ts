@@ -12,6 +12,7 @@ import {
   type ErrorBody,
   type Role,
 } from "../../schema/index.ts";
+import { errorField, log, stackField } from "../log.ts";
 import { EventLog } from "./event-log.ts";
 import { errorFrame, replayDoneFrame, type SnapshotPayload, snapshotFrame } from "./frames.ts";
 import { DEFAULT_SOCKET_LIMIT, parseRateLimit, RateCounter } from "../rate-limit.ts";
@@ -160,7 +161,7 @@ export abstract class LiveRoom extends DurableObject<Env> {
       await this.onFrame(ws, who, frame);
     } catch (err) {
       // A bug must cost one reply, never the room or the other sockets.
-      console.error(`[${this.roomName}] frame failed`, err);
+      log("error", "frame failed", { room: this.roomName, error: errorField(err), stack: stackField(err) });
       this.sendError(ws, { code: "INTERNAL", message: "internal error" }, requestIdOf(frame));
     }
   }
@@ -177,7 +178,7 @@ export abstract class LiveRoom extends DurableObject<Env> {
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
     this.frames.forget(ws);
-    console.warn(`[${this.roomName}] socket error`, error);
+    log("warn", "socket error", { room: this.roomName, error: errorField(error) });
   }
 }
 

@@ -153,6 +153,7 @@ export class StreamWatcher {
       case "ACK":
       case "BULK_RESULT":
       case "ERROR":
+      case "DELIVERY_STATUS":
         if (env.seq !== undefined) this.violations.push(`${where}: reply ${env.event} carries seq ${env.seq}`);
         return;
     }

@@ -40,9 +40,8 @@ async function orderRoomLog(orderId: string) {
 }
 
 async function pendingOf(merchantId: string): Promise<number> {
-  return inMerchantRoom(merchantId, (room) =>
-    (room as unknown as { parts: { delivery: { pending(): number } } }).parts.delivery.pending(),
-  );
+  const { outbox } = await inMerchantRoom(merchantId, (room) => room.ops());
+  return Object.values(outbox).reduce((n, r) => n + r.pending, 0);
 }
 
 /** Waits (on the real alarm) until D1 and the OrderRoom hold the merchant room's version of every order. */

@@ -29,6 +29,7 @@ export function applyRoomEvent(
     const snapshot = { seq: env.seq, epoch: env.payload.epoch, orders: env.payload.orders };
     return { ...applySnapshot(board, snapshot, now), synced: true };
   }
+  if (env.event === "DELIVERY_STATUS") return { state: board, effects: [], synced: false };
   if (env.event === "REPLAY_DONE") {
     const update = applyReplayDone(board, { seq: env.seq, epoch: env.payload.epoch });
     return { ...update, synced: update.effects.length === 0 };

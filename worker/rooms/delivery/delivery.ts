@@ -9,6 +9,7 @@
  * the change that fails, and parks a change that fails alone while the one after it goes through.
  */
 import { type EventLog, RETAIN_MS, type StoredEvent } from "../event-log.ts";
+import { logger } from "../../log.ts";
 import { applyLayout } from "../storage-schema.ts";
 import { DELIVERY_TABLES } from "./tables.ts";
 import { backoffMs, errorMessage, type Receiver } from "./receiver.ts";
@@ -54,6 +55,7 @@ export class Delivery {
     private readonly storage: DurableObjectStorage,
     private readonly log: EventLog,
     private readonly clock: () => number,
+    private readonly say: ReturnType<typeof logger> = logger(() => ({})),
   ) {
     applyLayout(storage, DELIVERY_TABLES);
   }
@@ -164,9 +166,13 @@ export class Delivery {
     s.attempts++;
     if (r.parksPoison && s.attempts >= PARK_AFTER && (await this.parkIfPoison(r, s, events[0]!, now))) return true;
     s.nextMs = now + backoffMs(s.attempts);
-    console.warn(
-      JSON.stringify({ msg: "delivery failed", receiver: r.name, attempts: s.attempts, error: s.lastError }),
-    );
+    this.say("warn", "delivery failed", {
+      receiver: r.name,
+      seq: events[0]!.seq,
+      attempts: s.attempts,
+      retryInMs: s.nextMs - now,
+      error: s.lastError,
+    });
     this.writeCursor(r.name, s, true);
     return false;
   }
@@ -192,7 +198,7 @@ export class Delivery {
       s.lastError ?? "unknown",
       now,
     );
-    console.error(JSON.stringify({ msg: "change parked", receiver: r.name, seq: event.seq, error: s.lastError }));
+    this.say("error", "change parked", { receiver: r.name, seq: event.seq, order: event.orderId, error: s.lastError });
     this.advance(s, probe.seq, r.batch);
     this.writeCursor(r.name, s, true);
     return true;

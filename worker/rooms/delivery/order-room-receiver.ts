@@ -7,6 +7,7 @@
  */
 import type { StreamEnvelope } from "../../../schema/index.ts";
 import { merchantActionOf } from "../../domain/changes.ts";
+import { logger } from "../../log.ts";
 import { type EventLog, readEnvelope, type StoredEvent } from "../event-log.ts";
 import type { RelayEnvelope } from "../order-room.ts";
 import { backoffMs, type DeliveryTargets, errorMessage, type Receiver, type SideWork } from "./receiver.ts";
@@ -44,6 +45,7 @@ export class OrderRoomReceiver implements Receiver {
     private readonly sql: SqlStorage,
     private readonly log: EventLog,
     private readonly targets: () => DeliveryTargets,
+    private readonly say: ReturnType<typeof logger> = logger(() => ({})),
   ) {
     this.backlogged = new Set(
       sql
@@ -82,10 +84,14 @@ export class OrderRoomReceiver implements Receiver {
       if (list) list.push(e);
       else byOrder.set(e.orderId, [e]);
     }
+    const failed: string[] = [];
+    let lastError = "";
     await this.inParallel([...byOrder], async ([orderId, list]) => {
       try {
         await this.relay(orderId, list);
       } catch (err) {
+        failed.push(orderId);
+        lastError = errorMessage(err);
         this.sql.exec(
           `INSERT OR REPLACE INTO relay_backlog (order_id, from_seq, attempts, next_ms, since_ms, last_error) VALUES (?, ?, 1, ?, ?, ?)`,
           orderId,
@@ -97,7 +103,13 @@ export class OrderRoomReceiver implements Receiver {
         this.backlogged.add(orderId);
       }
     });
+    if (failed.length > 0) this.reportFailures("relay failed", failed, lastError);
     return byOrder.size;
+  }
+
+  /** One log line per failed pass, not per order: an outage of thousands stays readable. */
+  private reportFailures(msg: string, orders: string[], error: string): void {
+    this.say("warn", msg, { receiver: this.name, orders: orders.length, order: orders[0], error });
   }
 
   /** Sends `events` of one order; if its room is missing an earlier version, resends from there. */
@@ -120,12 +132,16 @@ export class OrderRoomReceiver implements Receiver {
         BACKLOG_PER_FLUSH,
       )
       .toArray();
+    const failed: string[] = [];
+    let lastError = "";
     await this.inParallel(due, async (row) => {
       try {
         await this.relay(row.order_id, this.log.forOrder(row.order_id, row.from_seq));
         this.sql.exec(`DELETE FROM relay_backlog WHERE order_id = ?`, row.order_id);
         this.backlogged.delete(row.order_id);
       } catch (err) {
+        failed.push(row.order_id);
+        lastError = errorMessage(err);
         this.sql.exec(
           `UPDATE relay_backlog SET attempts = ?, next_ms = ?, last_error = ? WHERE order_id = ?`,
           row.attempts + 1,
@@ -135,6 +151,7 @@ export class OrderRoomReceiver implements Receiver {
         );
       }
     });
+    if (failed.length > 0) this.reportFailures("relay retry failed", failed, lastError);
     return due.length;
   }
 
