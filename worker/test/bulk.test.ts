@@ -1,8 +1,11 @@
 /** `POST /api/merchants/:merchantId/orders/bulk`: per-order results in request order; what can move, moves. */
 import { describe, expect, it } from "vitest";
 import { BulkResponseSchema, type BulkItemResult, type Order } from "../../schema/index.ts";
-import { api, placeOrder, setupMerchant, tokens } from "./helpers.ts";
-import { expectError, expectGapless, expectJson, expectZod400, merchantLog, orderIn } from "./rest-support.ts";
+import { expectError, expectGapless, expectJson, expectZod400 } from "./support/assertions.ts";
+import { tokens } from "./support/credentials.ts";
+import { orderIn, placeOrder, setupMerchant } from "./support/fixtures.ts";
+import { api } from "./support/http.ts";
+import { merchantLog } from "./support/room-seams.ts";
 
 const bulkPath = (merchantId: string) => `/api/merchants/${merchantId}/orders/bulk`;
 

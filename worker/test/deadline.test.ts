@@ -7,26 +7,13 @@ import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import type { AuditEntry, Order } from "../../schema/index.ts";
-import {
-  api,
-  flushOutbox,
-  inMerchantRoom,
-  merchantStub,
-  orderStub,
-  placeOrder,
-  setupMerchant,
-  tokens,
-} from "./helpers.ts";
-import { expectError, expectGapless, merchantLog } from "./rest-support.ts";
+import { expectError, expectGapless } from "./support/assertions.ts";
+import { tokens } from "./support/credentials.ts";
+import { flushOutbox, merchantStub, orderStub, placeOrder, setupMerchant } from "./support/fixtures.ts";
+import { api } from "./support/http.ts";
+import { advanceRoomClock, merchantLog } from "./support/room-seams.ts";
 
 const MINUTE = 60_000;
-
-/** Moves the room's clock `ms` ahead of real time. */
-function advanceRoomClock(merchantId: string, ms: number) {
-  return inMerchantRoom(merchantId, (room) => {
-    room.clock = () => Date.now() + ms;
-  });
-}
 
 async function read(orderId: string, token: string): Promise<Order> {
   const res = await api<Order>("GET", `/api/orders/${orderId}`, { token });
@@ -119,7 +106,7 @@ describe("acceptance deadline", () => {
     expect((await read(medium.id, staff)).status).toBe("PLACED");
     expect((await read(slow.id, other.staff)).status).toBe("PLACED");
 
-    await advanceRoomClock(merchantId, 190_000);
+    await advanceRoomClock(merchantId, 100_000);
     await runDurableObjectAlarm(merchantStub(merchantId));
     expect((await read(medium.id, staff)).status).toBe("EXPIRED");
     expect((await merchantLog(merchantId)).map((e) => e.event)).toEqual([

@@ -6,21 +6,21 @@
  */
 import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:workers";
-import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import type { AuditEntry, Order } from "../../schema/index.ts";
+import { expectGapless } from "./support/assertions.ts";
+import { tokens } from "./support/credentials.ts";
+import { DRIVER, flushOutbox, merchantStub, placeOrder, setupMerchant } from "./support/fixtures.ts";
+import { api, type ApiResponse } from "./support/http.ts";
 import {
-  api,
-  flushOutbox,
-  inMerchantRoom,
-  merchantStub,
-  open,
-  orderStub,
-  placeOrder,
-  setupMerchant,
-  tokens,
-  type ApiResponse,
-} from "./helpers.ts";
-import { DRIVER, expectGapless, merchantLog } from "./rest-support.ts";
+  isMarkedInstance,
+  markInstance,
+  merchantLog,
+  orderLog,
+  resetRoomClock,
+  setRoomClock,
+} from "./support/room-seams.ts";
+import { open } from "./support/sockets.ts";
 
 interface Step {
   name: string;
@@ -28,17 +28,6 @@ interface Step {
   status: number;
   /** The events this step must commit, as [event, order label]. */
   events: [string, string][];
-}
-
-async function orderRoomLog(orderId: string) {
-  return runInDurableObject(orderStub(orderId), (_room, state) =>
-    state.storage.sql
-      .exec<{ seq: number; version: number; envelope: string }>(
-        `SELECT seq, version, envelope FROM events ORDER BY seq`,
-      )
-      .toArray()
-      .map((r) => ({ seq: r.seq, version: r.version, event: (JSON.parse(r.envelope) as { event: string }).event })),
-  );
 }
 
 describe.each([
@@ -209,13 +198,10 @@ describe.each([
       {
         name: "E misses its deadline",
         run: async () => {
-          await inMerchantRoom(merchantId, (room) => {
-            room.clock = () => Date.now() + 11 * 60_000;
-          });
+          const e = (await merchantStub(merchantId).getOrder(ids.E!))!;
+          await setRoomClock(merchantId, Date.parse(e.acceptBy));
           await runDurableObjectAlarm(merchantStub(merchantId));
-          await inMerchantRoom(merchantId, (room) => {
-            room.clock = () => Date.now();
-          });
+          await resetRoomClock(merchantId);
           return { status: 200 };
         },
         status: 200,
@@ -228,10 +214,10 @@ describe.each([
     const expected: [string, string][] = [];
     for (const [i, step] of steps.entries()) {
       if (evictBefore.includes(i)) {
-        await inMerchantRoom(merchantId, (room) => void Object.assign(room, { beforeEviction: true }));
+        await markInstance(merchantId);
         await evictDurableObject(merchantStub(merchantId));
         // A new instance: nothing in memory survived, only storage.
-        expect(await inMerchantRoom(merchantId, (room) => "beforeEviction" in room)).toBe(false);
+        expect(await isMarkedInstance(merchantId)).toBe(false);
       }
       const res = await step.run();
       expect(res.status, `${step.name}: ${JSON.stringify("body" in res ? res.body : res)}`).toBe(step.status);
@@ -266,7 +252,7 @@ describe.each([
     await flushOutbox(merchantId);
     for (const label of Object.keys(ids)) {
       const mine = log.filter((e) => e.orderId === ids[label]);
-      const roomLog = await orderRoomLog(ids[label]!);
+      const roomLog = await orderLog(ids[label]!);
       expect(roomLog.map((e) => e.seq)).toEqual(mine.map((_, i) => i + 1));
       expect(roomLog.map((e) => [e.event, e.version])).toEqual(mine.map((e) => [e.event, e.version]));
     }
@@ -297,9 +283,7 @@ describe("the audit trail", () => {
     });
     await api("POST", `/api/merchants/${merchantId}/orders/${order.id}/ready`, { token: staff });
     await api("POST", `/api/orders/${order.id}/pickup`, { token: await tokens.driver(DRIVER.driverId) });
-    await inMerchantRoom(merchantId, (room) => {
-      room.clock = () => Date.now() + 11 * 60_000;
-    });
+    await setRoomClock(merchantId, Date.parse(late.acceptBy));
     await runDurableObjectAlarm(merchantStub(merchantId));
 
     const trail = async (id: string, token: string) =>

@@ -3,9 +3,12 @@
  * socket accepted before keeps working — its identity comes back from its attachment, the room's
  * from storage — and `ping` is answered by the runtime without waking the room at all.
  */
-import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { api, flushOutbox, merchantStub, orderStub, placeOrder, setupMerchant, tokens } from "./helpers.ts";
+import { tokens } from "./support/credentials.ts";
+import { evictIfRunning, flushOutbox, merchantStub, orderStub, placeOrder, setupMerchant } from "./support/fixtures.ts";
+import { alarmOf, autoResponseAt, socketCount } from "./support/room-seams.ts";
+import { api } from "./support/http.ts";
 import {
   act,
   barrier,
@@ -16,17 +19,7 @@ import {
   rid,
   streamCount,
   waitFor,
-} from "./socket-helpers.ts";
-
-/** True if the Durable Object had a live instance, which this evicts (evictDurableObject rejects otherwise). */
-async function isRunning(stub: DurableObjectStub): Promise<boolean> {
-  try {
-    await evictDurableObject(stub);
-    return true;
-  } catch {
-    return false;
-  }
-}
+} from "./support/sockets.ts";
 
 describe("after eviction", () => {
   it("a socket accepted before still round-trips an action (ACK) and every socket gets the event, numbering unbroken", async () => {
@@ -115,8 +108,7 @@ describe("after eviction", () => {
     expect(await sleeper.waitClosed()).toMatchObject({ code: 4002 });
     // The room forgot both sockets: a broadcast reaches none of them and nothing breaks.
     await placeOrder(merchantId);
-    const count = await runInDurableObject(merchantStub(merchantId), (_room, state) => state.getWebSockets().length);
-    expect(count).toBe(0);
+    expect(await socketCount(merchantId)).toBe(0);
   });
 });
 
@@ -152,8 +144,8 @@ describe("ping / pong", () => {
     await flushOutbox(merchantId);
     const phone = await openOrderSocket(order.id, customerToken);
     const stub = orderStub(order.id);
-    expect(await isRunning(stub)).toBe(true); // ...and now evicted
-    expect(await isRunning(stub)).toBe(false);
+    expect(await evictIfRunning(stub)).toBe(true); // ...and now evicted
+    expect(await evictIfRunning(stub)).toBe(false);
 
     // More than twice the per-socket frame limit (200 / 10 s): were the room's own code counting
     // these frames, the socket would be closed with 1008 after 400.
@@ -162,14 +154,10 @@ describe("ping / pong", () => {
     expect(phone.closed).toBeNull();
     expect(phone.envelopes.filter((e) => e !== "pong").map((e) => e.event)).toEqual(["SNAPSHOT"]);
     // The room was not woken by any of them.
-    expect(await isRunning(stub)).toBe(false);
+    expect(await evictIfRunning(stub)).toBe(false);
 
     // And the runtime recorded the auto-response on the socket.
-    const stamp = await runInDurableObject(stub, (_room, state) => {
-      const [ws] = state.getWebSockets();
-      return ws ? (state.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? null) : null;
-    });
-    expect(stamp).not.toBeNull();
+    expect(await autoResponseAt(order.id)).not.toBeNull();
     phone.close();
   });
 
@@ -178,15 +166,10 @@ describe("ping / pong", () => {
     const screen = await openMerchantSocket(merchantId, staff);
     await barrier(screen);
     // Nothing scheduled that could wake the room by itself (creating it queued a D1 projection).
-    await waitFor(
-      async () =>
-        (await runInDurableObject(merchantStub(merchantId), (_room, state) => state.storage.getAlarm())) === null,
-      10_000,
-      "no alarm",
-    );
+    await waitFor(async () => (await alarmOf(merchantStub(merchantId))) === null, 10_000, "no alarm");
     await evictDurableObject(merchantStub(merchantId));
     await barrier(screen);
-    expect(await isRunning(merchantStub(merchantId))).toBe(false);
+    expect(await evictIfRunning(merchantStub(merchantId))).toBe(false);
     expect(screen.envelopes.filter((e) => e === "pong")).toHaveLength(2);
     const order = await placeOrder(merchantId);
     expect((await act(screen, "MERCHANT_ACCEPT", { orderId: order.id })).event).toBe("ACK");

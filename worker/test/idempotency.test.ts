@@ -5,8 +5,11 @@
 import { describe, expect, it } from "vitest";
 import type { AuditEntry, BulkItemResult, Order } from "../../schema/index.ts";
 import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
-import { api, inMerchantRoom, ITEMS, merchantStub, placeOrder, setupMerchant, tokens } from "./helpers.ts";
-import { expectError, expectGapless, expectJson, merchantLog, orderIn } from "./rest-support.ts";
+import { expectError, expectGapless, expectJson } from "./support/assertions.ts";
+import { tokens } from "./support/credentials.ts";
+import { ITEMS, merchantStub, orderIn, placeOrder, setupMerchant } from "./support/fixtures.ts";
+import { api } from "./support/http.ts";
+import { advanceRoomClock, merchantLog } from "./support/room-seams.ts";
 
 const withKey = (key: string) => ({ "Idempotency-Key": key });
 
@@ -396,11 +399,7 @@ describe("Idempotency-Key", () => {
     expect(afterEviction.body).toEqual(first.body);
 
     // A day later (the alarm's housekeeping has run), the key still answers the first response.
-    const moveClock = (ms: number) =>
-      inMerchantRoom(merchantId, (room) => {
-        room.clock = () => Date.now() + ms;
-      });
-    await moveClock(24 * 60 * 60_000);
+    await advanceRoomClock(merchantId, 24 * 60 * 60_000);
     await runDurableObjectAlarm(merchantStub(merchantId));
     const dayLater = await api<Order>("POST", path, { token: staff, headers: withKey("ready-once") });
     expect(dayLater.status).toBe(200);
@@ -409,7 +408,7 @@ describe("Idempotency-Key", () => {
 
     // Long after, the key may be forgotten: the same request is then decided afresh (and refused,
     // the order being READY already) — never replayed as a different change.
-    await moveClock(3 * 24 * 60 * 60_000);
+    await advanceRoomClock(merchantId, 2 * 24 * 60 * 60_000);
     await runDurableObjectAlarm(merchantStub(merchantId));
     const muchLater = await api("POST", path, { token: staff, headers: withKey("ready-once") });
     expect([200, 409]).toContain(muchLater.status);

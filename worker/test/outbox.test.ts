@@ -1,88 +1,22 @@
 /**
  * The outbox: a relay to an OrderRoom or to D1 that fails is retried by the room's own alarm
  * until delivered, in version order, without duplicates; an outage never slows the kitchen.
- * Failures are injected by wrapping the room's outboxTargets (the seam the room offers for it);
+ * Failures are injected through the room's receiver seam (support/room-seams.ts);
  * delivery is left to the real alarm — the tests never call deliverPending until the very end.
  */
 import { describe, expect, it, vi } from "vitest";
 import { env } from "cloudflare:workers";
-import { runInDurableObject } from "cloudflare:test";
 import type { Order } from "../../schema/index.ts";
-import type { OutboxTargets } from "../rooms/outbox.ts";
-import { api, inMerchantRoom, merchantStub, orderStub, placeOrder, setupMerchant, tokens } from "./helpers.ts";
-import { DRIVER, merchantLog } from "./rest-support.ts";
-
-interface Faults {
-  /** How many more calls to each target fail. */
-  orderRoom: number;
-  projection: number;
-  /** Fail after the receiver applied the relay (a lost acknowledgement) rather than before. */
-  afterDelivery: boolean;
-  calls: { orderRoom: number; projection: number };
-}
-
-/** Wraps the live room's targets so the next N calls fail; returns nothing, state lives on the room. */
-async function injectFaults(merchantId: string, faults: Omit<Faults, "calls">): Promise<void> {
-  await inMerchantRoom(merchantId, (room) => {
-    const real = room.outboxTargets;
-    const state: Faults = { ...faults, calls: { orderRoom: 0, projection: 0 } };
-    Object.assign(room, { faults: state });
-    const wrapped: OutboxTargets = {
-      orderRoom: async (orderId, relay) => {
-        state.calls.orderRoom++;
-        if (state.orderRoom > 0 && !state.afterDelivery) {
-          state.orderRoom--;
-          throw new Error("order room unavailable");
-        }
-        const ack = await real.orderRoom(orderId, relay);
-        if (state.orderRoom > 0) {
-          state.orderRoom--;
-          throw new Error("acknowledgement lost");
-        }
-        return ack;
-      },
-      projection: async (batch) => {
-        state.calls.projection++;
-        if (state.projection > 0 && !state.afterDelivery) {
-          state.projection--;
-          throw new Error("D1 unavailable");
-        }
-        await real.projection(batch);
-        if (state.projection > 0) {
-          state.projection--;
-          throw new Error("acknowledgement lost");
-        }
-      },
-    };
-    room.outboxTargets = wrapped;
-  });
-}
-
-async function faultState(merchantId: string): Promise<Faults> {
-  return inMerchantRoom(merchantId, (room) => structuredClone((room as unknown as { faults: Faults }).faults));
-}
-
-async function outboxRows(merchantId: string) {
-  return inMerchantRoom(merchantId, (_room, state) =>
-    state.storage.sql
-      .exec<{ target: string; attempts: number; last_error: string | null }>(
-        `SELECT target, attempts, last_error FROM outbox`,
-      )
-      .toArray(),
-  );
-}
+import { tokens } from "./support/credentials.ts";
+import { DRIVER, merchantStub, orderStub, placeOrder, setupMerchant } from "./support/fixtures.ts";
+import { api } from "./support/http.ts";
+import { failReceivers, merchantLog, orderLog, outboxRows, receiverFaults } from "./support/room-seams.ts";
 
 async function d1Version(orderId: string): Promise<number | null> {
   const row = await env.DB.prepare(`SELECT version FROM orders WHERE id = ?`)
     .bind(orderId)
     .first<{ version: number }>();
   return row?.version ?? null;
-}
-
-async function orderRoomLog(orderId: string) {
-  return runInDurableObject(orderStub(orderId), (_room, state) =>
-    state.storage.sql.exec<{ seq: number; version: number }>(`SELECT seq, version FROM events ORDER BY seq`).toArray(),
-  );
 }
 
 /** Waits (on the real alarm) until D1 and the OrderRoom hold the merchant room's version of every order. */
@@ -113,7 +47,7 @@ async function expectSameEverywhere(merchantId: string, orderIds: string[]): Pro
     expect(JSON.parse(row!.json)).toEqual(truth);
     const mine = log.filter((e) => e.orderId === id);
     // Each version exactly once, in order, in the OrderRoom's stream and in D1's trail.
-    expect((await orderRoomLog(id)).map((e) => [e.seq, e.version])).toEqual(mine.map((e, i) => [i + 1, e.version]));
+    expect((await orderLog(id)).map((e) => [e.seq, e.version])).toEqual(mine.map((e, i) => [i + 1, e.version]));
     const trail = await env.DB.prepare(
       `SELECT version, seq, event FROM order_events WHERE order_id = ? ORDER BY version`,
     )
@@ -139,18 +73,18 @@ async function busyOrders(merchantId: string, staff: string): Promise<string[]> 
 describe("outbox delivery", () => {
   it("an OrderRoom relay that fails is retried by the alarm until delivered, in version order", async () => {
     const { merchantId, staff } = await setupMerchant();
-    await injectFaults(merchantId, { orderRoom: 3, projection: 0, afterDelivery: false });
+    await failReceivers(merchantId, { orderRoom: 3, projection: 0 });
     const ids = await busyOrders(merchantId, staff);
     await waitConsistent(merchantId, ids);
     await expectSameEverywhere(merchantId, ids);
-    const faults = await faultState(merchantId);
+    const faults = await receiverFaults(merchantId);
     expect(faults.orderRoom).toBe(0); // every injected failure happened…
     expect(faults.calls.orderRoom).toBeGreaterThanOrEqual(6 + 3); // …and was retried
   }, 60_000);
 
   it("a D1 projection that fails is retried by the alarm until delivered", async () => {
     const { merchantId, staff } = await setupMerchant();
-    await injectFaults(merchantId, { orderRoom: 0, projection: 3, afterDelivery: false });
+    await failReceivers(merchantId, { orderRoom: 0, projection: 3 });
     const ids = await busyOrders(merchantId, staff);
     // While D1 is down the rows wait with their error recorded.
     await vi.waitFor(
@@ -166,12 +100,12 @@ describe("outbox delivery", () => {
     );
     await waitConsistent(merchantId, ids);
     await expectSameEverywhere(merchantId, ids);
-    expect((await faultState(merchantId)).projection).toBe(0);
+    expect((await receiverFaults(merchantId)).projection).toBe(0);
   }, 60_000);
 
   it("both receivers failing at once still converge on the merchant room's version", async () => {
     const { merchantId, staff } = await setupMerchant();
-    await injectFaults(merchantId, { orderRoom: 4, projection: 4, afterDelivery: false });
+    await failReceivers(merchantId, { orderRoom: 4, projection: 4 });
     const ids = await busyOrders(merchantId, staff);
     await waitConsistent(merchantId, ids, 30_000);
     await expectSameEverywhere(merchantId, ids);
@@ -179,17 +113,17 @@ describe("outbox delivery", () => {
 
   it("a lost acknowledgement is retried and the receivers apply it once (idempotent by version)", async () => {
     const { merchantId, staff } = await setupMerchant();
-    await injectFaults(merchantId, { orderRoom: 3, projection: 3, afterDelivery: true });
+    await failReceivers(merchantId, { orderRoom: 3, projection: 3, afterDelivery: true });
     const ids = await busyOrders(merchantId, staff);
     await waitConsistent(merchantId, ids);
     await expectSameEverywhere(merchantId, ids);
-    const faults = await faultState(merchantId);
+    const faults = await receiverFaults(merchantId);
     expect(faults.orderRoom + faults.projection).toBe(0);
   }, 60_000);
 
   it("an outage never slows the kitchen: changes commit and answer while nothing can be delivered", async () => {
     const { merchantId, staff } = await setupMerchant();
-    await injectFaults(merchantId, { orderRoom: 1_000_000, projection: 1_000_000, afterDelivery: false });
+    await failReceivers(merchantId, { orderRoom: 1_000_000, projection: 1_000_000 });
     const ids = await busyOrders(merchantId, staff);
     expect((await merchantLog(merchantId)).length).toBe(6);
     const board = await api("GET", `/api/merchants/${merchantId}/orders`, { token: staff });
@@ -202,18 +136,14 @@ describe("outbox delivery", () => {
     expect(pending.filter((r) => r.target === "projection").length).toBeGreaterThanOrEqual(6);
 
     // The outage ends; the alarm delivers everything.
-    await inMerchantRoom(merchantId, (room) => {
-      const faults = (room as unknown as { faults: Faults }).faults;
-      faults.orderRoom = 0;
-      faults.projection = 0;
-    });
+    await failReceivers(merchantId, { orderRoom: 0, projection: 0 });
     await waitConsistent(merchantId, ids, 45_000);
     await expectSameEverywhere(merchantId, ids);
   }, 90_000);
 
   it("in a rush D1 gets a batch per window, not a call per change, and every change still arrives", async () => {
     const { merchantId, staff } = await setupMerchant();
-    await injectFaults(merchantId, { orderRoom: 0, projection: 0, afterDelivery: false }); // counts calls only
+    await failReceivers(merchantId, { orderRoom: 0, projection: 0 }); // counts calls only
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) ids.push((await placeOrder(merchantId)).id);
     const m = `/api/merchants/${merchantId}/orders`;
@@ -221,7 +151,7 @@ describe("outbox delivery", () => {
       expect((await api("POST", `${m}/${id}/accept`, { token: staff })).status).toBe(200);
     await waitConsistent(merchantId, ids);
     await expectSameEverywhere(merchantId, ids);
-    const { calls } = await faultState(merchantId);
+    const { calls } = await receiverFaults(merchantId);
     expect(calls.orderRoom).toBe(30); // the customer's view is not batched: one relay per change
     expect(calls.projection).toBeLessThanOrEqual(15); // 30 changes (+ the merchant's settings)
   }, 60_000);

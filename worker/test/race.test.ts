@@ -1,8 +1,11 @@
 /** Concurrent changes to one order: the room is the single writer, so exactly one wins. */
 import { describe, expect, it } from "vitest";
 import type { Order } from "../../schema/index.ts";
-import { api, flushOutbox, orderStub, placeOrder, setupMerchant, tokens } from "./helpers.ts";
-import { expectError, expectGapless, merchantLog } from "./rest-support.ts";
+import { expectError, expectGapless } from "./support/assertions.ts";
+import { tokens } from "./support/credentials.ts";
+import { flushOutbox, orderStub, placeOrder, setupMerchant } from "./support/fixtures.ts";
+import { api } from "./support/http.ts";
+import { merchantLog } from "./support/room-seams.ts";
 
 describe("racing changes", () => {
   it("two accepts of the same order: exactly one 200, the other 409, one event", async () => {

@@ -8,8 +8,11 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { app } from "../app.ts";
 import { issueToken, verifyToken } from "../auth.ts";
-import { api, BASE, placeOrder, SECRET, setupMerchant, tokens } from "./helpers.ts";
-import { badTokens, expectError, expectJson, expectZod400, merchantLog } from "./rest-support.ts";
+import { expectError, expectJson, expectZod400 } from "./support/assertions.ts";
+import { badCredentials, tokens } from "./support/credentials.ts";
+import { placeOrder, setupMerchant } from "./support/fixtures.ts";
+import { api, BASE, SECRET } from "./support/http.ts";
+import { merchantLog } from "./support/room-seams.ts";
 
 /** Every REST route of the contract, with a body that would be valid. */
 function routes(merchantId: string, orderId: string): { method: string; path: string; body?: unknown }[] {
@@ -77,7 +80,7 @@ describe("401 on every route", () => {
     const { merchantId } = await setupMerchant();
     const order = await placeOrder(merchantId);
     const before = await merchantLog(merchantId);
-    const bad = await badTokens();
+    const bad = await badCredentials({ role: "dispatch", sub: "dispatch-1" });
     for (const route of routes(merchantId, order.id)) {
       for (const { what, header } of bad) {
         const res = await api(route.method, route.path, {

@@ -5,8 +5,11 @@
 import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:workers";
 import { ListOrdersResponseSchema, OrderSchema, type Order } from "../../schema/index.ts";
-import { api, flushOutbox, placeOrder, setupMerchant, tokens, uniqueId } from "./helpers.ts";
-import { expectError, expectJson, expectZod400, merchantLog, orderIn } from "./rest-support.ts";
+import { expectError, expectJson, expectZod400 } from "./support/assertions.ts";
+import { tokens } from "./support/credentials.ts";
+import { flushOutbox, orderIn, placeOrder, setupMerchant } from "./support/fixtures.ts";
+import { api, uniqueId } from "./support/http.ts";
+import { merchantLog } from "./support/room-seams.ts";
 
 const actionPath = (merchantId: string, orderId: string, action: string) =>
   `/api/merchants/${merchantId}/orders/${orderId}/${action}`;

@@ -4,9 +4,11 @@
  */
 import { describe, expect, it } from "vitest";
 import { AuditTrailResponseSchema, OrderSchema, type AuditEntry, type Order } from "../../schema/index.ts";
-import { runInDurableObject } from "cloudflare:test";
-import { api, ITEMS, merchantStub, placeOrder, setupMerchant, tokens, uniqueId } from "./helpers.ts";
-import { DRIVER, expectError, expectJson, expectZod400, merchantLog, orderIn } from "./rest-support.ts";
+import { expectError, expectJson, expectZod400 } from "./support/assertions.ts";
+import { tokens } from "./support/credentials.ts";
+import { DRIVER, ITEMS, orderIn, placeOrder, setupMerchant } from "./support/fixtures.ts";
+import { api, uniqueId } from "./support/http.ts";
+import { merchantLog, roomTables } from "./support/room-seams.ts";
 
 const post = async (path: string, token: string, body?: unknown) =>
   api<Order>("POST", path, { token, ...(body !== undefined ? { body } : {}) });
@@ -100,23 +102,14 @@ describe("POST /api/orders", () => {
       404,
       "NOT_FOUND",
     );
-    const tables = () =>
-      runInDurableObject(merchantStub(ghost), (_room, state) =>
-        state.storage.sql
-          .exec<{ name: string }>(
-            `SELECT name FROM sqlite_master WHERE name NOT LIKE '_cf_%' AND name NOT LIKE 'sqlite_%'`,
-          )
-          .toArray()
-          .map((r) => r.name),
-      );
-    expect(await tables()).toEqual([]);
+    expect(await roomTables(ghost)).toEqual([]);
 
     // Set up for real, the same merchant works at once, and the key of the 404 is not held against it.
     expect(
       (await api("PUT", `/api/merchants/${ghost}`, { token: await tokens.dispatch(), body: { name: "Now open" } }))
         .status,
     ).toBe(201);
-    expect(await tables()).toContain("orders");
+    expect(await roomTables(ghost)).toContain("orders");
     const placed = await api<Order>("POST", "/api/orders", {
       token: customer,
       body: { merchantId: ghost, items: ITEMS },

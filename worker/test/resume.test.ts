@@ -3,20 +3,12 @@
  * missed, in order, then REPLAY_DONE — also when the room was evicted meanwhile; a since the room
  * can no longer serve (wrong epoch, pruned, from the future) gets a SNAPSHOT instead.
  */
-import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { MerchantOrderRoom } from "../rooms/merchant-order-room.ts";
-import { RETAIN_EVENTS, RETAIN_MS } from "../rooms/event-log.ts";
-import {
-  api,
-  flushOutbox,
-  merchantStub,
-  orderStub,
-  placeOrder,
-  setupMerchant,
-  tokens,
-  type TestSocket,
-} from "./helpers.ts";
+import { tokens } from "./support/credentials.ts";
+import { flushOutbox, merchantStub, orderStub, placeOrder, setupMerchant } from "./support/fixtures.ts";
+import { api } from "./support/http.ts";
+import { advanceRoomClock, oldestKeptSeq, RETAIN_EVENTS, RETAIN_MS, updatePrepTimeMany } from "./support/room-seams.ts";
 import {
   act,
   checkFrames,
@@ -24,8 +16,9 @@ import {
   openOrderSocket,
   openOrderSocketFromStart,
   streamCount,
+  type TestSocket,
   waitFor,
-} from "./socket-helpers.ts";
+} from "./support/sockets.ts";
 
 /** 50 changes, REST and socket interleaved: 10 orders × (place, accept, preparing, prep time, ready). */
 async function fiftyChanges(merchantId: string, staff: string, other: TestSocket): Promise<void> {
@@ -173,14 +166,7 @@ describe("merchant room resume", () => {
     // Yielding every 100 changes, as a busy kitchen's room would between frames, so its own
     // background work (outbox delivery) runs meanwhile.
     const extra = RETAIN_EVENTS + 20;
-    await runInDurableObject(merchantStub(merchantId), async (room: MerchantOrderRoom) => {
-      const call = { principal: { role: "merchant" as const, id: "staff-1", merchantId }, via: "socket" as const };
-      for (let i = 0; i < extra; i++) {
-        const r = room.updatePrepTime(call, order.id, 1 + (i % 180));
-        if (!r.ok) throw new Error(JSON.stringify(r.error));
-        if (i % 100 === 99) await new Promise((resolve) => setTimeout(resolve, 0));
-      }
-    });
+    await updatePrepTimeMany(merchantId, order.id, extra);
     const total = 2 + extra;
     // The outbox must be drained before the log may drop anything (it still needs the events).
     await waitFor(
@@ -193,26 +179,16 @@ describe("merchant room resume", () => {
     // Housekeeping now (a fresh instance, so it is due) keeps everything: none of it is 24 h old.
     await evictDurableObject(merchantStub(merchantId));
     expect(await runDurableObjectAlarm(merchantStub(merchantId))).toBe(true);
-    const oldestNow = await runInDurableObject(
-      merchantStub(merchantId),
-      (_room, state) => state.storage.sql.exec<{ seq: number }>(`SELECT MIN(seq) AS seq FROM events`).one().seq,
-    );
-    expect(oldestNow).toBe(1);
+    expect(await oldestKeptSeq(merchantId)).toBe(1);
     const full = await openMerchantSocket(merchantId, staff, { since: "1", epoch });
     await full.until((envs) => envs.some((e) => e.event === "REPLAY_DONE"), 60_000, "REPLAY_DONE");
     expect(full.stream()).toHaveLength(total - 1);
     full.close();
 
     // A day and more later, the room's housekeeping prunes.
-    await runInDurableObject(merchantStub(merchantId), (room: MerchantOrderRoom) => {
-      room.clock = () => Date.now() + RETAIN_MS + 60 * 60 * 1000;
-    });
+    await advanceRoomClock(merchantId, RETAIN_MS + 60 * 60 * 1000);
     expect(await runDurableObjectAlarm(merchantStub(merchantId))).toBe(true);
-    const oldest = await runInDurableObject(
-      merchantStub(merchantId),
-      (_room, state) => state.storage.sql.exec<{ seq: number }>(`SELECT MIN(seq) AS seq FROM events`).one().seq,
-    );
-    expect(oldest).toBe(total - RETAIN_EVENTS + 1);
+    expect(await oldestKeptSeq(merchantId)).toBe(total - RETAIN_EVENTS + 1);
 
     const tooOld = await openMerchantSocket(merchantId, staff, { since: "1", epoch });
     expect(tooOld.envelopes).toHaveLength(1);

@@ -7,8 +7,11 @@
 import { exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ErrorCode, Order } from "../../schema/index.ts";
-import { api, BASE, connect, ITEMS, merchantStub, open, uniqueId } from "./helpers.ts";
-import { asApiResponse, badCredentials, expectErrorShape, tokenFor, type Claims } from "./security-support.ts";
+import { expectError } from "./support/assertions.ts";
+import { badCredentials, type Claims, tokenFor } from "./support/credentials.ts";
+import { ITEMS, merchantStub } from "./support/fixtures.ts";
+import { api, asApiResponse, BASE, uniqueId } from "./support/http.ts";
+import { connect, open } from "./support/sockets.ts";
 
 const m1 = uniqueId("sec-m1");
 const m2 = uniqueId("sec-m2");
@@ -218,10 +221,10 @@ describe("REST: bad credentials are 401 on every route", () => {
   for (const route of ROUTES) {
     it(route.name, async () => {
       for (const { what, header } of await badCredentials(who[route.owner])) {
-        expectErrorShape(await call(route, header), 401, "UNAUTHORIZED", `${route.name} with ${what}`);
+        expectError(await call(route, header), 401, "UNAUTHORIZED", `${route.name} with ${what}`);
       }
       // Tokens in the query string are for socket upgrades only (URLs end up in logs).
-      expectErrorShape(
+      expectError(
         await call(route, undefined, `${route.path().includes("?") ? "&" : "?"}token=${await as(route.owner)}`),
         401,
         "UNAUTHORIZED",
@@ -236,7 +239,7 @@ describe("REST: valid tokens of the wrong principal are 403 on every route", () 
   for (const route of ROUTES) {
     it(route.name, async () => {
       for (const [name, what, code = "FORBIDDEN"] of route.denied) {
-        expectErrorShape(
+        expectError(
           await call(route, `Bearer ${await as(name)}`),
           code === "FORBIDDEN" ? 403 : 404,
           code,
@@ -253,7 +256,7 @@ describe("REST: valid tokens of the wrong principal are 403 on every route", () 
         token: await as("staff2"),
         body: { reason: "x", prepMinutes: 10 },
       });
-      expectErrorShape(res, 404, "NOT_FOUND", `${action} via m2's path`);
+      expectError(res, 404, "NOT_FOUND", `${action} via m2's path`);
     }
     const bulk = await api("POST", `/api/merchants/${m2}/orders/bulk`, {
       token: await as("staff2"),
@@ -321,12 +324,12 @@ describe("sockets: refused upgrades are HTTP errors before any socket opens", ()
       for (const { what, header } of await badCredentials(who[socket.owner])) {
         const viaHeader = await upgrade(socket.path(), header !== undefined ? { authorization: header } : {});
         expect(viaHeader.opened, what).toBe(false);
-        expectErrorShape(viaHeader, 401, "UNAUTHORIZED", `${socket.name} header ${what}`);
+        expectError(viaHeader, 401, "UNAUTHORIZED", `${socket.name} header ${what}`);
         const raw = header?.replace(/^Bearer /, "");
         if (raw === undefined || raw === header) continue;
         const viaQuery = await upgrade(socket.path(), { query: { token: raw } });
         expect(viaQuery.opened, what).toBe(false);
-        expectErrorShape(viaQuery, 401, "UNAUTHORIZED", `${socket.name} ?token= ${what}`);
+        expectError(viaQuery, 401, "UNAUTHORIZED", `${socket.name} ?token= ${what}`);
       }
       await expectNothingChanged();
     });
@@ -340,7 +343,7 @@ describe("sockets: refused upgrades are HTTP errors before any socket opens", ()
             how === "header" ? { authorization: `Bearer ${t}` } : { query: { token: t } },
           );
           expect(res.opened, what).toBe(false);
-          expectErrorShape(res, 403, "FORBIDDEN", `${socket.name} as ${what} (${how})`);
+          expectError(res, 403, "FORBIDDEN", `${socket.name} as ${what} (${how})`);
         }
       }
     });
@@ -356,10 +359,10 @@ describe("sockets: refused upgrades are HTTP errors before any socket opens", ()
       ]) {
         const res = await upgrade(socket.path(), { authorization: t, origin });
         expect(res.opened, origin).toBe(false);
-        expectErrorShape(res, 403, "FORBIDDEN", `${socket.name} from ${origin}`);
+        expectError(res, 403, "FORBIDDEN", `${socket.name} from ${origin}`);
       }
       // A bad Origin is refused before the token is even looked at.
-      expectErrorShape(
+      expectError(
         await upgrade(socket.path(), { origin: "https://evil.example" }),
         403,
         "FORBIDDEN",
@@ -379,18 +382,18 @@ describe("sockets: refused upgrades are HTTP errors before any socket opens", ()
     }
     // Without an upgrade, an authorised request to a socket path is 400, not a room response.
     const plain = await api("GET", `/ws/merchant/${m1}/orders`, { token: await as("staff1") });
-    expectErrorShape(plain, 400, "BAD_REQUEST", "no Upgrade header");
+    expectError(plain, 400, "BAD_REQUEST", "no Upgrade header");
   });
 
   it("unknown merchants and orders are 404 before any room is asked to open a socket", async () => {
     const res = await connect(`/ws/merchant/${uniqueId("nobody")}/orders`, { token: await as("dispatch") });
     expect(res.socket).toBeNull();
-    expectErrorShape(await asApiResponse(res.response), 404, "NOT_FOUND", "unknown merchant");
+    expectError(await asApiResponse(res.response), 404, "NOT_FOUND", "unknown merchant");
     const res2 = await connect(`/ws/order/${m1}.doesnotexist`, { token: await as("dispatch") });
     expect(res2.socket).toBeNull();
-    expectErrorShape(await asApiResponse(res2.response), 404, "NOT_FOUND", "unknown order");
+    expectError(await asApiResponse(res2.response), 404, "NOT_FOUND", "unknown order");
     const res3 = await connect(`/ws/order/not-an-order-id`, { token: await as("dispatch") });
-    expectErrorShape(await asApiResponse(res3.response), 404, "NOT_FOUND", "malformed order id");
+    expectError(await asApiResponse(res3.response), 404, "NOT_FOUND", "malformed order id");
   });
 });
 
@@ -439,8 +442,8 @@ describe("sockets: an open socket reaches nothing it may not", () => {
     await merchantStub(m1).deliverPending();
     expect((await ada.waitClosed()).code).toBe(1008);
     const again = await upgrade(`/ws/order/${id}`, { authorization: `Bearer ${await as("driverA")}` });
-    expectErrorShape(again, 403, "FORBIDDEN", "reassigned driver's socket");
-    expectErrorShape(
+    expectError(again, 403, "FORBIDDEN", "reassigned driver's socket");
+    expectError(
       await api("GET", `/api/orders/${id}`, { token: await as("driverA") }),
       403,
       "FORBIDDEN",
@@ -448,7 +451,7 @@ describe("sockets: an open socket reaches nothing it may not", () => {
     );
     await api("POST", `/api/merchants/${m1}/orders/${id}/accept`, { token: t.staff, body: {} });
     await api("POST", `/api/merchants/${m1}/orders/${id}/ready`, { token: t.staff });
-    expectErrorShape(
+    expectError(
       await api("POST", `/api/orders/${id}/pickup`, { token: await as("driverA") }),
       403,
       "FORBIDDEN",

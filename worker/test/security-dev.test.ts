@@ -7,8 +7,11 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { app } from "../app.ts";
-import { api, BASE, inMerchantRoom, merchantStub, orderStub, placeOrder, setupMerchant, tokens } from "./helpers.ts";
-import { asApiResponse, expectErrorShape } from "./security-support.ts";
+import { expectError } from "./support/assertions.ts";
+import { tokens } from "./support/credentials.ts";
+import { merchantStub, orderStub, placeOrder, setupMerchant } from "./support/fixtures.ts";
+import { api, asApiResponse, BASE } from "./support/http.ts";
+import { advanceRoomClock } from "./support/room-seams.ts";
 
 /** The Worker exactly as deployed: wrangler.toml's vars, a real secret, no DEV_MODE. */
 async function deployed(path: string, init: RequestInit = {}) {
@@ -44,8 +47,7 @@ describe("the deployed configuration has no dev surface", () => {
       ["/api/dev/faults", { method: "POST", headers: { Authorization: `Bearer ${dispatch}` }, body: "garbage" }],
       ["/api/dev/anything", { method: "GET" }],
     ];
-    for (const [path, init] of cases)
-      expectErrorShape(await deployed(path, init), 404, "NOT_FOUND", `${path} deployed`);
+    for (const [path, init] of cases) expectError(await deployed(path, init), 404, "NOT_FOUND", `${path} deployed`);
     // And nothing was injected: the room still relays.
     const order = await placeOrder(merchantId);
     expect((await merchantStub(merchantId).deliverPending()).pending).toBe(0);
@@ -56,21 +58,21 @@ describe("the deployed configuration has no dev surface", () => {
 describe("POST /api/dev/faults (dev mode)", () => {
   it("needs a dispatch token and a valid body", async () => {
     const { merchantId, staff } = await setupMerchant();
-    expectErrorShape(await api("POST", "/api/dev/faults", { body: { merchantId } }), 401, "UNAUTHORIZED", "no token");
-    expectErrorShape(
+    expectError(await api("POST", "/api/dev/faults", { body: { merchantId } }), 401, "UNAUTHORIZED", "no token");
+    expectError(
       await api("POST", "/api/dev/faults", { token: staff, body: { merchantId } }),
       403,
       "FORBIDDEN",
       "merchant",
     );
     const dispatch = await tokens.dispatch();
-    expectErrorShape(
+    expectError(
       await api("POST", "/api/dev/faults", { token: dispatch, body: { merchantId, failProjectionForMs: -1 } }),
       400,
       "BAD_REQUEST",
       "negative",
     );
-    expectErrorShape(
+    expectError(
       await api("POST", "/api/dev/faults", { token: dispatch, body: { merchantId: "no-such-merchant" } }),
       404,
       "NOT_FOUND",
@@ -103,9 +105,7 @@ describe("POST /api/dev/faults (dev mode)", () => {
         expect(await d1()).toBeNull();
       }
       // The outage ends (the room's clock passes it and every backoff); the outbox alone recovers.
-      await inMerchantRoom(merchantId, (room) => {
-        room.clock = () => Date.now() + 61_000;
-      });
+      await advanceRoomClock(merchantId, 61_000);
       expect((await merchantStub(merchantId).deliverPending()).pending).toBe(0);
       expect((await orderStub(order.id).getOrder())?.version).toBe(2);
       expect((await orderStub(order.id).streamInfo()).seq).toBe(2);

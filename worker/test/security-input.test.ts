@@ -12,20 +12,12 @@ import { MAX_CLIENT_FRAME_BYTES, type ErrorCode, type Order } from "../../schema
 import { app } from "../app.ts";
 import { MAX_BODY_BYTES } from "../http.ts";
 import { orderHistory } from "../db/projection.ts";
-import {
-  api,
-  BASE,
-  flushOutbox,
-  inMerchantRoom,
-  ITEMS,
-  merchantStub,
-  open,
-  orderStub,
-  placeOrder,
-  setupMerchant,
-  tokens,
-} from "./helpers.ts";
-import { asApiResponse, expectErrorShape, expectJsonNotHtml } from "./security-support.ts";
+import { expectError, expectJsonNotHtml } from "./support/assertions.ts";
+import { tokens } from "./support/credentials.ts";
+import { flushOutbox, ITEMS, merchantStub, orderStub, placeOrder, setupMerchant } from "./support/fixtures.ts";
+import { api, asApiResponse, BASE } from "./support/http.ts";
+import { advanceRoomClock, pollutedKeys, pollutedKeysInRoom, setRoomClock } from "./support/room-seams.ts";
+import { open } from "./support/sockets.ts";
 
 let merchantId: string;
 let staff: string;
@@ -49,12 +41,8 @@ const POLLUTION_KEYS = ["polluted", "isAdmin", "injected"];
 
 /** Object.prototype must be exactly as the runtime made it, here and inside the room. */
 async function expectNothingPolluted(): Promise<void> {
-  const check = () => {
-    const probe: Record<string, unknown> = {};
-    return POLLUTION_KEYS.filter((k) => k in probe || Object.hasOwn(Object.prototype, k) || k in Object.prototype);
-  };
-  expect(check()).toEqual([]);
-  expect(await inMerchantRoom(merchantId, () => check())).toEqual([]);
+  expect(pollutedKeys(POLLUTION_KEYS)).toEqual([]);
+  expect(await pollutedKeysInRoom(merchantId, POLLUTION_KEYS)).toEqual([]);
 }
 
 /**
@@ -166,7 +154,7 @@ describe("oversized input", () => {
       const text = jsonOfSize(route.body, MAX_BODY_BYTES + 1);
       expect(new TextEncoder().encode(text).byteLength).toBe(MAX_BODY_BYTES + 1);
       const res = await api(route.method, route.path, { token: route.token(), body: text });
-      expectErrorShape(res, 413, "TOO_LARGE", route.name);
+      expectError(res, 413, "TOO_LARGE", route.name);
     }
     await expectTargetUnchanged();
   });
@@ -188,7 +176,7 @@ describe("oversized input", () => {
         body,
         duplex: "half",
       } as RequestInit);
-      expectErrorShape(await asApiResponse(res), 413, "TOO_LARGE", `${route.name} streamed`);
+      expectError(await asApiResponse(res), 413, "TOO_LARGE", `${route.name} streamed`);
     }
     await expectTargetUnchanged();
   });
@@ -297,7 +285,7 @@ describe("hostile JSON", () => {
           token: route.token(),
           body: hostile.text(route.body!, route.field!),
         });
-        expectErrorShape(res, 400, "BAD_REQUEST", `${route.name}: ${hostile.name}`);
+        expectError(res, 400, "BAD_REQUEST", `${route.name}: ${hostile.name}`);
         // No amplification: a 64 KiB request never earns a huge answer.
         expect(JSON.stringify(res.body).length, `${route.name}: ${hostile.name}`).toBeLessThan(8 * 1024);
       }
@@ -433,12 +421,12 @@ describe("unicode and control characters", () => {
   it("text that is not valid Unicode (lone surrogates) is refused: it could not be stored as the client sent it", async () => {
     for (const bad of ["a\ud800b", "\udc00", "x\ud83c"]) {
       const res = await api("POST", "/api/orders", { token: customer, body: { merchantId, items: ITEMS, notes: bad } });
-      expectErrorShape(res, 400, "BAD_REQUEST", JSON.stringify(bad));
+      expectError(res, 400, "BAD_REQUEST", JSON.stringify(bad));
       const reject = await api("POST", `/api/merchants/${merchantId}/orders/${target.id}/reject`, {
         token: staff,
         body: { reason: bad },
       });
-      expectErrorShape(reject, 400, "BAD_REQUEST", JSON.stringify(bad));
+      expectError(reject, 400, "BAD_REQUEST", JSON.stringify(bad));
     }
     await expectTargetUnchanged();
   });
@@ -452,23 +440,18 @@ describe("rate limits", () => {
     const missing = `${m}.nosuchorder`;
     const accept = (tok: string) =>
       api("POST", `/api/merchants/${m}/orders/${missing}/accept`, { token: tok, body: {} });
-    await inMerchantRoom(m, (room) => {
-      const t0 = Date.now();
-      room.clock = () => t0; // a frozen clock: the whole burst falls into one window however slow the machine
-    });
+    // A frozen clock: the whole burst falls into one window however slow the machine.
+    await setRoomClock(m, Date.now() + 60_000);
     for (let i = 1; i <= 100; i++) {
       const res = await accept(s);
       expect(res.status, `request ${i}`).toBe(404);
     }
-    expectErrorShape(await accept(s), 429, "RATE_LIMITED", "101st");
-    expectErrorShape(await accept(s), 429, "RATE_LIMITED", "102nd");
+    expectError(await accept(s), 429, "RATE_LIMITED", "101st");
+    expectError(await accept(s), 429, "RATE_LIMITED", "102nd");
     // Reads are not mutations; another member of staff has their own budget.
     expect((await api("GET", `/api/merchants/${m}/orders`, { token: s })).status).toBe(200);
     expect((await accept(await tokens.merchant(m, "staff-2"))).status).toBe(404);
-    await inMerchantRoom(m, (room) => {
-      const t1 = room.clock() + 10_000;
-      room.clock = () => t1;
-    });
+    await advanceRoomClock(m, 10_000);
     expect((await accept(s)).status).toBe(404);
   });
 
@@ -518,7 +501,7 @@ describe("a deploy without AUTH_SECRET fails closed", () => {
       ];
       for (const [path, init] of cases) {
         const res = await withEnv(patch, path, init);
-        expectErrorShape(res, 500, "INTERNAL", path);
+        expectError(res, 500, "INTERNAL", path);
         expect((res.body as { error: { message: string } }).error.message).toMatch(/AUTH_SECRET/);
       }
       // Health has nothing to protect; and with dev mode on, dev tokens cannot be minted either.
@@ -528,7 +511,7 @@ describe("a deploy without AUTH_SECRET fails closed", () => {
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ role: "dispatch", sub: "ops" }),
       });
-      expectErrorShape(devToken, 500, "INTERNAL", "dev token");
+      expectError(devToken, 500, "INTERNAL", "dev token");
       await expectTargetUnchanged();
     });
   }
@@ -601,7 +584,7 @@ describe("never HTML, never a stack trace", () => {
       ["POST", `/api/dev/token`, { body: { role: "root", sub: "x" } }, 400, "BAD_REQUEST"],
     ];
     for (const [method, path, opts, status, code] of cases) {
-      expectErrorShape(await api(method, path, opts), status, code, `${method} ${path.slice(0, 80)}`);
+      expectError(await api(method, path, opts), status, code, `${method} ${path.slice(0, 80)}`);
     }
     await expectTargetUnchanged();
   });

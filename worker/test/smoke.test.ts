@@ -1,6 +1,9 @@
 import { exports } from "cloudflare:workers";
 import { expect, it } from "vitest";
-import { api, flushOutbox, open, orderStub, placeOrder, setupMerchant, tokens } from "./helpers.ts";
+import { tokens } from "./support/credentials.ts";
+import { flushOutbox, orderStub, placeOrder, setupMerchant } from "./support/fixtures.ts";
+import { api } from "./support/http.ts";
+import { open } from "./support/sockets.ts";
 
 it("health", async () => {
   const res = await exports.default.fetch("http://x/api/health");

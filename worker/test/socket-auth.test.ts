@@ -4,24 +4,16 @@
  * API's JSON error shape.
  */
 import { env } from "cloudflare:workers";
-import { createExecutionContext, evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { createExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ErrorResponseSchema } from "../../schema/index.ts";
 import { app } from "../app.ts";
 import { issueToken } from "../auth.ts";
-import {
-  BASE,
-  SECRET,
-  api,
-  connect,
-  flushOutbox,
-  merchantStub,
-  placeOrder,
-  setupMerchant,
-  token,
-  tokens,
-} from "./helpers.ts";
-import { act, checkFrames, merchantPath, openMerchantSocket, orderPath, waitFor } from "./socket-helpers.ts";
+import { token, tokens } from "./support/credentials.ts";
+import { evictIfRunning, flushOutbox, merchantStub, placeOrder, setupMerchant } from "./support/fixtures.ts";
+import { alarmOf } from "./support/room-seams.ts";
+import { api, BASE, SECRET } from "./support/http.ts";
+import { act, checkFrames, connect, merchantPath, openMerchantSocket, orderPath, waitFor } from "./support/sockets.ts";
 
 /** Expects the upgrade to be refused with `status` / `code` and no socket. */
 async function refused(path: string, opts: Parameters<typeof connect>[1], status: number, code: string) {
@@ -42,15 +34,6 @@ async function accepted(path: string, opts: Parameters<typeof connect>[1]) {
   await socket!.until((e) => e.length > 0, 5000, "first frame");
   expect(socket!.envelopes[0].event).toBe("SNAPSHOT");
   socket!.close();
-}
-
-async function isRunning(stub: DurableObjectStub): Promise<boolean> {
-  try {
-    await evictDurableObject(stub);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe("merchant room upgrades", () => {
@@ -86,13 +69,9 @@ describe("merchant room upgrades", () => {
     const b = await setupMerchant();
     const stub = merchantStub(b.merchantId);
     // Nothing scheduled that could wake the room by itself (creating it queued a D1 projection).
-    await waitFor(
-      async () => (await runInDurableObject(stub, (_room, state) => state.storage.getAlarm())) === null,
-      10_000,
-      "no alarm",
-    );
-    await isRunning(stub); // evicts it if it was running
-    expect(await isRunning(stub)).toBe(false);
+    await waitFor(async () => (await alarmOf(stub)) === null, 10_000, "no alarm");
+    await evictIfRunning(stub); // evicts it if it was running
+    expect(await evictIfRunning(stub)).toBe(false);
     await refused(merchantPath(b.merchantId), { token: a.staff }, 403, "FORBIDDEN");
     await refused(merchantPath(b.merchantId), {}, 401, "UNAUTHORIZED");
     await refused(
@@ -101,7 +80,7 @@ describe("merchant room upgrades", () => {
       403,
       "FORBIDDEN",
     );
-    expect(await isRunning(stub)).toBe(false);
+    expect(await evictIfRunning(stub)).toBe(false);
   });
 
   it("unknown or malformed merchant → 404; a plain GET without Upgrade is an HTTP error, not a socket", async () => {

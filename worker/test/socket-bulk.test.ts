@@ -3,14 +3,13 @@
  * BULK_RESULT in request order, and reach every other screen as ONE coalesced frame (a JSON array
  * of envelopes), while each moved order's own room gets its event.
  */
-import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Order } from "../../schema/index.ts";
-import type { MerchantOrderRoom } from "../rooms/merchant-order-room.ts";
-import { ARRAY_FRAME_CHARS } from "../rooms/live-room.ts";
-import { api, flushOutbox, merchantStub, placeOrder, setupMerchant, tokens, type TestSocket } from "./helpers.ts";
-
-const encoder = new TextEncoder();
+import { tokens } from "./support/credentials.ts";
+import { flushOutbox, merchantStub, placeOrder, setupMerchant } from "./support/fixtures.ts";
+import { api } from "./support/http.ts";
+import { ARRAY_FRAME_CHARS, advanceRoomClock, largestRow, storedResults } from "./support/room-seams.ts";
 import {
   act,
   barrier,
@@ -21,7 +20,8 @@ import {
   rid,
   streamCount,
   streamFrames,
-} from "./socket-helpers.ts";
+  type TestSocket,
+} from "./support/sockets.ts";
 
 /** The stream frames a screen received after it had seen `after` stream events. */
 function framesAfter(socket: TestSocket, after: number): string[] {
@@ -261,22 +261,10 @@ describe("bulk actions over the socket", () => {
     expect(sender.stream()).toHaveLength(40);
 
     // Once the key expires (kept at least 24 h), housekeeping drops the result and all its parts.
-    const stored = () =>
-      runInDurableObject(
-        merchantStub(merchantId),
-        (_room, state) =>
-          state.storage.sql
-            .exec<{ n: number }>(
-              `SELECT (SELECT COUNT(*) FROM idempotency) + (SELECT COUNT(*) FROM idempotency_parts) AS n`,
-            )
-            .one().n,
-      );
-    expect(await stored()).toBeGreaterThan(1);
-    await runInDurableObject(merchantStub(merchantId), (room: MerchantOrderRoom) => {
-      room.clock = () => Date.now() + 26 * 60 * 60 * 1000;
-    });
+    expect(await storedResults(merchantId)).toBeGreaterThan(1);
+    await advanceRoomClock(merchantId, 26 * 60 * 60 * 1000);
     expect(await runDurableObjectAlarm(merchantStub(merchantId))).toBe(true);
-    expect(await stored()).toBe(0);
+    expect(await storedResults(merchantId)).toBe(0);
     checkFrames(sender, "merchant");
     sender.close();
   }, 180_000);
@@ -343,26 +331,8 @@ describe("bulk actions over the socket", () => {
     // SQLite-backed Durable Objects cap a row at 2 MB in production (the local runtime allows
     // more, so this is checked rather than left to fail in production): no row may exceed it,
     // however big the bulk's result.
-    const largestRow = await runInDurableObject(merchantStub(merchantId), (_room, state) => {
-      const sql = state.storage.sql;
-      const tables = sql
-        .exec<{ name: string }>(
-          `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'`,
-        )
-        .toArray();
-      let largest = { table: "", bytes: 0 };
-      for (const { name } of tables) {
-        for (const row of sql.exec(`SELECT * FROM "${name}"`)) {
-          const bytes = Object.values(row).reduce<number>(
-            (n, v) => n + (v === null ? 0 : encoder.encode(String(v)).byteLength),
-            0,
-          );
-          if (bytes > largest.bytes) largest = { table: name, bytes };
-        }
-      }
-      return largest;
-    });
-    expect(largestRow.bytes, `largest row: ${JSON.stringify(largestRow)}`).toBeLessThanOrEqual(2 * 1000 * 1000);
+    const largest = await largestRow(merchantId);
+    expect(largest.bytes, `largest row: ${JSON.stringify(largest)}`).toBeLessThanOrEqual(2 * 1000 * 1000);
     console.log(
       `[bulk] 100 orders of ${orderBytes} B each: ${frames.length} stream frames per screen, largest ${Math.max(...frames.map((f) => f.length))} B; BULK_RESULT frame ${sender.frames.find((f) => f.includes('"BULK_RESULT"'))!.length} B`,
     );

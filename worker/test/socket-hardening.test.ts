@@ -5,7 +5,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { ErrorEnvelopeSchema, MAX_CLIENT_FRAME_BYTES } from "../../schema/index.ts";
-import { api, flushOutbox, placeOrder, setupMerchant, tokens, type TestSocket } from "./helpers.ts";
+import { tokens } from "./support/credentials.ts";
+import { flushOutbox, placeOrder, setupMerchant } from "./support/fixtures.ts";
+import { api } from "./support/http.ts";
 import {
   act,
   barrier,
@@ -15,7 +17,8 @@ import {
   reply,
   rid,
   streamCount,
-} from "./socket-helpers.ts";
+  type TestSocket,
+} from "./support/sockets.ts";
 
 const encoder = new TextEncoder();
 

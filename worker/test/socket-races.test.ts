@@ -3,7 +3,9 @@
  * same change get exactly one winner, one event, and the losers a clean refusal.
  */
 import { describe, expect, it } from "vitest";
-import { api, flushOutbox, placeOrder, setupMerchant, tokens } from "./helpers.ts";
+import { tokens } from "./support/credentials.ts";
+import { flushOutbox, placeOrder, setupMerchant } from "./support/fixtures.ts";
+import { api } from "./support/http.ts";
 import {
   barrier,
   checkFrames,
@@ -12,7 +14,7 @@ import {
   reply,
   rid,
   streamCount,
-} from "./socket-helpers.ts";
+} from "./support/sockets.ts";
 
 describe("concurrent screens", () => {
   it("two screens accept the same order at once: one ACK, one ERROR INVALID_TRANSITION, one stream event (×10)", async () => {

@@ -5,17 +5,10 @@
  */
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import {
-  api,
-  flushOutbox,
-  inMerchantRoom,
-  merchantStub,
-  orderStub,
-  placeOrder,
-  setupMerchant,
-  token,
-  tokens,
-} from "./helpers.ts";
+import { token, tokens } from "./support/credentials.ts";
+import { flushOutbox, merchantStub, orderStub, placeOrder, setupMerchant } from "./support/fixtures.ts";
+import { api } from "./support/http.ts";
+import { setRoomClock } from "./support/room-seams.ts";
 import {
   act,
   barrier,
@@ -25,7 +18,7 @@ import {
   openOrderSocketFromStart,
   rid,
   streamCount,
-} from "./socket-helpers.ts";
+} from "./support/sockets.ts";
 
 describe("merchant room: several screens", () => {
   it("an action from one screen reaches all three as one stream event each, with consecutive seq; the sender gets its ACK", async () => {
@@ -255,9 +248,7 @@ describe("merchant room: several screens", () => {
       body: { reason: "ordered twice" },
     });
     expect(cancel.status).toBe(200);
-    await inMerchantRoom(merchantId, (room) => {
-      room.clock = () => Date.now() + 61_000;
-    });
+    await setRoomClock(merchantId, Date.parse(late.acceptBy));
     expect(await runDurableObjectAlarm(merchantStub(merchantId))).toBe(true);
 
     const events = await streamCount(screen, 2);
