@@ -9,7 +9,9 @@ import { expectError, expectGapless, expectJson } from "./support/assertions.ts"
 import { tokens } from "./support/credentials.ts";
 import { ITEMS, merchantStub, orderIn, placeOrder, setupMerchant } from "./support/fixtures.ts";
 import { api } from "./support/http.ts";
-import { advanceRoomClock, merchantLog } from "./support/room-seams.ts";
+import { merchantLog, setRoomClock } from "./support/room-seams.ts";
+
+const DAY = 24 * 60 * 60_000;
 
 const withKey = (key: string) => ({ "Idempotency-Key": key });
 
@@ -389,6 +391,9 @@ describe("Idempotency-Key", () => {
     const { merchantId, staff } = await setupMerchant();
     const order = await orderIn(merchantId, "ACCEPTED");
     const path = `/api/merchants/${merchantId}/orders/${order.id}/ready`;
+    // The key is stored at a known instant of the room's clock.
+    const storedAt = Date.now() + 60_000;
+    await setRoomClock(merchantId, storedAt);
     const first = await api<Order>("POST", path, { token: staff, headers: withKey("ready-once") });
     expect(first.status).toBe(200);
     const events = (await merchantLog(merchantId)).length;
@@ -398,8 +403,9 @@ describe("Idempotency-Key", () => {
     expect(afterEviction.status).toBe(200);
     expect(afterEviction.body).toEqual(first.body);
 
-    // A day later (the alarm's housekeeping has run), the key still answers the first response.
-    await advanceRoomClock(merchantId, 24 * 60 * 60_000);
+    // 24 hours to the millisecond after it was stored (the alarm's housekeeping has run), the
+    // key still answers the first response.
+    await setRoomClock(merchantId, storedAt + DAY);
     await runDurableObjectAlarm(merchantStub(merchantId));
     const dayLater = await api<Order>("POST", path, { token: staff, headers: withKey("ready-once") });
     expect(dayLater.status).toBe(200);
@@ -408,7 +414,7 @@ describe("Idempotency-Key", () => {
 
     // Long after, the key may be forgotten: the same request is then decided afresh (and refused,
     // the order being READY already) — never replayed as a different change.
-    await advanceRoomClock(merchantId, 2 * 24 * 60 * 60_000);
+    await setRoomClock(merchantId, storedAt + 4 * DAY);
     await runDurableObjectAlarm(merchantStub(merchantId));
     const muchLater = await api("POST", path, { token: staff, headers: withKey("ready-once") });
     expect([200, 409]).toContain(muchLater.status);
