@@ -50,6 +50,28 @@ export async function placeOrder(
   return res.body;
 }
 
+/** Places `count` orders of `items`, ten at a time, each by its own customer (`<prefix>-<n>`). */
+export async function placeOrders(
+  merchantId: string,
+  count: number,
+  items: OrderItem[],
+  customerPrefix: string,
+): Promise<Order[]> {
+  const orders: Order[] = [];
+  for (let i = 0; i < count; i += 10) {
+    const batch = Array.from({ length: Math.min(10, count - i) }, async (_, j) => {
+      const res = await api<Order>("POST", "/api/orders", {
+        token: await tokens.customer(`${customerPrefix}-${i + j}`),
+        body: { merchantId, items },
+      });
+      expect(res.status, JSON.stringify(res.body).slice(0, 300)).toBe(201);
+      return res.body;
+    });
+    orders.push(...(await Promise.all(batch)));
+  }
+  return orders;
+}
+
 /**
  * Places an order and moves it to `status` through the real API. The customer is `cust-1`, the
  * assigned driver (for PICKED_UP and DELIVERED) DRIVER.

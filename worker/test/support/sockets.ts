@@ -14,7 +14,8 @@ import {
   MerchantServerEnvelopeSchema,
   OrderServerEnvelopeSchema,
 } from "../../../schema/index.ts";
-import { orderStub } from "./fixtures.ts";
+import { tokens } from "./credentials.ts";
+import { flushOutbox, orderStub, placeOrder, setupMerchant } from "./fixtures.ts";
 import { type ApiResponse, asApiResponse, BASE } from "./http.ts";
 
 /** A client socket that queues every envelope it receives (arrays are flattened). */
@@ -173,6 +174,21 @@ export async function openOrderSocketFromStart(orderId: string, token: string): 
   return openOrderSocket(orderId, token, { since: "0", epoch });
 }
 
+/**
+ * A merchant with one order placed by `customerId`, and that customer's phone watching it: from a
+ * SNAPSHOT, or with `fromStart` replaying the order room's stream from its event 1.
+ */
+export async function customerWatching(customerId: string, opts: { fromStart?: boolean } = {}) {
+  const { merchantId, staff } = await setupMerchant();
+  const customerToken = await tokens.customer(customerId);
+  const order = await placeOrder(merchantId, customerToken);
+  await flushOutbox(merchantId);
+  const phone = opts.fromStart
+    ? await openOrderSocketFromStart(order.id, customerToken)
+    : await openOrderSocket(order.id, customerToken);
+  return { merchantId, staff, customerToken, order, phone };
+}
+
 /** Sends one action frame and waits for the reply (ACK / BULK_RESULT / ERROR) with its requestId. */
 export async function act(
   socket: TestSocket,
@@ -272,6 +288,14 @@ export function checkFrames(socket: TestSocket, room: "merchant" | "order", opts
     }
   }
   return out;
+}
+
+/** The end of a test: every frame each socket received is checked (checkFrames), then it is closed. */
+export function checkAndClose(room: "merchant" | "order", ...sockets: TestSocket[]): void {
+  for (const socket of sockets) {
+    checkFrames(socket, room);
+    socket.close();
+  }
 }
 
 /** True if a frame is a JSON array (several envelopes coalesced). */
