@@ -2,12 +2,13 @@
  * The merchant room's stream is the record of committed changes: after a scripted mix of 20+
  * operations (successes and refusals, REST, socket and the deadline) it holds exactly one event
  * per committed change, seq 1..N without gaps, nothing for a refusal — also when the room is
- * evicted in the middle. The OrderRooms and D1 receive the same changes, in order.
+ * evicted in the middle. The OrderRooms and D1 receive the same changes, in order. (The audit
+ * trail read from this log: rest-orders.test.ts.)
  */
 import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
-import type { AuditEntry, Order } from "../../schema/index.ts";
+import type { Order } from "../../schema/index.ts";
 import { expectGapless } from "./support/assertions.ts";
 import { tokens } from "./support/credentials.ts";
 import { DRIVER, flushOutbox, merchantStub, placeOrder, setupMerchant } from "./support/fixtures.ts";
@@ -262,90 +263,5 @@ describe.each([
       .bind(merchantId)
       .all<{ seq: number; event: string; order_id: string }>();
     expect(d1.results.map((r) => [r.seq, r.event, r.order_id])).toEqual(log.map((e) => [e.seq, e.event, e.orderId]));
-  });
-});
-
-describe("the audit trail", () => {
-  it("records actor, via (rest, socket, system) and requestId for every change, oldest first", async () => {
-    const { merchantId, staff } = await setupMerchant();
-    const order = await placeOrder(merchantId, await tokens.customer("cust-9"));
-    const late = await placeOrder(merchantId);
-    const screen = await open(`/ws/merchant/${merchantId}/orders`, {
-      token: await tokens.merchant(merchantId, "screen-7"),
-    });
-    screen.send({ action: "MERCHANT_ACCEPT", requestId: "tap-1", payload: { orderId: order.id, prepMinutes: 5 } });
-    await screen.next((e) => e.event === "ACK" && e.requestId === "tap-1");
-    screen.close();
-    await api("POST", `/api/orders/${order.id}/driver`, {
-      token: await tokens.dispatch("ops-1"),
-      body: DRIVER,
-      headers: { "Idempotency-Key": "assign-1" },
-    });
-    await api("POST", `/api/merchants/${merchantId}/orders/${order.id}/ready`, { token: staff });
-    await api("POST", `/api/orders/${order.id}/pickup`, { token: await tokens.driver(DRIVER.driverId) });
-    await setRoomClock(merchantId, Date.parse(late.acceptBy));
-    await runDurableObjectAlarm(merchantStub(merchantId));
-
-    const trail = async (id: string, token: string) =>
-      (await api<{ events: AuditEntry[] }>("GET", `/api/orders/${id}/events`, { token })).body.events;
-    const events = await trail(order.id, staff);
-    expect(
-      events.map((e) => ({
-        event: e.event,
-        actor: e.actor,
-        via: e.via,
-        requestId: e.requestId,
-        version: e.order.version,
-      })),
-    ).toEqual([
-      {
-        event: "ORDER_CREATED",
-        actor: { role: "customer", id: "cust-9" },
-        via: "rest",
-        requestId: undefined,
-        version: 1,
-      },
-      {
-        event: "MERCHANT_ACCEPTED",
-        actor: { role: "merchant", id: "screen-7" },
-        via: "socket",
-        requestId: "tap-1",
-        version: 2,
-      },
-      {
-        event: "DRIVER_ASSIGNED",
-        actor: { role: "dispatch", id: "ops-1" },
-        via: "rest",
-        requestId: "assign-1",
-        version: 3,
-      },
-      {
-        event: "MERCHANT_READY",
-        actor: { role: "merchant", id: "staff-1" },
-        via: "rest",
-        requestId: undefined,
-        version: 4,
-      },
-      {
-        event: "ORDER_PICKED_UP",
-        actor: { role: "driver", id: DRIVER.driverId },
-        via: "rest",
-        requestId: undefined,
-        version: 5,
-      },
-    ]);
-    expect(await trail(order.id, await tokens.dispatch())).toEqual(events);
-    const expired = await trail(late.id, staff);
-    expect(expired.map((e) => [e.event, e.via, e.actor.role])).toEqual([
-      ["ORDER_CREATED", "rest", "customer"],
-      ["ORDER_EXPIRED", "system", "system"],
-    ]);
-
-    // Only its merchant and dispatch: its own customer and driver are refused.
-    for (const token of [await tokens.customer("cust-9"), await tokens.driver(DRIVER.driverId)]) {
-      const res = await api("GET", `/api/orders/${order.id}/events`, { token });
-      expect(res.status).toBe(403);
-      expect(res.body.error.code).toBe("FORBIDDEN");
-    }
   });
 });
