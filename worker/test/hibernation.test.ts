@@ -12,9 +12,10 @@ import { api } from "./support/http.ts";
 import {
   act,
   barrier,
+  checkAndClose,
   checkFrames,
+  customerWatching,
   openMerchantSocket,
-  openOrderSocket,
   openOrderSocketFromStart,
   rid,
   streamCount,
@@ -91,10 +92,7 @@ describe("after eviction", () => {
     expect(ok).toMatchObject({ event: "ACK", payload: { order: { status: "ACCEPTED" } } });
     // The dispatch screen still receives the stream.
     expect(await streamCount(ops, 1)).toEqual([expect.objectContaining({ event: "MERCHANT_ACCEPTED", seq: 2 })]);
-    checkFrames(ops, "merchant");
-    checkFrames(kitchen, "merchant");
-    ops.close();
-    kitchen.close();
+    checkAndClose("merchant", ops, kitchen);
   });
 
   it("a close from the client is reciprocated, also when the room was hibernating", async () => {
@@ -112,37 +110,9 @@ describe("after eviction", () => {
   });
 });
 
-describe("eviction that closes the sockets", () => {
-  it("the client sees its socket close, reconnects with since, and misses nothing", async () => {
-    const { merchantId, staff } = await setupMerchant();
-    const screen = await openMerchantSocket(merchantId, staff);
-    const epoch = screen.envelopes[0].payload.epoch;
-    await placeOrder(merchantId);
-    await streamCount(screen, 1);
-    await evictDurableObject(merchantStub(merchantId), { webSockets: "close" });
-    const closed = await screen.waitClosed();
-    expect(closed.code).not.toBe(1000);
-    const order = await placeOrder(merchantId);
-    await api("POST", `/api/merchants/${merchantId}/orders/${order.id}/accept`, { token: staff, body: {} });
-    const back = await openMerchantSocket(merchantId, staff, { since: "1", epoch });
-    expect(back.stream().map((e) => [e.seq, e.event])).toEqual([
-      [2, "ORDER_CREATED"],
-      [3, "MERCHANT_ACCEPTED"],
-    ]);
-    expect(back.envelopes.at(-1)).toMatchObject({ event: "REPLAY_DONE", seq: 3, payload: { epoch } });
-    expect((await act(back, "MERCHANT_MARK_READY", { orderId: order.id })).event).toBe("ACK");
-    checkFrames(back, "merchant", { since: 1 });
-    back.close();
-  });
-});
-
 describe("ping / pong", () => {
   it("is answered by the runtime: after eviction, 450 pings get 450 pongs, the room never wakes, no frame is rate-limited", async () => {
-    const { merchantId } = await setupMerchant();
-    const customerToken = await tokens.customer("cust-ping");
-    const order = await placeOrder(merchantId, customerToken);
-    await flushOutbox(merchantId);
-    const phone = await openOrderSocket(order.id, customerToken);
+    const { order, phone } = await customerWatching("cust-ping");
     const stub = orderStub(order.id);
     expect(await evictIfRunning(stub)).toBe(true); // ...and now evicted
     expect(await evictIfRunning(stub)).toBe(false);
@@ -177,7 +147,6 @@ describe("ping / pong", () => {
     screen.send("PING");
     const err = await screen.next((e) => e.event === "ERROR");
     expect(err.payload.code).toBe("BAD_REQUEST");
-    checkFrames(screen, "merchant");
-    screen.close();
+    checkAndClose("merchant", screen);
   });
 });

@@ -12,6 +12,7 @@ import { api } from "./support/http.ts";
 import { merchantLog } from "./support/room-seams.ts";
 import {
   barrier,
+  checkAndClose,
   checkFrames,
   openMerchantSocket,
   openOrderSocketFromStart,
@@ -130,10 +131,7 @@ describe("over sockets, and sockets against REST", () => {
       checkFrames(phone, "order", { since: 0 });
       phone.close();
     }
-    for (const s of [a, b, observer]) {
-      checkFrames(s, "merchant");
-      s.close();
-    }
+    checkAndClose("merchant", a, b, observer);
   });
 
   it("a socket accept racing a REST accept and a REST reject: exactly one wins", async () => {
@@ -161,10 +159,7 @@ describe("over sockets, and sockets against REST", () => {
       expect(events.map((e) => e.event)).toHaveLength(2); // ORDER_CREATED + the one winner
       expect(["MERCHANT_ACCEPTED", "MERCHANT_REJECTED"]).toContain(events[1].event);
     }
-    checkFrames(screen, "merchant");
-    checkFrames(observer, "merchant");
-    screen.close();
-    observer.close();
+    checkAndClose("merchant", screen, observer);
   });
 
   it("a bulk accept racing single accepts of the same orders: each order is accepted exactly once", async () => {
@@ -196,8 +191,7 @@ describe("over sockets, and sockets against REST", () => {
       const accepted = s.stream().filter((e) => e.event === "MERCHANT_ACCEPTED");
       expect(accepted).toHaveLength(6);
       expect(new Set(accepted.map((e) => e.payload.order.id)).size).toBe(6);
-      checkFrames(s, "merchant");
-      s.close();
+      checkAndClose("merchant", s);
     }
   });
 
@@ -249,8 +243,7 @@ describe("over sockets, and sockets against REST", () => {
     expect(reference).toHaveLength(total);
     for (const s of screens) {
       expect(s.stream()).toEqual(reference);
-      checkFrames(s, "merchant");
-      s.close();
+      checkAndClose("merchant", s);
     }
     // Per order: created, accepted, preparing, ready, in version order.
     for (const order of orders) {

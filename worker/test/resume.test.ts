@@ -11,10 +11,11 @@ import { api } from "./support/http.ts";
 import { advanceRoomClock, oldestKeptSeq, RETAIN_EVENTS, RETAIN_MS, updatePrepTimeMany } from "./support/room-seams.ts";
 import {
   act,
+  checkAndClose,
   checkFrames,
+  customerWatching,
   openMerchantSocket,
   openOrderSocket,
-  openOrderSocketFromStart,
   streamCount,
   type TestSocket,
   waitFor,
@@ -216,16 +217,36 @@ describe("merchant room resume", () => {
     justTooOld.close();
     kept.close();
   }, 240_000);
+
+  it("an eviction that closes the socket: the client sees the close, resumes with since, misses nothing, acts again", async () => {
+    const { merchantId, staff } = await setupMerchant();
+    const screen = await openMerchantSocket(merchantId, staff);
+    const epoch = screen.envelopes[0].payload.epoch;
+    await placeOrder(merchantId);
+    await streamCount(screen, 1);
+    await evictDurableObject(merchantStub(merchantId), { webSockets: "close" });
+    const closed = await screen.waitClosed();
+    expect(closed.code).not.toBe(1000);
+    const order = await placeOrder(merchantId);
+    await api("POST", `/api/merchants/${merchantId}/orders/${order.id}/accept`, { token: staff, body: {} });
+    const back = await openMerchantSocket(merchantId, staff, { since: "1", epoch });
+    expect(back.stream().map((e) => [e.seq, e.event])).toEqual([
+      [2, "ORDER_CREATED"],
+      [3, "MERCHANT_ACCEPTED"],
+    ]);
+    expect(back.envelopes.at(-1)).toMatchObject({ event: "REPLAY_DONE", seq: 3, payload: { epoch } });
+    expect((await act(back, "MERCHANT_MARK_READY", { orderId: order.id })).event).toBe("ACK");
+    checkFrames(back, "merchant", { since: 1 });
+    back.close();
+  });
 });
 
 describe("order room resume", () => {
   it("a customer who drops off gets exactly what it missed, also after the order room was evicted; a wrong epoch gets a SNAPSHOT", async () => {
-    const { merchantId, staff } = await setupMerchant();
-    const customerToken = await tokens.customer("cust-resume");
-    const order = await placeOrder(merchantId, customerToken);
-    await flushOutbox(merchantId);
+    const { merchantId, staff, customerToken, order, phone } = await customerWatching("cust-resume", {
+      fromStart: true,
+    });
     const screen = await openMerchantSocket(merchantId, staff);
-    const phone = await openOrderSocketFromStart(order.id, customerToken);
     const { epoch } = await orderStub(order.id).streamInfo();
     await act(screen, "MERCHANT_ACCEPT", { orderId: order.id });
     await streamCount(phone, 2);
@@ -269,8 +290,7 @@ describe("order room resume", () => {
         seq: 7,
         payload: { epoch, order: { version: 7, status: "PICKED_UP" } },
       });
-      checkFrames(fresh, "order");
-      fresh.close();
+      checkAndClose("order", fresh);
     }
     back.close();
     screen.close();
