@@ -9,8 +9,8 @@ import { AuditTrailResponseSchema, OrderSchema, type AuditEntry, type Order } fr
 import { expectError, expectJson, expectZod400 } from "./support/assertions.ts";
 import { tokens } from "./support/credentials.ts";
 import { DRIVER, ITEMS, merchantStub, orderIn, placeOrder, setupMerchant } from "./support/fixtures.ts";
-import { api, uniqueId } from "./support/http.ts";
-import { merchantLog, roomTables, setRoomClock } from "./support/room-seams.ts";
+import { type ApiOptions, api, uniqueId } from "./support/http.ts";
+import { merchantLog, roomTables, setRoomClock, callerKeys } from "./support/room-seams.ts";
 import { open } from "./support/sockets.ts";
 
 const post = async (path: string, token: string, body?: unknown) =>
@@ -75,25 +75,29 @@ describe("POST /api/orders", () => {
     expectError(res, 404, "NOT_FOUND");
   });
 
-  it("asking about merchants that do not exist leaves no storage behind; creating one later just works", async () => {
+  it("asking about merchants that do not exist leaves no storage behind, in the merchant room or in CallerKeys; creating one later just works", async () => {
     // Any caller with a token can name any merchant (an order id names one): each lookup must
     // not leave a Durable Object with tables behind, or a script could create them by the million.
     const ghost = uniqueId("ghost");
-    const customer = await tokens.customer();
+    const customerId = uniqueId("cust-ghost");
+    const dispatchId = uniqueId("ops-ghost");
+    const customer = await tokens.customer(customerId);
+    const dispatch = await tokens.dispatch(dispatchId);
     const key = { "Idempotency-Key": `ghost-${ghost}` };
+    const refused: [string, string, ApiOptions][] = [
+      ["POST", "/api/orders", { token: customer, body: { merchantId: ghost, items: ITEMS } }],
+      ["GET", `/api/orders/${ghost}.abc123`, { token: customer }],
+      ["POST", `/api/orders/${ghost}.abc123/cancel`, { token: customer, body: { reason: "x" } }],
+      ["POST", `/api/orders/${ghost}.abc123/cancel`, { token: dispatch, body: { reason: "x" } }],
+      ["GET", `/api/merchants/${ghost}/orders`, { token: dispatch }],
+    ];
+    for (const [method, path, opts] of refused) expectError(await api(method, path, opts), 404, "NOT_FOUND", path);
+    expect(await roomTables(ghost)).toEqual([]);
+    expect(await callerKeys("customer", customerId)).toEqual({ created: false, keys: [] });
+    expect(await callerKeys("dispatch", dispatchId)).toEqual({ created: false, keys: [] });
+    // The same with an Idempotency-Key, as far as the merchant room goes (CallerKeys: the next test).
     expectError(
       await api("POST", "/api/orders", { token: customer, body: { merchantId: ghost, items: ITEMS }, headers: key }),
-      404,
-      "NOT_FOUND",
-    );
-    expectError(await api("GET", `/api/orders/${ghost}.abc123`, { token: customer }), 404, "NOT_FOUND");
-    expectError(
-      await api("POST", `/api/orders/${ghost}.abc123/cancel`, { token: customer, body: { reason: "x" } }),
-      404,
-      "NOT_FOUND",
-    );
-    expectError(
-      await api("GET", `/api/merchants/${ghost}/orders`, { token: await tokens.dispatch() }),
       404,
       "NOT_FOUND",
     );
@@ -112,6 +116,38 @@ describe("POST /api/orders", () => {
     });
     expectJson(placed, 201);
     expect((await merchantLog(ghost)).map((e) => e.event)).toEqual(["ORDER_CREATED"]);
+  });
+
+  // KNOWN GAP, reported, not fixed here (product code): the Worker binds a customer's or
+  // dispatch's Idempotency-Key to the merchant it names (CallerKeys) before the merchant room
+  // says the merchant does not exist, so a refused request leaves a row behind. `it.fails`
+  // passes while the row is written and fails once it is not: then make this a plain `it`.
+  it.fails("KNOWN GAP: a refused request with an Idempotency-Key to an unknown merchant leaves no CallerKeys row", async () => {
+    const ghost = uniqueId("ghost");
+    const customerId = uniqueId("cust-ghost");
+    const dispatchId = uniqueId("ops-ghost");
+    const key = { "Idempotency-Key": `ghost-${ghost}` };
+    expectError(
+      await api("POST", "/api/orders", {
+        token: await tokens.customer(customerId),
+        body: { merchantId: ghost, items: ITEMS },
+        headers: key,
+      }),
+      404,
+      "NOT_FOUND",
+    );
+    expectError(
+      await api("POST", `/api/orders/${ghost}.abc123/cancel`, {
+        token: await tokens.dispatch(dispatchId),
+        body: { reason: "x" },
+        headers: key,
+      }),
+      404,
+      "NOT_FOUND",
+    );
+    expect(await roomTables(ghost)).toEqual([]);
+    expect((await callerKeys("customer", customerId)).keys).toEqual([]);
+    expect((await callerKeys("dispatch", dispatchId)).keys).toEqual([]);
   });
 });
 
