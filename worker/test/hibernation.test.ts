@@ -9,11 +9,10 @@ import { tokens } from "./support/credentials.ts";
 import { evictIfRunning, flushOutbox, merchantStub, orderStub, placeOrder, setupMerchant } from "./support/fixtures.ts";
 import { alarmOf, autoResponseAt, socketCount } from "./support/room-seams.ts";
 import { api } from "./support/http.ts";
+import { checkAndClose, checkFrames } from "./support/frames.ts";
 import {
   act,
   barrier,
-  checkAndClose,
-  checkFrames,
   customerWatching,
   openMerchantSocket,
   openOrderSocketFromStart,

@@ -12,7 +12,8 @@ import { tokens } from "./support/credentials.ts";
 import { ITEMS, merchantStub, orderIn, placeOrder, placeOrders, setupMerchant } from "./support/fixtures.ts";
 import { api } from "./support/http.ts";
 import { advanceRoomClock, merchantLog, setRoomClock, storedResults } from "./support/room-seams.ts";
-import { act, barrier, checkAndClose, openMerchantSocket, rid } from "./support/sockets.ts";
+import { checkAndClose } from "./support/frames.ts";
+import { act, barrier, openMerchantSocket, rid } from "./support/sockets.ts";
 
 const DAY = 24 * 60 * 60_000;
 

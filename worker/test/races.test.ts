@@ -10,16 +10,8 @@ import { tokens } from "./support/credentials.ts";
 import { flushOutbox, orderStub, placeOrder, setupMerchant } from "./support/fixtures.ts";
 import { api } from "./support/http.ts";
 import { merchantLog } from "./support/room-seams.ts";
-import {
-  barrier,
-  checkAndClose,
-  checkFrames,
-  openMerchantSocket,
-  openOrderSocketFromStart,
-  reply,
-  rid,
-  streamCount,
-} from "./support/sockets.ts";
+import { checkAndClose, checkFrames } from "./support/frames.ts";
+import { barrier, openMerchantSocket, openOrderSocketFromStart, reply, rid, streamCount } from "./support/sockets.ts";
 
 describe("over REST", () => {
   it("two accepts of the same order: exactly one 200, the other 409, one event", async () => {

@@ -9,10 +9,9 @@ import { tokens } from "./support/credentials.ts";
 import { flushOutbox, merchantStub, orderStub, placeOrder, setupMerchant } from "./support/fixtures.ts";
 import { api } from "./support/http.ts";
 import { advanceRoomClock, oldestKeptSeq, RETAIN_EVENTS, RETAIN_MS, updatePrepTimeMany } from "./support/room-seams.ts";
+import { checkAndClose, checkFrames } from "./support/frames.ts";
 import {
   act,
-  checkAndClose,
-  checkFrames,
   customerWatching,
   openMerchantSocket,
   openOrderSocket,

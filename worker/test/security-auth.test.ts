@@ -17,11 +17,10 @@ import { badCredentials, type Claims, OTHER_SECRET, tokenFor, tokens } from "./s
 import { evictIfRunning, ITEMS, merchantStub, placeOrder, setupMerchant } from "./support/fixtures.ts";
 import { api, type ApiOptions, asApiResponse, BASE, callApp, SECRET, uniqueId } from "./support/http.ts";
 import { alarmOf } from "./support/room-seams.ts";
+import { checkAndClose, checkFrames } from "./support/frames.ts";
 import {
   act,
   barrier,
-  checkAndClose,
-  checkFrames,
   connect,
   merchantPath,
   open,

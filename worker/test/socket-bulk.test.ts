@@ -3,16 +3,13 @@ import type { Order } from "../../schema/index.ts";
 import { tokens } from "./support/credentials.ts";
 import { flushOutbox, placeOrder, placeOrders, setupMerchant } from "./support/fixtures.ts";
 import { ARRAY_FRAME_CHARS, largestRow } from "./support/room-seams.ts";
+import { checkAndClose, checkFrames, isArrayFrame, streamFrames } from "./support/frames.ts";
 import {
   act,
   barrier,
-  checkAndClose,
-  checkFrames,
-  isArrayFrame,
   openMerchantSocket,
   openOrderSocketFromStart,
   streamCount,
-  streamFrames,
   type TestSocket,
 } from "./support/sockets.ts";
 

@@ -11,7 +11,8 @@ import { MERCHANT_ACTION_NAMES, MAX_CLIENT_FRAME_BYTES, type Order } from "../..
 import { tokens } from "./support/credentials.ts";
 import { merchantStub, placeOrder, setupMerchant } from "./support/fixtures.ts";
 import { pollutedKeys, pollutedKeysInRoom } from "./support/room-seams.ts";
-import { act, barrier, checkFrames, openMerchantSocket, rid, type TestSocket } from "./support/sockets.ts";
+import { checkFrames } from "./support/frames.ts";
+import { act, barrier, openMerchantSocket, rid, type TestSocket } from "./support/sockets.ts";
 
 const encoder = new TextEncoder();
 /** Frames a fuzz socket may send before it is replaced (the per-socket limit is 200 / 10 s). */

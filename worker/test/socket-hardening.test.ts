@@ -10,11 +10,10 @@ import { ErrorEnvelopeSchema, MAX_CLIENT_FRAME_BYTES } from "../../schema/index.
 import { tokens } from "./support/credentials.ts";
 import { placeOrder, setupMerchant } from "./support/fixtures.ts";
 import { api } from "./support/http.ts";
+import { checkAndClose, checkFrames } from "./support/frames.ts";
 import {
   act,
   barrier,
-  checkAndClose,
-  checkFrames,
   customerWatching,
   openMerchantSocket,
   openOrderSocket,

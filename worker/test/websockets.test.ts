@@ -9,11 +9,10 @@ import { tokens } from "./support/credentials.ts";
 import { flushOutbox, merchantStub, orderStub, placeOrder, setupMerchant } from "./support/fixtures.ts";
 import { api } from "./support/http.ts";
 import { setRoomClock } from "./support/room-seams.ts";
+import { checkAndClose, checkFrames } from "./support/frames.ts";
 import {
   act,
   barrier,
-  checkAndClose,
-  checkFrames,
   customerWatching,
   openMerchantSocket,
   openOrderSocket,
