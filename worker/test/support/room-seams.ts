@@ -31,6 +31,9 @@ export function inMerchantRoom<R>(
 /**
  * Freezes the room's clock at `atMs` (deadlines, rate-limit windows, retry backoff and
  * housekeeping read it). Until the instance is evicted: a new instance runs on real time.
+ * Freeze it ahead of real time: the room sets its alarm at room-clock times but its outbox
+ * backstop at Date.now(), so a clock frozen in the past would keep re-running an alarm for a D1
+ * batch that never comes due (the room's one-clock Schedule is to end that mix).
  */
 export function setRoomClock(merchantId: string, atMs: number): Promise<void> {
   return inMerchantRoom(merchantId, (room) => {
