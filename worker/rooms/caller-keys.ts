@@ -43,4 +43,12 @@ export class CallerKeys extends DurableObject<Env> {
     this.sql.exec(`INSERT OR REPLACE INTO keys (key, merchant_id, created_ms) VALUES (?, ?, ?)`, key, merchantId, now);
     return true;
   }
+
+  /**
+   * Unbinds `key` from `merchantId` (the request it came with found no such merchant): a refused
+   * request to a merchant that does not exist leaves nothing behind.
+   */
+  release(key: string, merchantId: string): void {
+    this.sql.exec(`DELETE FROM keys WHERE key = ? AND merchant_id = ?`, key, merchantId);
+  }
 }

@@ -27,7 +27,18 @@ export async function perform(
   call: CallContext,
   op: Operation,
 ): Promise<Result<OperationValue>> {
-  return (await merchantRoom(env, merchantId).perform(call, op)) as Result<OperationValue>;
+  const result = (await merchantRoom(env, merchantId).perform(call, op)) as Result<OperationValue>;
+  if (!result.ok && result.error.code === "NOT_FOUND" && result.error.message === "merchant not found") {
+    // The key was bound to a merchant that does not exist (restCall): unbind it.
+    if (call.key !== undefined && call.principal.role !== "merchant") {
+      await callerKeysOf(env, call.principal).release(call.key, merchantId);
+    }
+  }
+  return result;
+}
+
+function callerKeysOf(env: Env, caller: { role: string; id: string }) {
+  return env.CALLER_KEYS.get(env.CALLER_KEYS.idFromName(`${caller.role}:${caller.id}`));
 }
 
 /** The room that owns an order: its merchant's (the id says which). */
@@ -56,8 +67,7 @@ export async function restCall(c: AppContext, merchantId: string): Promise<CallC
     throw new ApiError("BAD_REQUEST", "Idempotency-Key must be 1..255 characters", parsed.error.issues);
   const key = parsed.data;
   if (caller.role !== "merchant") {
-    const keys = c.env.CALLER_KEYS.get(c.env.CALLER_KEYS.idFromName(`${caller.role}:${caller.id}`));
-    if (!(await keys.claim(key, merchantId))) {
+    if (!(await callerKeysOf(c.env, caller).claim(key, merchantId))) {
       throw new ApiError("IDEMPOTENCY_MISMATCH", "this Idempotency-Key was used for a request to another merchant");
     }
   }

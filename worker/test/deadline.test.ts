@@ -1,31 +1,24 @@
 /**
  * The acceptance deadline: an order still PLACED at `acceptBy` (placedAt + the merchant's
  * acceptWindowSeconds) becomes EXPIRED by the room's alarm; nothing else is touched. The room's
- * clock is moved instead of sleeping; `runDurableObjectAlarm` runs the real alarm handler.
+ * clock is set to the very instant (acceptBy, or 1 ms before it) instead of sleeping;
+ * `runDurableObjectAlarm` runs the real alarm handler.
  */
 import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import type { AuditEntry, Order } from "../../schema/index.ts";
-import {
-  api,
-  flushOutbox,
-  inMerchantRoom,
-  merchantStub,
-  orderStub,
-  placeOrder,
-  setupMerchant,
-  tokens,
-} from "./helpers.ts";
-import { expectError, expectGapless, merchantLog } from "./rest-support.ts";
+import { expectError, expectGapless } from "./support/assertions.ts";
+import { tokens } from "./support/credentials.ts";
+import { flushOutbox, merchantStub, orderStub, placeOrder, setupMerchant } from "./support/fixtures.ts";
+import { api } from "./support/http.ts";
+import { merchantLog, setRoomClock } from "./support/room-seams.ts";
 
 const MINUTE = 60_000;
 
-/** Moves the room's clock `ms` ahead of real time. */
-function advanceRoomClock(merchantId: string, ms: number) {
-  return inMerchantRoom(merchantId, (room) => {
-    room.clock = () => Date.now() + ms;
-  });
+/** Sets the room's clock to `order`'s acceptBy, plus `ms`. */
+function atAcceptBy(merchantId: string, order: Order, ms = 0) {
+  return setRoomClock(merchantId, Date.parse(order.acceptBy) + ms);
 }
 
 async function read(orderId: string, token: string): Promise<Order> {
@@ -44,12 +37,12 @@ describe("acceptance deadline", () => {
     ).body;
     expect(Date.parse(waiting.acceptBy) - Date.parse(waiting.placedAt)).toBe(10 * MINUTE);
 
-    await advanceRoomClock(merchantId, 11 * MINUTE);
+    await atAcceptBy(merchantId, waiting);
     expect(await runDurableObjectAlarm(merchantStub(merchantId))).toBe(true);
 
     const expired = await read(waiting.id, staff);
     expect(expired).toMatchObject({ status: "EXPIRED", version: 2 });
-    expect(Date.parse(expired.expiredAt!)).toBeGreaterThanOrEqual(Date.parse(waiting.acceptBy));
+    expect(expired.expiredAt).toBe(waiting.acceptBy);
     expect(await read(taken.id, staff)).toEqual(accepted);
 
     const log = await merchantLog(merchantId);
@@ -88,10 +81,10 @@ describe("acceptance deadline", () => {
     expect(await merchantLog(merchantId)).toEqual(log);
   });
 
-  it("does nothing before acceptBy", async () => {
+  it("does nothing before acceptBy, not even 1 ms before", async () => {
     const { merchantId, staff } = await setupMerchant();
     const order = await placeOrder(merchantId);
-    await advanceRoomClock(merchantId, 9 * MINUTE);
+    await atAcceptBy(merchantId, order, -1);
     expect(await runDurableObjectAlarm(merchantStub(merchantId))).toBe(true);
     expect(await read(order.id, staff)).toEqual(order);
     expect(await merchantLog(merchantId)).toHaveLength(1);
@@ -111,15 +104,15 @@ describe("acceptance deadline", () => {
     const other = await setupMerchant(); // default 600 s
     const slow = await placeOrder(other.merchantId);
 
-    await advanceRoomClock(merchantId, 90_000);
-    await advanceRoomClock(other.merchantId, 90_000);
+    await atAcceptBy(merchantId, short);
+    await atAcceptBy(other.merchantId, short);
     await runDurableObjectAlarm(merchantStub(merchantId));
     await runDurableObjectAlarm(merchantStub(other.merchantId));
     expect((await read(short.id, staff)).status).toBe("EXPIRED");
     expect((await read(medium.id, staff)).status).toBe("PLACED");
     expect((await read(slow.id, other.staff)).status).toBe("PLACED");
 
-    await advanceRoomClock(merchantId, 190_000);
+    await atAcceptBy(merchantId, medium);
     await runDurableObjectAlarm(merchantStub(merchantId));
     expect((await read(medium.id, staff)).status).toBe("EXPIRED");
     expect((await merchantLog(merchantId)).map((e) => e.event)).toEqual([
@@ -134,7 +127,7 @@ describe("acceptance deadline", () => {
     const { merchantId, staff } = await setupMerchant();
     const order = await placeOrder(merchantId);
     await evictDurableObject(merchantStub(merchantId));
-    await advanceRoomClock(merchantId, 11 * MINUTE);
+    await atAcceptBy(merchantId, order);
     expect(await runDurableObjectAlarm(merchantStub(merchantId))).toBe(true);
     expect((await read(order.id, staff)).status).toBe("EXPIRED");
   });
@@ -142,7 +135,7 @@ describe("acceptance deadline", () => {
   it("an order past acceptBy cannot be accepted even if the alarm is late: it expires first", async () => {
     const { merchantId, staff } = await setupMerchant();
     const order = await placeOrder(merchantId);
-    await advanceRoomClock(merchantId, 11 * MINUTE);
+    await atAcceptBy(merchantId, order);
     // No alarm has run; the kitchen presses accept after the deadline.
     const res = await api("POST", `/api/merchants/${merchantId}/orders/${order.id}/accept`, {
       token: staff,

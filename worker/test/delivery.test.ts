@@ -12,9 +12,11 @@ import { describe, expect, it, vi } from "vitest";
 import type { Order } from "../../schema/index.ts";
 import { type Faults, faultyTargets, noFaults } from "../rooms/delivery/faulty-targets.ts";
 import type { CallContext, MerchantOrderRoom } from "../rooms/merchant-order-room.ts";
-import { api, inMerchantRoom, merchantStub, orderStub, placeOrder, setupMerchant, tokens } from "./helpers.ts";
-import { DRIVER, merchantLog } from "./rest-support.ts";
-import { openOrderSocket } from "./socket-helpers.ts";
+import { tokens } from "./support/credentials.ts";
+import { DRIVER, merchantStub, orderStub, placeOrder, setupMerchant } from "./support/fixtures.ts";
+import { api } from "./support/http.ts";
+import { inMerchantRoom, merchantLog } from "./support/room-seams.ts";
+import { openOrderSocket } from "./support/sockets.ts";
 
 /** Wraps the live room's delivery targets; the returned object is the room's (same isolate): change it to change the faults. */
 async function injectFaults(merchantId: string, set: (f: Faults) => void = () => {}): Promise<Faults> {

@@ -2,25 +2,26 @@
  * The merchant room's stream is the record of committed changes: after a scripted mix of 20+
  * operations (successes and refusals, REST, socket and the deadline) it holds exactly one event
  * per committed change, seq 1..N without gaps, nothing for a refusal — also when the room is
- * evicted in the middle. The OrderRooms and D1 receive the same changes, in order.
+ * evicted in the middle. The OrderRooms and D1 receive the same changes, in order. (The audit
+ * trail read from this log: rest-orders.test.ts.)
  */
 import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:workers";
-import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import type { AuditEntry, Order } from "../../schema/index.ts";
+import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
+import type { Order } from "../../schema/index.ts";
+import { expectGapless } from "./support/assertions.ts";
+import { tokens } from "./support/credentials.ts";
+import { DRIVER, flushOutbox, merchantStub, placeOrder, setupMerchant } from "./support/fixtures.ts";
+import { api, type ApiResponse } from "./support/http.ts";
 import {
-  api,
-  flushOutbox,
-  inMerchantRoom,
-  merchantStub,
-  open,
-  orderStub,
-  placeOrder,
-  setupMerchant,
-  tokens,
-  type ApiResponse,
-} from "./helpers.ts";
-import { DRIVER, expectGapless, merchantLog } from "./rest-support.ts";
+  isMarkedInstance,
+  markInstance,
+  merchantLog,
+  orderLog,
+  resetRoomClock,
+  setRoomClock,
+} from "./support/room-seams.ts";
+import { open } from "./support/sockets.ts";
 
 interface Step {
   name: string;
@@ -28,17 +29,6 @@ interface Step {
   status: number;
   /** The events this step must commit, as [event, order label]. */
   events: [string, string][];
-}
-
-async function orderRoomLog(orderId: string) {
-  return runInDurableObject(orderStub(orderId), (_room, state) =>
-    state.storage.sql
-      .exec<{ seq: number; version: number; envelope: string }>(
-        `SELECT seq, version, envelope FROM events ORDER BY seq`,
-      )
-      .toArray()
-      .map((r) => ({ seq: r.seq, version: r.version, event: (JSON.parse(r.envelope) as { event: string }).event })),
-  );
 }
 
 describe.each([
@@ -209,13 +199,10 @@ describe.each([
       {
         name: "E misses its deadline",
         run: async () => {
-          await inMerchantRoom(merchantId, (room) => {
-            room.clock = () => Date.now() + 11 * 60_000;
-          });
+          const e = (await merchantStub(merchantId).getOrder(ids.E!))!;
+          await setRoomClock(merchantId, Date.parse(e.acceptBy));
           await runDurableObjectAlarm(merchantStub(merchantId));
-          await inMerchantRoom(merchantId, (room) => {
-            room.clock = () => Date.now();
-          });
+          await resetRoomClock(merchantId);
           return { status: 200 };
         },
         status: 200,
@@ -228,10 +215,10 @@ describe.each([
     const expected: [string, string][] = [];
     for (const [i, step] of steps.entries()) {
       if (evictBefore.includes(i)) {
-        await inMerchantRoom(merchantId, (room) => void Object.assign(room, { beforeEviction: true }));
+        await markInstance(merchantId);
         await evictDurableObject(merchantStub(merchantId));
         // A new instance: nothing in memory survived, only storage.
-        expect(await inMerchantRoom(merchantId, (room) => "beforeEviction" in room)).toBe(false);
+        expect(await isMarkedInstance(merchantId)).toBe(false);
       }
       const res = await step.run();
       expect(res.status, `${step.name}: ${JSON.stringify("body" in res ? res.body : res)}`).toBe(step.status);
@@ -266,7 +253,7 @@ describe.each([
     await flushOutbox(merchantId);
     for (const label of Object.keys(ids)) {
       const mine = log.filter((e) => e.orderId === ids[label]);
-      const roomLog = await orderRoomLog(ids[label]!);
+      const roomLog = await orderLog(ids[label]!);
       expect(roomLog.map((e) => e.seq)).toEqual(mine.map((_, i) => i + 1));
       expect(roomLog.map((e) => [e.event, e.version])).toEqual(mine.map((e) => [e.event, e.version]));
     }
@@ -276,92 +263,5 @@ describe.each([
       .bind(merchantId)
       .all<{ seq: number; event: string; order_id: string }>();
     expect(d1.results.map((r) => [r.seq, r.event, r.order_id])).toEqual(log.map((e) => [e.seq, e.event, e.orderId]));
-  });
-});
-
-describe("the audit trail", () => {
-  it("records actor, via (rest, socket, system) and requestId for every change, oldest first", async () => {
-    const { merchantId, staff } = await setupMerchant();
-    const order = await placeOrder(merchantId, await tokens.customer("cust-9"));
-    const late = await placeOrder(merchantId);
-    const screen = await open(`/ws/merchant/${merchantId}/orders`, {
-      token: await tokens.merchant(merchantId, "screen-7"),
-    });
-    screen.send({ action: "MERCHANT_ACCEPT", requestId: "tap-1", payload: { orderId: order.id, prepMinutes: 5 } });
-    await screen.next((e) => e.event === "ACK" && e.requestId === "tap-1");
-    screen.close();
-    await api("POST", `/api/orders/${order.id}/driver`, {
-      token: await tokens.dispatch("ops-1"),
-      body: DRIVER,
-      headers: { "Idempotency-Key": "assign-1" },
-    });
-    await api("POST", `/api/merchants/${merchantId}/orders/${order.id}/ready`, { token: staff });
-    await api("POST", `/api/orders/${order.id}/pickup`, { token: await tokens.driver(DRIVER.driverId) });
-    await inMerchantRoom(merchantId, (room) => {
-      room.clock = () => Date.now() + 11 * 60_000;
-    });
-    await runDurableObjectAlarm(merchantStub(merchantId));
-
-    const trail = async (id: string, token: string) =>
-      (await api<{ events: AuditEntry[] }>("GET", `/api/orders/${id}/events`, { token })).body.events;
-    const events = await trail(order.id, staff);
-    expect(
-      events.map((e) => ({
-        event: e.event,
-        actor: e.actor,
-        via: e.via,
-        requestId: e.requestId,
-        version: e.order.version,
-      })),
-    ).toEqual([
-      {
-        event: "ORDER_CREATED",
-        actor: { role: "customer", id: "cust-9" },
-        via: "rest",
-        requestId: undefined,
-        version: 1,
-      },
-      {
-        event: "MERCHANT_ACCEPTED",
-        actor: { role: "merchant", id: "screen-7" },
-        via: "socket",
-        requestId: "tap-1",
-        version: 2,
-      },
-      {
-        event: "DRIVER_ASSIGNED",
-        actor: { role: "dispatch", id: "ops-1" },
-        via: "rest",
-        requestId: "assign-1",
-        version: 3,
-      },
-      {
-        event: "MERCHANT_READY",
-        actor: { role: "merchant", id: "staff-1" },
-        via: "rest",
-        requestId: undefined,
-        version: 4,
-      },
-      {
-        event: "ORDER_PICKED_UP",
-        actor: { role: "driver", id: DRIVER.driverId },
-        via: "rest",
-        requestId: undefined,
-        version: 5,
-      },
-    ]);
-    expect(await trail(order.id, await tokens.dispatch())).toEqual(events);
-    const expired = await trail(late.id, staff);
-    expect(expired.map((e) => [e.event, e.via, e.actor.role])).toEqual([
-      ["ORDER_CREATED", "rest", "customer"],
-      ["ORDER_EXPIRED", "system", "system"],
-    ]);
-
-    // Only its merchant and dispatch: its own customer and driver are refused.
-    for (const token of [await tokens.customer("cust-9"), await tokens.driver(DRIVER.driverId)]) {
-      const res = await api("GET", `/api/orders/${order.id}/events`, { token });
-      expect(res.status).toBe(403);
-      expect(res.body.error.code).toBe("FORBIDDEN");
-    }
   });
 });

@@ -3,30 +3,23 @@
  * socket accepted before keeps working — its identity comes back from its attachment, the room's
  * from storage — and `ping` is answered by the runtime without waking the room at all.
  */
-import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { api, flushOutbox, merchantStub, orderStub, placeOrder, setupMerchant, tokens } from "./helpers.ts";
+import { tokens } from "./support/credentials.ts";
+import { evictIfRunning, flushOutbox, merchantStub, orderStub, placeOrder, setupMerchant } from "./support/fixtures.ts";
+import { alarmOf, autoResponseAt, socketCount } from "./support/room-seams.ts";
+import { api } from "./support/http.ts";
+import { checkAndClose, checkFrames } from "./support/frames.ts";
 import {
   act,
   barrier,
-  checkFrames,
+  customerWatching,
   openMerchantSocket,
-  openOrderSocket,
   openOrderSocketFromStart,
   rid,
   streamCount,
   waitFor,
-} from "./socket-helpers.ts";
-
-/** True if the Durable Object had a live instance, which this evicts (evictDurableObject rejects otherwise). */
-async function isRunning(stub: DurableObjectStub): Promise<boolean> {
-  try {
-    await evictDurableObject(stub);
-    return true;
-  } catch {
-    return false;
-  }
-}
+} from "./support/sockets.ts";
 
 describe("after eviction", () => {
   it("a socket accepted before still round-trips an action (ACK) and every socket gets the event, numbering unbroken", async () => {
@@ -98,10 +91,7 @@ describe("after eviction", () => {
     expect(ok).toMatchObject({ event: "ACK", payload: { order: { status: "ACCEPTED" } } });
     // The dispatch screen still receives the stream.
     expect(await streamCount(ops, 1)).toEqual([expect.objectContaining({ event: "MERCHANT_ACCEPTED", seq: 2 })]);
-    checkFrames(ops, "merchant");
-    checkFrames(kitchen, "merchant");
-    ops.close();
-    kitchen.close();
+    checkAndClose("merchant", ops, kitchen);
   });
 
   it("a close from the client is reciprocated, also when the room was hibernating", async () => {
@@ -115,45 +105,16 @@ describe("after eviction", () => {
     expect(await sleeper.waitClosed()).toMatchObject({ code: 4002 });
     // The room forgot both sockets: a broadcast reaches none of them and nothing breaks.
     await placeOrder(merchantId);
-    const count = await runInDurableObject(merchantStub(merchantId), (_room, state) => state.getWebSockets().length);
-    expect(count).toBe(0);
-  });
-});
-
-describe("eviction that closes the sockets", () => {
-  it("the client sees its socket close, reconnects with since, and misses nothing", async () => {
-    const { merchantId, staff } = await setupMerchant();
-    const screen = await openMerchantSocket(merchantId, staff);
-    const epoch = screen.envelopes[0].payload.epoch;
-    await placeOrder(merchantId);
-    await streamCount(screen, 1);
-    await evictDurableObject(merchantStub(merchantId), { webSockets: "close" });
-    const closed = await screen.waitClosed();
-    expect(closed.code).not.toBe(1000);
-    const order = await placeOrder(merchantId);
-    await api("POST", `/api/merchants/${merchantId}/orders/${order.id}/accept`, { token: staff, body: {} });
-    const back = await openMerchantSocket(merchantId, staff, { since: "1", epoch });
-    expect(back.stream().map((e) => [e.seq, e.event])).toEqual([
-      [2, "ORDER_CREATED"],
-      [3, "MERCHANT_ACCEPTED"],
-    ]);
-    expect(back.envelopes.at(-1)).toMatchObject({ event: "REPLAY_DONE", seq: 3, payload: { epoch } });
-    expect((await act(back, "MERCHANT_MARK_READY", { orderId: order.id })).event).toBe("ACK");
-    checkFrames(back, "merchant", { since: 1 });
-    back.close();
+    expect(await socketCount(merchantId)).toBe(0);
   });
 });
 
 describe("ping / pong", () => {
   it("is answered by the runtime: after eviction, 450 pings get 450 pongs, the room never wakes, no frame is rate-limited", async () => {
-    const { merchantId } = await setupMerchant();
-    const customerToken = await tokens.customer("cust-ping");
-    const order = await placeOrder(merchantId, customerToken);
-    await flushOutbox(merchantId);
-    const phone = await openOrderSocket(order.id, customerToken);
+    const { order, phone } = await customerWatching("cust-ping");
     const stub = orderStub(order.id);
-    expect(await isRunning(stub)).toBe(true); // ...and now evicted
-    expect(await isRunning(stub)).toBe(false);
+    expect(await evictIfRunning(stub)).toBe(true); // ...and now evicted
+    expect(await evictIfRunning(stub)).toBe(false);
 
     // More than twice the per-socket frame limit (200 / 10 s): were the room's own code counting
     // these frames, the socket would be closed with 1008 after 400.
@@ -162,14 +123,10 @@ describe("ping / pong", () => {
     expect(phone.closed).toBeNull();
     expect(phone.envelopes.filter((e) => e !== "pong").map((e) => e.event)).toEqual(["SNAPSHOT"]);
     // The room was not woken by any of them.
-    expect(await isRunning(stub)).toBe(false);
+    expect(await evictIfRunning(stub)).toBe(false);
 
     // And the runtime recorded the auto-response on the socket.
-    const stamp = await runInDurableObject(stub, (_room, state) => {
-      const [ws] = state.getWebSockets();
-      return ws ? (state.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? null) : null;
-    });
-    expect(stamp).not.toBeNull();
+    expect(await autoResponseAt(order.id)).not.toBeNull();
     phone.close();
   });
 
@@ -178,15 +135,10 @@ describe("ping / pong", () => {
     const screen = await openMerchantSocket(merchantId, staff);
     await barrier(screen);
     // Nothing scheduled that could wake the room by itself (creating it queued a D1 projection).
-    await waitFor(
-      async () =>
-        (await runInDurableObject(merchantStub(merchantId), (_room, state) => state.storage.getAlarm())) === null,
-      10_000,
-      "no alarm",
-    );
+    await waitFor(async () => (await alarmOf(merchantStub(merchantId))) === null, 10_000, "no alarm");
     await evictDurableObject(merchantStub(merchantId));
     await barrier(screen);
-    expect(await isRunning(merchantStub(merchantId))).toBe(false);
+    expect(await evictIfRunning(merchantStub(merchantId))).toBe(false);
     expect(screen.envelopes.filter((e) => e === "pong")).toHaveLength(2);
     const order = await placeOrder(merchantId);
     expect((await act(screen, "MERCHANT_ACCEPT", { orderId: order.id })).event).toBe("ACK");
@@ -194,7 +146,6 @@ describe("ping / pong", () => {
     screen.send("PING");
     const err = await screen.next((e) => e.event === "ERROR");
     expect(err.payload.code).toBe("BAD_REQUEST");
-    checkFrames(screen, "merchant");
-    screen.close();
+    checkAndClose("merchant", screen);
   });
 });

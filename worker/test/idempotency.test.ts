@@ -1,12 +1,21 @@
 /**
- * Idempotency-Key: a repeat returns the first response and changes nothing; the same key with
- * another body is 422; keys are scoped to the caller (role + sub).
+ * Idempotency (REST `Idempotency-Key`, socket `requestId`, one namespace per caller): a repeat
+ * returns the first answer and changes nothing — also for results of megabytes, also after an
+ * eviction; the same key with another body is 422, also at another merchant; keys are kept at
+ * least 24 h.
  */
 import { describe, expect, it } from "vitest";
 import type { AuditEntry, BulkItemResult, Order } from "../../schema/index.ts";
 import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
-import { api, inMerchantRoom, ITEMS, merchantStub, placeOrder, setupMerchant, tokens } from "./helpers.ts";
-import { expectError, expectGapless, expectJson, merchantLog, orderIn } from "./rest-support.ts";
+import { expectError, expectGapless, expectJson } from "./support/assertions.ts";
+import { tokens } from "./support/credentials.ts";
+import { ITEMS, merchantStub, orderIn, placeOrder, placeOrders, setupMerchant } from "./support/fixtures.ts";
+import { api } from "./support/http.ts";
+import { advanceRoomClock, merchantLog, setRoomClock, storedResults } from "./support/room-seams.ts";
+import { checkAndClose } from "./support/frames.ts";
+import { act, barrier, openMerchantSocket, rid } from "./support/sockets.ts";
+
+const DAY = 24 * 60 * 60_000;
 
 const withKey = (key: string) => ({ "Idempotency-Key": key });
 
@@ -386,6 +395,9 @@ describe("Idempotency-Key", () => {
     const { merchantId, staff } = await setupMerchant();
     const order = await orderIn(merchantId, "ACCEPTED");
     const path = `/api/merchants/${merchantId}/orders/${order.id}/ready`;
+    // The key is stored at a known instant of the room's clock.
+    const storedAt = Date.now() + 60_000;
+    await setRoomClock(merchantId, storedAt);
     const first = await api<Order>("POST", path, { token: staff, headers: withKey("ready-once") });
     expect(first.status).toBe(200);
     const events = (await merchantLog(merchantId)).length;
@@ -395,12 +407,9 @@ describe("Idempotency-Key", () => {
     expect(afterEviction.status).toBe(200);
     expect(afterEviction.body).toEqual(first.body);
 
-    // A day later (the alarm's housekeeping has run), the key still answers the first response.
-    const moveClock = (ms: number) =>
-      inMerchantRoom(merchantId, (room) => {
-        room.clock = () => Date.now() + ms;
-      });
-    await moveClock(24 * 60 * 60_000);
+    // 24 hours to the millisecond after it was stored (the alarm's housekeeping has run), the
+    // key still answers the first response.
+    await setRoomClock(merchantId, storedAt + DAY);
     await runDurableObjectAlarm(merchantStub(merchantId));
     const dayLater = await api<Order>("POST", path, { token: staff, headers: withKey("ready-once") });
     expect(dayLater.status).toBe(200);
@@ -409,10 +418,106 @@ describe("Idempotency-Key", () => {
 
     // Long after, the key may be forgotten: the same request is then decided afresh (and refused,
     // the order being READY already) — never replayed as a different change.
-    await moveClock(3 * 24 * 60 * 60_000);
+    await setRoomClock(merchantId, storedAt + 4 * DAY);
     await runDurableObjectAlarm(merchantStub(merchantId));
     const muchLater = await api("POST", path, { token: staff, headers: withKey("ready-once") });
     expect([200, 409]).toContain(muchLater.status);
     expect((await merchantLog(merchantId)).length).toBe(events);
   });
+});
+
+describe("requestId: the socket's idempotency key, in the same namespace", () => {
+  it("requestId is the idempotency key: a repeat answers the first reply and changes nothing; reuse with another action is refused", async () => {
+    const { merchantId, staff } = await setupMerchant();
+    const order = await placeOrder(merchantId);
+    const screen = await openMerchantSocket(merchantId, staff);
+    const watcher = await openMerchantSocket(merchantId, await tokens.merchant(merchantId, "staff-2"));
+    const key = rid("once");
+
+    const first = await act(screen, "MERCHANT_ACCEPT", { orderId: order.id, prepMinutes: 9 }, key);
+    screen.send({ action: "MERCHANT_ACCEPT", requestId: key, payload: { orderId: order.id, prepMinutes: 9 } });
+    await screen.until(
+      (envs) => envs.filter((e) => e.requestId === key && e.event === "ACK").length === 2,
+      10_000,
+      "second ACK",
+    );
+    const acks = screen.envelopes.filter((e) => e.event === "ACK" && e.requestId === key);
+    expect(acks[1].payload).toEqual(first.payload);
+
+    const mismatch = await act(screen, "MERCHANT_MARK_READY", { orderId: order.id }, key);
+    expect(mismatch).toMatchObject({ event: "ERROR", requestId: key, payload: { code: "IDEMPOTENCY_MISMATCH" } });
+
+    // The same key over REST, same operation and body: the first response, still no change.
+    const rest = await api("POST", `/api/merchants/${merchantId}/orders/${order.id}/accept`, {
+      token: staff,
+      body: { prepMinutes: 9 },
+      headers: { "Idempotency-Key": key },
+    });
+    expect(rest.status).toBe(200);
+    expect(rest.body).toEqual(first.payload.order);
+
+    await barrier(watcher);
+    expect(watcher.stream().map((e) => e.event)).toEqual(["MERCHANT_ACCEPTED"]);
+    // Keys are per caller: another staff member may use the same string for its own action.
+    const other = await act(watcher, "MERCHANT_MARK_READY", { orderId: order.id }, key);
+    expect(other).toMatchObject({ event: "ACK", payload: { order: { status: "READY", version: 3 } } });
+    checkAndClose("merchant", screen, watcher);
+  });
+
+  it("a repeated bulk answers exactly its first BULK_RESULT, also when that result is megabytes of astral characters", async () => {
+    const { merchantId, staff } = await setupMerchant();
+    // 🍕 and 🌶️ are surrogate pairs: a stored result cut into parts must never split one.
+    const items = Array.from({ length: 40 }, (_, i) => ({
+      name: `${"🍕".repeat(99)}${i}`,
+      quantity: 1,
+      unitPriceCents: 500,
+      notes: `${"🌶".repeat(249)}${i}`,
+    }));
+    const orders = await placeOrders(merchantId, 40, items, "emoji");
+    const sender = await openMerchantSocket(merchantId, staff);
+    const requestId = rid("emoji-bulk");
+    const first = await act(
+      sender,
+      "BULK_ACCEPT",
+      { orderIds: orders.map((o) => o.id), prepMinutes: 30 },
+      requestId,
+      60_000,
+    );
+    expect(first.payload.results.every((r: any) => r.ok)).toBe(true);
+    expect(JSON.stringify(first.payload).length).toBeGreaterThan(1_000_000);
+    const again = await act(
+      sender,
+      "BULK_ACCEPT",
+      { orderIds: orders.map((o) => o.id), prepMinutes: 30 },
+      requestId,
+      60_000,
+    );
+    expect(again.payload).toEqual(first.payload);
+    await evictDurableObject(merchantStub(merchantId));
+    const repeat = await act(
+      sender,
+      "BULK_ACCEPT",
+      { orderIds: orders.map((o) => o.id), prepMinutes: 30 },
+      requestId,
+      60_000,
+    );
+    expect(repeat.payload).toEqual(first.payload);
+    expect(repeat.payload.results[7].order.items[3].notes).toBe(`${"🌶".repeat(249)}3`);
+    const rest = await api("POST", `/api/merchants/${merchantId}/orders/bulk`, {
+      token: staff,
+      body: { action: "accept", orderIds: orders.map((o) => o.id), prepMinutes: 30 },
+      headers: { "Idempotency-Key": requestId },
+    });
+    expect(rest.status).toBe(200);
+    expect(rest.body).toEqual(first.payload);
+    await barrier(sender);
+    expect(sender.stream()).toHaveLength(40);
+
+    // Once the key expires (kept at least 24 h), housekeeping drops the result and all its parts.
+    expect(await storedResults(merchantId)).toBeGreaterThan(1);
+    await advanceRoomClock(merchantId, 26 * 60 * 60 * 1000);
+    expect(await runDurableObjectAlarm(merchantStub(merchantId))).toBe(true);
+    expect(await storedResults(merchantId)).toBe(0);
+    checkAndClose("merchant", sender);
+  }, 180_000);
 });

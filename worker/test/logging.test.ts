@@ -6,8 +6,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { logLine } from "../log.ts";
 import { faultyTargets, noFaults } from "../rooms/delivery/faulty-targets.ts";
-import { api, inMerchantRoom, merchantStub, placeOrder, setupMerchant, tokens } from "./helpers.ts";
-import { act, openMerchantSocket } from "./socket-helpers.ts";
+import { tokens } from "./support/credentials.ts";
+import { merchantStub, placeOrder, setupMerchant } from "./support/fixtures.ts";
+import { api } from "./support/http.ts";
+import { inMerchantRoom } from "./support/room-seams.ts";
+import { act, openMerchantSocket } from "./support/sockets.ts";
 
 let lines: string[] = [];
 

@@ -8,8 +8,11 @@ import { evictDurableObject } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Order } from "../../schema/index.ts";
-import { api, flushOutbox, ITEMS, merchantStub, orderStub, setupMerchant, tokens } from "./helpers.ts";
-import { boardDiff, merchantLog, orderLog, StreamWatcher } from "./chaos-support.ts";
+import { boardDiff, StreamWatcher } from "./chaos-support.ts";
+import { tokens } from "./support/credentials.ts";
+import { flushOutbox, ITEMS, merchantStub, orderStub, setupMerchant } from "./support/fixtures.ts";
+import { bySeq, merchantLog, orderLog } from "./support/room-seams.ts";
+import { api } from "./support/http.ts";
 
 const SCREENS = 3;
 
@@ -180,7 +183,7 @@ async function run(ops: Op[]): Promise<void> {
   // Quiesce: everyone reconnects with since, the outbox is delivered, everyone catches up.
   await flushOutbox(merchantId);
   const board = (await merchantStub(merchantId).board())!;
-  const log = await merchantLog(merchantId);
+  const log = bySeq(await merchantLog(merchantId));
   expect(log.size).toBe(board.seq);
   const problems: string[] = [];
   for (const s of screens) {
@@ -194,7 +197,7 @@ async function run(ops: Op[]): Promise<void> {
     if (!tracker.connected) await tracker.connect(true);
     const info = await orderStub(orders[0]!.id).streamInfo();
     await tracker.reach(info.seq);
-    problems.push(...tracker.check(await orderLog(orders[0]!.id), info.seq).problems);
+    problems.push(...tracker.check(bySeq(await orderLog(orders[0]!.id)), info.seq).problems);
     const truth = await merchantStub(merchantId).getOrder(orders[0]!.id);
     if (JSON.stringify(tracker.order) !== JSON.stringify(truth))
       problems.push(`tracker shows v${tracker.order?.version}, the room has v${truth?.version}`);

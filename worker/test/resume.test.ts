@@ -3,29 +3,22 @@
  * missed, in order, then REPLAY_DONE — also when the room was evicted meanwhile; a since the room
  * can no longer serve (wrong epoch, pruned, from the future) gets a SNAPSHOT instead.
  */
-import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { MerchantOrderRoom } from "../rooms/merchant-order-room.ts";
-import { RETAIN_EVENTS, RETAIN_MS } from "../rooms/event-log.ts";
-import {
-  api,
-  flushOutbox,
-  merchantStub,
-  orderStub,
-  placeOrder,
-  setupMerchant,
-  tokens,
-  type TestSocket,
-} from "./helpers.ts";
+import { tokens } from "./support/credentials.ts";
+import { flushOutbox, merchantStub, orderStub, placeOrder, setupMerchant } from "./support/fixtures.ts";
+import { api } from "./support/http.ts";
+import { advanceRoomClock, oldestKeptSeq, RETAIN_EVENTS, RETAIN_MS, updatePrepTimeMany } from "./support/room-seams.ts";
+import { checkAndClose, checkFrames } from "./support/frames.ts";
 import {
   act,
-  checkFrames,
+  customerWatching,
   openMerchantSocket,
   openOrderSocket,
-  openOrderSocketFromStart,
   streamCount,
+  type TestSocket,
   waitFor,
-} from "./socket-helpers.ts";
+} from "./support/sockets.ts";
 
 /** 50 changes, REST and socket interleaved: 10 orders × (place, accept, preparing, prep time, ready). */
 async function fiftyChanges(merchantId: string, staff: string, other: TestSocket): Promise<void> {
@@ -174,17 +167,7 @@ describe("merchant room resume", () => {
     // Yielding every 100 changes, as a busy kitchen's room would between frames, so its own
     // background work (outbox delivery) runs meanwhile.
     const extra = RETAIN_EVENTS + 20;
-    await runInDurableObject(merchantStub(merchantId), async (room: MerchantOrderRoom) => {
-      const call = { principal: { role: "merchant" as const, id: "staff-1", merchantId }, via: "socket" as const };
-      for (let i = 0; i < extra; i++) {
-        const r = room.perform(call, {
-          action: "MERCHANT_UPDATE_PREP_TIME",
-          payload: { orderId: order.id, prepMinutes: 1 + (i % 180) },
-        });
-        if (!r.ok) throw new Error(JSON.stringify(r.error));
-        if (i % 100 === 99) await new Promise((resolve) => setTimeout(resolve, 0));
-      }
-    });
+    await updatePrepTimeMany(merchantId, order.id, extra);
     const total = 2 + extra;
     // The outbox must be drained before the log may drop anything (it still needs the events).
     await waitFor(
@@ -197,26 +180,16 @@ describe("merchant room resume", () => {
     // Housekeeping now (a fresh instance, so it is due) keeps everything: none of it is 24 h old.
     await evictDurableObject(merchantStub(merchantId));
     expect(await runDurableObjectAlarm(merchantStub(merchantId))).toBe(true);
-    const oldestNow = await runInDurableObject(
-      merchantStub(merchantId),
-      (_room, state) => state.storage.sql.exec<{ seq: number }>(`SELECT MIN(seq) AS seq FROM events`).one().seq,
-    );
-    expect(oldestNow).toBe(1);
+    expect(await oldestKeptSeq(merchantId)).toBe(1);
     const full = await openMerchantSocket(merchantId, staff, { since: "1", epoch });
     await full.until((envs) => envs.some((e) => e.event === "REPLAY_DONE"), 60_000, "REPLAY_DONE");
     expect(full.stream()).toHaveLength(total - 1);
     full.close();
 
     // A day and more later, the room's housekeeping prunes.
-    await runInDurableObject(merchantStub(merchantId), (room: MerchantOrderRoom) => {
-      room.clock = () => Date.now() + RETAIN_MS + 60 * 60 * 1000;
-    });
+    await advanceRoomClock(merchantId, RETAIN_MS + 60 * 60 * 1000);
     expect(await runDurableObjectAlarm(merchantStub(merchantId))).toBe(true);
-    const oldest = await runInDurableObject(
-      merchantStub(merchantId),
-      (_room, state) => state.storage.sql.exec<{ seq: number }>(`SELECT MIN(seq) AS seq FROM events`).one().seq,
-    );
-    expect(oldest).toBe(total - RETAIN_EVENTS + 1);
+    expect(await oldestKeptSeq(merchantId)).toBe(total - RETAIN_EVENTS + 1);
 
     const tooOld = await openMerchantSocket(merchantId, staff, { since: "1", epoch });
     expect(tooOld.envelopes).toHaveLength(1);
@@ -244,16 +217,36 @@ describe("merchant room resume", () => {
     justTooOld.close();
     kept.close();
   }, 240_000);
+
+  it("an eviction that closes the socket: the client sees the close, resumes with since, misses nothing, acts again", async () => {
+    const { merchantId, staff } = await setupMerchant();
+    const screen = await openMerchantSocket(merchantId, staff);
+    const epoch = screen.envelopes[0].payload.epoch;
+    await placeOrder(merchantId);
+    await streamCount(screen, 1);
+    await evictDurableObject(merchantStub(merchantId), { webSockets: "close" });
+    const closed = await screen.waitClosed();
+    expect(closed.code).not.toBe(1000);
+    const order = await placeOrder(merchantId);
+    await api("POST", `/api/merchants/${merchantId}/orders/${order.id}/accept`, { token: staff, body: {} });
+    const back = await openMerchantSocket(merchantId, staff, { since: "1", epoch });
+    expect(back.stream().map((e) => [e.seq, e.event])).toEqual([
+      [2, "ORDER_CREATED"],
+      [3, "MERCHANT_ACCEPTED"],
+    ]);
+    expect(back.envelopes.at(-1)).toMatchObject({ event: "REPLAY_DONE", seq: 3, payload: { epoch } });
+    expect((await act(back, "MERCHANT_MARK_READY", { orderId: order.id })).event).toBe("ACK");
+    checkFrames(back, "merchant", { since: 1 });
+    back.close();
+  });
 });
 
 describe("order room resume", () => {
   it("a customer who drops off gets exactly what it missed, also after the order room was evicted; a wrong epoch gets a SNAPSHOT", async () => {
-    const { merchantId, staff } = await setupMerchant();
-    const customerToken = await tokens.customer("cust-resume");
-    const order = await placeOrder(merchantId, customerToken);
-    await flushOutbox(merchantId);
+    const { merchantId, staff, customerToken, order, phone } = await customerWatching("cust-resume", {
+      fromStart: true,
+    });
     const screen = await openMerchantSocket(merchantId, staff);
-    const phone = await openOrderSocketFromStart(order.id, customerToken);
     const { epoch } = await orderStub(order.id).streamInfo();
     await act(screen, "MERCHANT_ACCEPT", { orderId: order.id });
     await streamCount(phone, 2);
@@ -297,8 +290,7 @@ describe("order room resume", () => {
         seq: 7,
         payload: { epoch, order: { version: 7, status: "PICKED_UP" } },
       });
-      checkFrames(fresh, "order");
-      fresh.close();
+      checkAndClose("order", fresh);
     }
     back.close();
     screen.close();

@@ -1,14 +1,35 @@
 /**
  * Nobody where they don't belong: every REST route and both socket paths against every kind of
  * bad credential (401) and every principal that holds a valid token but is not entitled (403),
- * plus bad Origins on the socket upgrades. Each refusal must be the exact status with the exact
- * error shape, and none may change anything.
+ * plus bad Origins on the socket upgrades, decided in the Worker before a room is woken; an open
+ * socket reaches nothing its token does not; a token stops at its expiry; a deploy without
+ * AUTH_SECRET fails closed. Each refusal must be the exact status with the exact error shape, and
+ * none may change anything.
  */
-import { exports } from "cloudflare:workers";
+import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ErrorCode, Order } from "../../schema/index.ts";
-import { api, BASE, connect, ITEMS, merchantStub, open, uniqueId } from "./helpers.ts";
-import { asApiResponse, badCredentials, expectErrorShape, tokenFor, type Claims } from "./security-support.ts";
+import { issueToken, verifyToken } from "../auth.ts";
+import { app } from "../app.ts";
+import { expectError } from "./support/assertions.ts";
+import { badCredentials, type Claims, OTHER_SECRET, tokenFor, tokens } from "./support/credentials.ts";
+import { evictIfRunning, ITEMS, merchantStub, placeOrder, setupMerchant } from "./support/fixtures.ts";
+import { api, type ApiOptions, asApiResponse, BASE, callApp, SECRET, uniqueId } from "./support/http.ts";
+import { alarmOf } from "./support/room-seams.ts";
+import { checkAndClose, checkFrames } from "./support/frames.ts";
+import {
+  act,
+  barrier,
+  connect,
+  merchantPath,
+  open,
+  openMerchantSocket,
+  orderPath,
+  type TestSocket,
+  upgrade,
+  waitFor,
+} from "./support/sockets.ts";
 
 const m1 = uniqueId("sec-m1");
 const m2 = uniqueId("sec-m2");
@@ -110,17 +131,19 @@ const ROUTES: RouteCase[] = [
       ["driverA", "wrong role (driver)"],
     ],
   },
-  {
-    name: "GET /api/merchants/:m/orders",
-    method: "GET",
-    path: () => `/api/merchants/${m1}/orders?status=all`,
-    owner: "staff1",
-    denied: [
-      ["staff2", "other merchant"],
-      ["customerA", "wrong role (customer)"],
-      ["driverA", "wrong role (driver)"],
-    ],
-  },
+  ...(["active", "all"] as const).map(
+    (status): RouteCase => ({
+      name: `GET /api/merchants/:m/orders?status=${status}`,
+      method: "GET",
+      path: () => `/api/merchants/${m1}/orders?status=${status}`,
+      owner: "staff1",
+      denied: [
+        ["staff2", "other merchant"],
+        ["customerA", "wrong role (customer)"],
+        ["driverA", "wrong role (driver)"],
+      ],
+    }),
+  ),
   {
     name: "POST /api/orders",
     method: "POST",
@@ -218,10 +241,10 @@ describe("REST: bad credentials are 401 on every route", () => {
   for (const route of ROUTES) {
     it(route.name, async () => {
       for (const { what, header } of await badCredentials(who[route.owner])) {
-        expectErrorShape(await call(route, header), 401, "UNAUTHORIZED", `${route.name} with ${what}`);
+        expectError(await call(route, header), 401, "UNAUTHORIZED", `${route.name} with ${what}`);
       }
       // Tokens in the query string are for socket upgrades only (URLs end up in logs).
-      expectErrorShape(
+      expectError(
         await call(route, undefined, `${route.path().includes("?") ? "&" : "?"}token=${await as(route.owner)}`),
         401,
         "UNAUTHORIZED",
@@ -230,13 +253,17 @@ describe("REST: bad credentials are 401 on every route", () => {
       await expectNothingChanged();
     });
   }
+
+  it("authenticates before validating (a bad body without a token is 401, not 400)", async () => {
+    expectError(await api("POST", "/api/orders", { body: { merchantId: "" } }), 401, "UNAUTHORIZED");
+  });
 });
 
 describe("REST: valid tokens of the wrong principal are 403 on every route", () => {
   for (const route of ROUTES) {
     it(route.name, async () => {
       for (const [name, what, code = "FORBIDDEN"] of route.denied) {
-        expectErrorShape(
+        expectError(
           await call(route, `Bearer ${await as(name)}`),
           code === "FORBIDDEN" ? 403 : 404,
           code,
@@ -253,7 +280,7 @@ describe("REST: valid tokens of the wrong principal are 403 on every route", () 
         token: await as("staff2"),
         body: { reason: "x", prepMinutes: 10 },
       });
-      expectErrorShape(res, 404, "NOT_FOUND", `${action} via m2's path`);
+      expectError(res, 404, "NOT_FOUND", `${action} via m2's path`);
     }
     const bulk = await api("POST", `/api/merchants/${m2}/orders/bulk`, {
       token: await as("staff2"),
@@ -297,36 +324,18 @@ const SOCKETS: SocketCase[] = [
   },
 ];
 
-async function upgrade(
-  path: string,
-  opts: { authorization?: string; query?: Record<string, string>; origin?: string },
-) {
-  const url = new URL(`${BASE}${path}`);
-  for (const [k, v] of Object.entries(opts.query ?? {})) url.searchParams.set(k, v);
-  const headers: Record<string, string> = { Upgrade: "websocket" };
-  if (opts.authorization !== undefined) headers.Authorization = opts.authorization;
-  if (opts.origin !== undefined) headers.Origin = opts.origin;
-  const res = await exports.default.fetch(url, { headers });
-  if (res.webSocket) {
-    res.webSocket.accept();
-    res.webSocket.close(1000, "test over");
-    return { opened: true as const, status: res.status, body: null, headers: res.headers };
-  }
-  return { opened: false as const, ...(await asApiResponse(res)) };
-}
-
 describe("sockets: refused upgrades are HTTP errors before any socket opens", () => {
   for (const socket of SOCKETS) {
     it(`${socket.name}: bad credentials → 401, in the header or in ?token=`, async () => {
       for (const { what, header } of await badCredentials(who[socket.owner])) {
         const viaHeader = await upgrade(socket.path(), header !== undefined ? { authorization: header } : {});
         expect(viaHeader.opened, what).toBe(false);
-        expectErrorShape(viaHeader, 401, "UNAUTHORIZED", `${socket.name} header ${what}`);
+        expectError(viaHeader, 401, "UNAUTHORIZED", `${socket.name} header ${what}`);
         const raw = header?.replace(/^Bearer /, "");
         if (raw === undefined || raw === header) continue;
         const viaQuery = await upgrade(socket.path(), { query: { token: raw } });
         expect(viaQuery.opened, what).toBe(false);
-        expectErrorShape(viaQuery, 401, "UNAUTHORIZED", `${socket.name} ?token= ${what}`);
+        expectError(viaQuery, 401, "UNAUTHORIZED", `${socket.name} ?token= ${what}`);
       }
       await expectNothingChanged();
     });
@@ -340,7 +349,7 @@ describe("sockets: refused upgrades are HTTP errors before any socket opens", ()
             how === "header" ? { authorization: `Bearer ${t}` } : { query: { token: t } },
           );
           expect(res.opened, what).toBe(false);
-          expectErrorShape(res, 403, "FORBIDDEN", `${socket.name} as ${what} (${how})`);
+          expectError(res, 403, "FORBIDDEN", `${socket.name} as ${what} (${how})`);
         }
       }
     });
@@ -351,15 +360,16 @@ describe("sockets: refused upgrades are HTTP errors before any socket opens", ()
         "https://evil.example",
         "null",
         `${BASE}.evil.example`,
-        BASE.replace("http:", "https:"),
+        BASE.replace("http:", "https:"), // another scheme is another origin
         "http://ticket-rail.test:8080",
+        `${BASE}/`, // an origin is scheme, host and port: nothing more
       ]) {
         const res = await upgrade(socket.path(), { authorization: t, origin });
         expect(res.opened, origin).toBe(false);
-        expectErrorShape(res, 403, "FORBIDDEN", `${socket.name} from ${origin}`);
+        expectError(res, 403, "FORBIDDEN", `${socket.name} from ${origin}`);
       }
       // A bad Origin is refused before the token is even looked at.
-      expectErrorShape(
+      expectError(
         await upgrade(socket.path(), { origin: "https://evil.example" }),
         403,
         "FORBIDDEN",
@@ -370,27 +380,125 @@ describe("sockets: refused upgrades are HTTP errors before any socket opens", ()
     });
   }
 
-  it("every entitled principal opens both paths (control)", async () => {
-    for (const name of ["staff1", "dispatch"] as const) {
-      (await open(`/ws/merchant/${m1}/orders`, { token: await as(name) })).close();
-    }
-    for (const name of ["customerA", "staff1", "driverA", "dispatch"] as const) {
-      (await open(`/ws/order/${order.id}`, { token: await as(name) })).close();
+  it("every entitled principal opens both paths, token in the header or in ?token= (control)", async () => {
+    const opens = async (path: string, name: Who, how: "header" | "query") => {
+      const t = await as(name);
+      const { socket, response } = await connect(path, how === "header" ? { token: t } : { query: { token: t } });
+      expect(response.status, `${path} as ${name} (${how})`).toBe(101);
+      await socket!.until((e) => e.length > 0, 5000, "first frame");
+      expect(socket!.envelopes[0].event).toBe("SNAPSHOT");
+      socket!.close();
+    };
+    for (const how of ["header", "query"] as const) {
+      for (const name of ["staff1", "dispatch"] as const) await opens(`/ws/merchant/${m1}/orders`, name, how);
+      for (const name of ["customerA", "staff1", "driverA", "dispatch"] as const)
+        await opens(`/ws/order/${order.id}`, name, how);
     }
     // Without an upgrade, an authorised request to a socket path is 400, not a room response.
     const plain = await api("GET", `/ws/merchant/${m1}/orders`, { token: await as("staff1") });
-    expectErrorShape(plain, 400, "BAD_REQUEST", "no Upgrade header");
+    expectError(plain, 400, "BAD_REQUEST", "no Upgrade header");
   });
 
-  it("unknown merchants and orders are 404 before any room is asked to open a socket", async () => {
-    const res = await connect(`/ws/merchant/${uniqueId("nobody")}/orders`, { token: await as("dispatch") });
-    expect(res.socket).toBeNull();
-    expectErrorShape(await asApiResponse(res.response), 404, "NOT_FOUND", "unknown merchant");
-    const res2 = await connect(`/ws/order/${m1}.doesnotexist`, { token: await as("dispatch") });
-    expect(res2.socket).toBeNull();
-    expectErrorShape(await asApiResponse(res2.response), 404, "NOT_FOUND", "unknown order");
-    const res3 = await connect(`/ws/order/not-an-order-id`, { token: await as("dispatch") });
-    expectErrorShape(await asApiResponse(res3.response), 404, "NOT_FOUND", "malformed order id");
+  it("unknown or malformed merchants and orders are 404 before any room is asked to open a socket", async () => {
+    const nobody = uniqueId("nobody");
+    const cases: [string, Who | Claims][] = [
+      [`/ws/merchant/${nobody}/orders`, "dispatch"],
+      [`/ws/merchant/${nobody}/orders`, { role: "merchant", sub: "staff-1", merchantId: nobody }],
+      ["/ws/merchant/bad%20id!/orders", "dispatch"],
+      ["/ws/nowhere", "dispatch"],
+      [`/ws/order/${m1}.doesnotexist`, "dispatch"],
+      [`/ws/order/${m1}.doesnotexist`, "customerA"],
+      [`/ws/order/${nobody}.abc123`, "dispatch"],
+      ["/ws/order/not-an-order-id", "dispatch"],
+      ["/ws/order/%2e%2e", "dispatch"],
+    ];
+    for (const [path, name] of cases) {
+      const t = typeof name === "string" ? await as(name) : await tokenFor(name);
+      const res = await upgrade(path, { authorization: `Bearer ${t}` });
+      expect(res.opened, path).toBe(false);
+      expectError(res, 404, "NOT_FOUND", path);
+    }
+  });
+});
+
+describe("sockets: the upgrade is decided in the Worker", () => {
+  it("a refused upgrade never wakes the room", async () => {
+    const a = await setupMerchant();
+    const b = await setupMerchant();
+    const stub = merchantStub(b.merchantId);
+    // Nothing scheduled that could wake the room by itself (creating it queued a D1 projection).
+    await waitFor(async () => (await alarmOf(stub)) === null, 10_000, "no alarm");
+    await evictIfRunning(stub);
+    expect(await evictIfRunning(stub)).toBe(false);
+    const path = merchantPath(b.merchantId);
+    expectError(await upgrade(path, { authorization: `Bearer ${a.staff}` }), 403, "FORBIDDEN", "other merchant");
+    expectError(await upgrade(path), 401, "UNAUTHORIZED", "no token");
+    expectError(
+      await upgrade(path, { authorization: `Bearer ${b.staff}`, origin: "https://evil.example" }),
+      403,
+      "FORBIDDEN",
+      "bad origin",
+    );
+    expect(await evictIfRunning(stub)).toBe(false);
+  });
+
+  it("a client cannot smuggle an identity: the Worker's verified identity always wins", async () => {
+    const { merchantId } = await setupMerchant();
+    const order = await placeOrder(merchantId);
+    const spoof = JSON.stringify({ role: "merchant", sub: "evil", merchantId });
+    const { socket } = await connect(merchantPath(merchantId), {
+      token: await tokens.dispatch(),
+      headers: { "x-ticket-rail-identity": spoof },
+    });
+    expect(socket).not.toBeNull();
+    await socket!.until((e) => e.length > 0);
+    const r = await act(socket!, "MERCHANT_ACCEPT", { orderId: order.id });
+    expect(r).toMatchObject({ event: "ERROR", payload: { code: "FORBIDDEN" } });
+    checkFrames(socket!, "merchant");
+    socket!.close();
+  });
+
+  it("ALLOWED_ORIGINS adds origins (the configured Worker, same code path)", async () => {
+    const { merchantId, staff } = await setupMerchant();
+    const configured = { ...(env as unknown as Env), ALLOWED_ORIGINS: "https://kitchen.example, https://ops.example" };
+    const upgradeFrom = (origin: string) =>
+      app.fetch(
+        new Request(`${BASE}${merchantPath(merchantId)}`, {
+          headers: { Upgrade: "websocket", Authorization: `Bearer ${staff}`, Origin: origin },
+        }),
+        configured,
+        createExecutionContext(),
+      );
+    for (const origin of ["https://kitchen.example", "https://ops.example", new URL(BASE).origin]) {
+      const res = await upgradeFrom(origin);
+      expect(res.status, origin).toBe(101);
+      res.webSocket!.accept();
+      res.webSocket!.close(1000, "done");
+    }
+    // An empty Origin is present and not allowed (the runtime drops it on the exports.default hop,
+    // hence this check here).
+    for (const origin of [
+      "https://evil.example",
+      "https://kitchen.example.evil.example",
+      "http://kitchen.example",
+      "",
+    ]) {
+      expectError(await asApiResponse(await upgradeFrom(origin)), 403, "FORBIDDEN", origin);
+    }
+  });
+
+  it("a socket opened with ?token= works end to end", async () => {
+    const { merchantId, staff } = await setupMerchant();
+    const owner = await tokens.customer("cust-query");
+    const order = await placeOrder(merchantId, owner);
+    const screen = await openMerchantSocket(merchantId, staff);
+    const { socket } = await connect(orderPath(order.id), { query: { token: owner } });
+    await socket!.until((e) => e.length > 0);
+    await act(screen, "MERCHANT_ACCEPT", { orderId: order.id });
+    await socket!.next((e) => e.event === "MERCHANT_ACCEPTED");
+    checkFrames(socket!, "order");
+    socket!.close();
+    screen.close();
   });
 });
 
@@ -399,33 +507,41 @@ describe("sockets: an open socket reaches nothing it may not", () => {
     const foreign = await open(`/ws/merchant/${m2}/orders`, { token: await as("staff2") });
     const watching = await open(`/ws/merchant/${m1}/orders`, { token: await as("dispatch") });
     const frames = [
-      { action: "MERCHANT_MARK_READY", requestId: "x1", payload: { orderId: order.id } },
-      { action: "MERCHANT_UPDATE_PREP_TIME", requestId: "x2", payload: { orderId: order.id, prepMinutes: 99 } },
-      { action: "BULK_MARK_READY", requestId: "x3", payload: { orderIds: [order.id] } },
-    ];
-    for (const f of frames) foreign.send(f);
-    for (const f of frames) watching.send(f);
-    await foreign.until(
-      (e) => e.filter((x) => ["ERROR", "BULK_RESULT", "ACK"].includes(x.event)).length === 3,
-      5000,
-      "foreign replies",
-    );
-    await watching.until(
-      (e) => e.filter((x) => ["ERROR", "BULK_RESULT", "ACK"].includes(x.event)).length === 3,
-      5000,
-      "dispatch replies",
-    );
-    const replies = (s: typeof foreign) => s.envelopes.filter((x) => ["ERROR", "BULK_RESULT", "ACK"].includes(x.event));
+      { action: "MERCHANT_ACCEPT", payload: { orderId: order.id } },
+      { action: "MERCHANT_REJECT", payload: { orderId: order.id, reason: "ops says no" } },
+      { action: "MERCHANT_MARK_READY", payload: { orderId: order.id } },
+      { action: "MERCHANT_UPDATE_PREP_TIME", payload: { orderId: order.id, prepMinutes: 99 } },
+      { action: "BULK_ACCEPT", payload: { orderIds: [order.id] } },
+      { action: "BULK_MARK_READY", payload: { orderIds: [order.id] } },
+    ] as const;
+    const codes = async (socket: TestSocket) => {
+      const out: string[] = [];
+      for (const f of frames) {
+        const r = await act(socket, f.action, f.payload);
+        out.push(r.event === "BULK_RESULT" ? r.payload.results[0].error.code : r.payload.code);
+      }
+      return out;
+    };
     // In m2's room, m1's order does not exist; in m1's room, dispatch may not act.
-    expect(
-      replies(foreign).map((r) => (r.event === "BULK_RESULT" ? r.payload.results[0].error.code : r.payload.code)),
-    ).toEqual(["NOT_FOUND", "NOT_FOUND", "NOT_FOUND"]);
-    expect(replies(watching).map((r) => r.payload.code)).toEqual(["FORBIDDEN", "FORBIDDEN", "FORBIDDEN"]);
+    expect(await codes(foreign)).toEqual(frames.map(() => "NOT_FOUND"));
+    expect(await codes(watching)).toEqual(frames.map(() => "FORBIDDEN"));
     expect(foreign.closed).toBeNull();
     expect(watching.closed).toBeNull();
     await expectNothingChanged();
-    foreign.close();
-    watching.close();
+
+    // Both stay open: dispatch keeps receiving m1's stream, and nothing of m1 reaches m2's screen.
+    const fresh = await api<Order>("POST", "/api/orders", {
+      token: await as("customerA"),
+      body: { merchantId: m1, items: ITEMS },
+    });
+    await api("POST", `/api/merchants/${m1}/orders/${fresh.body.id}/accept`, { token: await as("staff1"), body: {} });
+    const seen = await watching.next((e) => e.event === "MERCHANT_ACCEPTED" && e.payload.order.id === fresh.body.id);
+    expect(seen.payload.actor).toEqual({ role: "merchant", id: "staff-1" });
+    await barrier(foreign);
+    expect(foreign.stream()).toEqual([]);
+    checkAndClose("merchant", foreign, watching);
+    // Leave the fixture's stream position as expectNothingChanged knows it.
+    stream.seq = (await merchantStub(m1).board())!.seq;
   });
 
   it("a driver taken off an order loses it: the open socket closes and neither it nor REST opens again", async () => {
@@ -438,9 +554,14 @@ describe("sockets: an open socket reaches nothing it may not", () => {
     await api("POST", `/api/orders/${id}/driver`, { token: t.ops, body: { driverId: "drv-b", name: "Bo" } });
     await merchantStub(m1).deliverPending();
     expect((await ada.waitClosed()).code).toBe(1008);
+    checkFrames(ada, "order");
+    // The new driver has the live view, and its snapshot names it.
+    const bo = await open(`/ws/order/${id}`, { token: await as("driverB") });
+    expect(bo.envelopes[0].payload.order.driver.id).toBe("drv-b");
+    bo.close();
     const again = await upgrade(`/ws/order/${id}`, { authorization: `Bearer ${await as("driverA")}` });
-    expectErrorShape(again, 403, "FORBIDDEN", "reassigned driver's socket");
-    expectErrorShape(
+    expectError(again, 403, "FORBIDDEN", "reassigned driver's socket");
+    expectError(
       await api("GET", `/api/orders/${id}`, { token: await as("driverA") }),
       403,
       "FORBIDDEN",
@@ -448,7 +569,7 @@ describe("sockets: an open socket reaches nothing it may not", () => {
     );
     await api("POST", `/api/merchants/${m1}/orders/${id}/accept`, { token: t.staff, body: {} });
     await api("POST", `/api/merchants/${m1}/orders/${id}/ready`, { token: t.staff });
-    expectErrorShape(
+    expectError(
       await api("POST", `/api/orders/${id}/pickup`, { token: await as("driverA") }),
       403,
       "FORBIDDEN",
@@ -500,5 +621,53 @@ describe("the right principal passes every route (control for the matrix above)"
       const res = await api(method, path, { token: tok, ...(body !== undefined ? { body } : {}) });
       expect([200, 201], `${method} ${path}: ${JSON.stringify(res.body)}`).toContain(res.status);
     }
+    // Leave the fixture's stream position as expectNothingChanged knows it.
+    stream.seq = (await merchantStub(m1).board())!.seq;
   });
+});
+
+describe("a token's lifetime", () => {
+  it("a token in use stops working the moment it expires, and never works under another secret", async () => {
+    const token = await issueToken({ role: "merchant", sub: "short-shift", merchantId: m1 }, SECRET, 2);
+    const path = `/api/merchants/${m1}/orders`;
+    expect((await api("GET", path, { token })).status).toBe(200);
+    expect(await verifyToken(token, SECRET)).toMatchObject({ role: "merchant", id: "short-shift", merchantId: m1 });
+    await expect(verifyToken(token, OTHER_SECRET)).rejects.toMatchObject({ code: "UNAUTHORIZED" });
+    const { exp } = JSON.parse(atob(token.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/"))) as { exp: number };
+    // Tokens are checked in the Worker against real time: there is no room clock to move.
+    await new Promise((r) => setTimeout(r, Math.max(0, exp * 1000 - Date.now()) + 50));
+    expectError(await api("GET", path, { token }), 401, "UNAUTHORIZED");
+    await expect(verifyToken(token, SECRET)).rejects.toMatchObject({ code: "UNAUTHORIZED" });
+  }, 10_000);
+});
+
+describe("a deploy without AUTH_SECRET fails closed", () => {
+  for (const secret of [undefined, "", "short"]) {
+    it(`AUTH_SECRET = ${JSON.stringify(secret)}: a clear 500 for every request that needs a token, a once-valid one included, sockets too`, async () => {
+      const patch = { AUTH_SECRET: secret, DEV_MODE: undefined };
+      const dispatch = await as("dispatch");
+      const upgradeHeaders = { Upgrade: "websocket" };
+      const cases: [string, string, ApiOptions][] = [
+        ["POST", `/api/merchants/${m1}/orders/${order.id}/accept`, { token: await as("staff1"), body: {} }],
+        ["GET", `/api/orders/${order.id}`, { token: dispatch }],
+        // Not even an unauthenticated request gets a 401 that could be mistaken for "fine otherwise".
+        ["GET", `/api/orders/${order.id}`, {}],
+        ["GET", `/api/merchants/${m1}/orders`, { token: dispatch }],
+        ["POST", `/api/orders/${order.id}/cancel`, { token: dispatch, body: { reason: "x" } }],
+        ["GET", `/ws/merchant/${m1}/orders`, { token: dispatch, headers: upgradeHeaders }],
+        ["GET", `/ws/order/${order.id}?token=${dispatch}`, { headers: upgradeHeaders }],
+      ];
+      for (const [method, path, opts] of cases) {
+        const error = expectError(await callApp(patch, method, path, opts), 500, "INTERNAL", `${method} ${path}`);
+        expect(error.message).toMatch(/AUTH_SECRET/);
+      }
+      // Health has nothing to protect; and with dev mode on, dev tokens cannot be minted either.
+      expect((await callApp(patch, "GET", "/api/health")).body).toMatchObject({ ok: true });
+      const mint = await callApp({ AUTH_SECRET: secret, DEV_MODE: "true" }, "POST", "/api/dev/token", {
+        body: { role: "dispatch", sub: "ops" },
+      });
+      expectError(mint, 500, "INTERNAL", "dev token");
+      await expectNothingChanged();
+    });
+  }
 });

@@ -1,76 +1,97 @@
 /**
  * The dev-only surface (/api/dev/token, /api/dev/faults): absent (404, before anything else is
- * looked at) in the deployed configuration, and in dev mode the fault hook really makes relays
- * fail for the window it names - after which the outbox alone brings order rooms and D1 level.
+ * looked at) in the deployed configuration, which /api/health reports; in dev mode tokens are
+ * minted for any role, and the fault hook really makes relays fail for the window it names -
+ * after which the outbox alone brings order rooms and D1 level.
  */
 import { env } from "cloudflare:workers";
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { app } from "../app.ts";
-import { api, BASE, inMerchantRoom, merchantStub, orderStub, placeOrder, setupMerchant, tokens } from "./helpers.ts";
-import { asApiResponse, expectErrorShape } from "./security-support.ts";
-
-/** The Worker exactly as deployed: wrangler.toml's vars, a real secret, no DEV_MODE. */
-async function deployed(path: string, init: RequestInit = {}) {
-  const ctx = createExecutionContext();
-  const res = await app.fetch(
-    new Request(`${BASE}${path}`, init),
-    { ...env, DEV_MODE: undefined } as unknown as Env,
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
-  return asApiResponse(res);
-}
+import { verifyToken } from "../auth.ts";
+import { expectError, expectJson, expectZod400 } from "./support/assertions.ts";
+import { tokens } from "./support/credentials.ts";
+import { merchantStub, orderStub, placeOrder, setupMerchant } from "./support/fixtures.ts";
+import { api, type ApiOptions, callApp, SECRET } from "./support/http.ts";
+import { advanceRoomClock } from "./support/room-seams.ts";
 
 describe("the deployed configuration has no dev surface", () => {
-  it("every /api/dev route is 404 NOT_FOUND, with or without a token, whatever the body", async () => {
+  it("every /api/dev route is 404 NOT_FOUND, with or without a token, whatever the body, with DEV_MODE unset or false", async () => {
     const { merchantId } = await setupMerchant();
     const dispatch = await tokens.dispatch();
-    const json = { "Content-Type": "application/json" };
-    const cases: [string, RequestInit][] = [
-      ["/api/dev/token", { method: "POST", headers: json, body: JSON.stringify({ role: "dispatch", sub: "ops" }) }],
-      [
-        "/api/dev/faults",
-        { method: "POST", headers: json, body: JSON.stringify({ merchantId, failOrderRoomRelaysForMs: 60_000 }) },
-      ],
-      [
-        "/api/dev/faults",
-        {
-          method: "POST",
-          headers: { ...json, Authorization: `Bearer ${dispatch}` },
-          body: JSON.stringify({ merchantId, failProjectionForMs: 60_000 }),
-        },
-      ],
-      ["/api/dev/faults", { method: "POST", headers: { Authorization: `Bearer ${dispatch}` }, body: "garbage" }],
-      ["/api/dev/anything", { method: "GET" }],
+    const cases: [string, string, ApiOptions][] = [
+      ["POST", "/api/dev/token", { body: { role: "dispatch", sub: "ops" } }],
+      ["GET", "/api/dev/token", {}],
+      ["POST", "/api/dev/faults", { body: { merchantId, failOrderRoomRelaysForMs: 60_000 } }],
+      ["POST", "/api/dev/faults", { token: dispatch, body: { merchantId, failProjectionForMs: 60_000 } }],
+      ["POST", "/api/dev/faults", { token: dispatch, body: "garbage", headers: { "Content-Type": "text/plain" } }],
+      ["GET", "/api/dev/anything", {}],
     ];
-    for (const [path, init] of cases)
-      expectErrorShape(await deployed(path, init), 404, "NOT_FOUND", `${path} deployed`);
-    // And nothing was injected: the room still relays.
+    for (const devMode of [undefined, "false"])
+      for (const [method, path, opts] of cases)
+        expectError(await callApp({ DEV_MODE: devMode }, method, path, opts), 404, "NOT_FOUND", `${path} deployed`);
+    // The same app with dev mode on does mint (so the 404s above are dev mode's doing)…
+    expect((await callApp({}, "POST", "/api/dev/token", { body: { role: "dispatch", sub: "ops" } })).status).toBe(200);
+    // …and nothing was injected: the room still relays.
     const order = await placeOrder(merchantId);
     expect((await merchantStub(merchantId).deliverPending()).pending).toBe(0);
     expect((await orderStub(order.id).getOrder())?.version).toBe(1);
+  });
+
+  it("GET /api/health answers { ok: true } to anyone, saying whether dev helpers are on", async () => {
+    const res = await api("GET", "/api/health");
+    expectJson(res, 200);
+    expect(res.body).toEqual({ ok: true, dev: true }); // the test pool runs with DEV_MODE=true
+    expect((await callApp({ DEV_MODE: undefined }, "GET", "/api/health")).body).toEqual({ ok: true, dev: false });
+  });
+});
+
+describe("POST /api/dev/token (dev mode)", () => {
+  it("mints a token the API accepts, for each role", async () => {
+    const { merchantId } = await setupMerchant();
+    const order = await placeOrder(merchantId, await tokens.customer("cust-dev"));
+    for (const body of [
+      { role: "customer", sub: "cust-dev" },
+      { role: "merchant", sub: "staff-dev", merchantId },
+      { role: "dispatch", sub: "ops" },
+    ]) {
+      const res = await api<{ token: string }>("POST", "/api/dev/token", { body });
+      expectJson(res, 200);
+      expect(Object.keys(res.body)).toEqual(["token"]);
+      const read = await api("GET", `/api/orders/${order.id}`, { token: res.body.token });
+      expect(read.status, JSON.stringify(body)).toBe(200);
+      expect(await verifyToken(res.body.token, SECRET)).toMatchObject({ role: body.role, id: body.sub });
+    }
+    const driver = await api<{ token: string }>("POST", "/api/dev/token", { body: { role: "driver", sub: "drv-dev" } });
+    expect(driver.status).toBe(200);
+    // A valid driver token, not this order's driver.
+    expectError(await api("GET", `/api/orders/${order.id}`, { token: driver.body.token }), 403, "FORBIDDEN");
+  });
+
+  it("validates the body with zod", async () => {
+    expectZod400(await api("POST", "/api/dev/token", { body: { role: "admin", sub: "x" } }), ["role"]);
+    expectZod400(await api("POST", "/api/dev/token", { body: { role: "merchant", sub: "x" } }), ["merchantId"]);
+    expectZod400(await api("POST", "/api/dev/token", { body: { role: "customer", sub: "has space" } }), ["sub"]);
+    expectZod400(await api("POST", "/api/dev/token", { body: {} }));
   });
 });
 
 describe("POST /api/dev/faults (dev mode)", () => {
   it("needs a dispatch token and a valid body", async () => {
     const { merchantId, staff } = await setupMerchant();
-    expectErrorShape(await api("POST", "/api/dev/faults", { body: { merchantId } }), 401, "UNAUTHORIZED", "no token");
-    expectErrorShape(
+    expectError(await api("POST", "/api/dev/faults", { body: { merchantId } }), 401, "UNAUTHORIZED", "no token");
+    expectError(
       await api("POST", "/api/dev/faults", { token: staff, body: { merchantId } }),
       403,
       "FORBIDDEN",
       "merchant",
     );
     const dispatch = await tokens.dispatch();
-    expectErrorShape(
+    expectError(
       await api("POST", "/api/dev/faults", { token: dispatch, body: { merchantId, failProjectionForMs: -1 } }),
       400,
       "BAD_REQUEST",
       "negative",
     );
-    expectErrorShape(
+    expectError(
       await api("POST", "/api/dev/faults", { token: dispatch, body: { merchantId: "no-such-merchant" } }),
       404,
       "NOT_FOUND",
@@ -103,9 +124,7 @@ describe("POST /api/dev/faults (dev mode)", () => {
         expect(await d1()).toBeNull();
       }
       // The outage ends (the room's clock passes it and every backoff); the outbox alone recovers.
-      await inMerchantRoom(merchantId, (room) => {
-        room.clock = () => Date.now() + 61_000;
-      });
+      await advanceRoomClock(merchantId, 61_000);
       expect((await merchantStub(merchantId).deliverPending()).pending).toBe(0);
       expect((await orderStub(order.id).getOrder())?.version).toBe(2);
       expect((await orderStub(order.id).streamInfo()).seq).toBe(2);

@@ -1,27 +1,17 @@
-/**
- * Bulk over the socket: BULK_ACCEPT / BULK_MARK_READY move every order that can move, answer one
- * BULK_RESULT in request order, and reach every other screen as ONE coalesced frame (a JSON array
- * of envelopes), while each moved order's own room gets its event.
- */
-import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Order } from "../../schema/index.ts";
-import type { MerchantOrderRoom } from "../rooms/merchant-order-room.ts";
-import { ARRAY_FRAME_CHARS } from "../rooms/live-room.ts";
-import { api, flushOutbox, merchantStub, placeOrder, setupMerchant, tokens, type TestSocket } from "./helpers.ts";
-
-const encoder = new TextEncoder();
+import { tokens } from "./support/credentials.ts";
+import { flushOutbox, placeOrder, placeOrders, setupMerchant } from "./support/fixtures.ts";
+import { ARRAY_FRAME_CHARS, largestRow } from "./support/room-seams.ts";
+import { checkAndClose, checkFrames, isArrayFrame, streamFrames } from "./support/frames.ts";
 import {
   act,
   barrier,
-  checkFrames,
-  isArrayFrame,
   openMerchantSocket,
   openOrderSocketFromStart,
-  rid,
   streamCount,
-  streamFrames,
-} from "./socket-helpers.ts";
+  type TestSocket,
+} from "./support/sockets.ts";
 
 /** The stream frames a screen received after it had seen `after` stream events. */
 function framesAfter(socket: TestSocket, after: number): string[] {
@@ -169,10 +159,7 @@ describe("bulk actions over the socket", () => {
       checkFrames(p, "order", { since: 0 });
       p.close();
     }
-    checkFrames(watcher, "merchant");
-    checkFrames(sender, "merchant");
-    sender.close();
-    watcher.close();
+    checkAndClose("merchant", watcher, sender);
   });
 
   it("a bulk where nothing can move: BULK_RESULT all failed, no stream frame at all", async () => {
@@ -201,85 +188,8 @@ describe("bulk actions over the socket", () => {
     await barrier(sender);
     expect(sender.stream()).toEqual([]);
     expect((await act(sender, "BULK_ACCEPT", { orderIds: [order.id] })).event).toBe("BULK_RESULT");
-    checkFrames(sender, "merchant");
-    sender.close();
+    checkAndClose("merchant", sender);
   });
-
-  it("a repeated bulk answers exactly its first BULK_RESULT, also when that result is megabytes of astral characters", async () => {
-    const { merchantId, staff } = await setupMerchant();
-    // 🍕 and 🌶️ are surrogate pairs: a stored result cut into parts must never split one.
-    const items = Array.from({ length: 40 }, (_, i) => ({
-      name: `${"🍕".repeat(99)}${i}`,
-      quantity: 1,
-      unitPriceCents: 500,
-      notes: `${"🌶".repeat(249)}${i}`,
-    }));
-    const orders: Order[] = [];
-    for (let i = 0; i < 40; i += 10) {
-      orders.push(
-        ...(await Promise.all(
-          Array.from({ length: 10 }, async (_, j) => {
-            const res = await api<Order>("POST", "/api/orders", {
-              token: await tokens.customer(`emoji-${i + j}`),
-              body: { merchantId, items },
-            });
-            expect(res.status, JSON.stringify(res.body).slice(0, 300)).toBe(201);
-            return res.body;
-          }),
-        )),
-      );
-    }
-    const sender = await openMerchantSocket(merchantId, staff);
-    const requestId = rid("emoji-bulk");
-    const first = await act(
-      sender,
-      "BULK_ACCEPT",
-      { orderIds: orders.map((o) => o.id), prepMinutes: 30 },
-      requestId,
-      60_000,
-    );
-    expect(first.payload.results.every((r: any) => r.ok)).toBe(true);
-    expect(JSON.stringify(first.payload).length).toBeGreaterThan(1_000_000);
-    await evictDurableObject(merchantStub(merchantId));
-    const repeat = await act(
-      sender,
-      "BULK_ACCEPT",
-      { orderIds: orders.map((o) => o.id), prepMinutes: 30 },
-      requestId,
-      60_000,
-    );
-    expect(repeat.payload).toEqual(first.payload);
-    expect(repeat.payload.results[7].order.items[3].notes).toBe(`${"🌶".repeat(249)}3`);
-    const rest = await api("POST", `/api/merchants/${merchantId}/orders/bulk`, {
-      token: staff,
-      body: { action: "accept", orderIds: orders.map((o) => o.id), prepMinutes: 30 },
-      headers: { "Idempotency-Key": requestId },
-    });
-    expect(rest.status).toBe(200);
-    expect(rest.body).toEqual(first.payload);
-    await barrier(sender);
-    expect(sender.stream()).toHaveLength(40);
-
-    // Once the key expires (kept at least 24 h), housekeeping drops the result and all its parts.
-    const stored = () =>
-      runInDurableObject(
-        merchantStub(merchantId),
-        (_room, state) =>
-          state.storage.sql
-            .exec<{ n: number }>(
-              `SELECT (SELECT COUNT(*) FROM idempotency) + (SELECT COUNT(*) FROM idempotency_parts) AS n`,
-            )
-            .one().n,
-      );
-    expect(await stored()).toBeGreaterThan(1);
-    await runInDurableObject(merchantStub(merchantId), (room: MerchantOrderRoom) => {
-      room.clock = () => Date.now() + 26 * 60 * 60 * 1000;
-    });
-    expect(await runDurableObjectAlarm(merchantStub(merchantId))).toBe(true);
-    expect(await stored()).toBe(0);
-    checkFrames(sender, "merchant");
-    sender.close();
-  }, 180_000);
 
   it("a bulk of 100 large orders reaches each screen in a handful of frames, within client limits, all 100 events in order", async () => {
     const { merchantId, staff } = await setupMerchant();
@@ -290,21 +200,7 @@ describe("bulk actions over the socket", () => {
       unitPriceCents: 100 + i,
       notes: `${"no onions please ".repeat(29)}${i}`,
     }));
-    const orders: Order[] = [];
-    for (let i = 0; i < 100; i += 10) {
-      orders.push(
-        ...(await Promise.all(
-          Array.from({ length: 10 }, async (_, j) => {
-            const res = await api<Order>("POST", "/api/orders", {
-              token: await tokens.customer(`big-${i + j}`),
-              body: { merchantId, items: bigItems },
-            });
-            expect(res.status, JSON.stringify(res.body).slice(0, 300)).toBe(201);
-            return res.body;
-          }),
-        )),
-      );
-    }
+    const orders = await placeOrders(merchantId, 100, bigItems, "big");
     const orderBytes = JSON.stringify(orders[0]).length;
     expect(orderBytes).toBeGreaterThan(40_000);
     const sender = await openMerchantSocket(merchantId, staff);
@@ -324,45 +220,12 @@ describe("bulk actions over the socket", () => {
     for (const f of frames) expect(f.length).toBeLessThanOrEqual(ARRAY_FRAME_CHARS + 2);
     checkFrames(watcher, "merchant");
     checkFrames(sender, "merchant");
-    // The requestId is the idempotency key: a repeat answers the very same BULK_RESULT (also
-    // from a fresh instance) and moves nothing.
-    const again = await act(sender, "BULK_ACCEPT", { orderIds: orders.map((o) => o.id) }, result.requestId, 60_000);
-    expect(again.payload).toEqual(result.payload);
-    await evictDurableObject(merchantStub(merchantId));
-    const afterEviction = await act(
-      sender,
-      "BULK_ACCEPT",
-      { orderIds: orders.map((o) => o.id) },
-      result.requestId,
-      60_000,
-    );
-    expect(afterEviction.payload).toEqual(result.payload);
-    await barrier(watcher);
-    expect(watcher.stream()).toHaveLength(100);
 
     // SQLite-backed Durable Objects cap a row at 2 MB in production (the local runtime allows
     // more, so this is checked rather than left to fail in production): no row may exceed it,
     // however big the bulk's result.
-    const largestRow = await runInDurableObject(merchantStub(merchantId), (_room, state) => {
-      const sql = state.storage.sql;
-      const tables = sql
-        .exec<{ name: string }>(
-          `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'`,
-        )
-        .toArray();
-      let largest = { table: "", bytes: 0 };
-      for (const { name } of tables) {
-        for (const row of sql.exec(`SELECT * FROM "${name}"`)) {
-          const bytes = Object.values(row).reduce<number>(
-            (n, v) => n + (v === null ? 0 : encoder.encode(String(v)).byteLength),
-            0,
-          );
-          if (bytes > largest.bytes) largest = { table: name, bytes };
-        }
-      }
-      return largest;
-    });
-    expect(largestRow.bytes, `largest row: ${JSON.stringify(largestRow)}`).toBeLessThanOrEqual(2 * 1000 * 1000);
+    const largest = await largestRow(merchantId);
+    expect(largest.bytes, `largest row: ${JSON.stringify(largest)}`).toBeLessThanOrEqual(2 * 1000 * 1000);
     console.log(
       `[bulk] 100 orders of ${orderBytes} B each: ${frames.length} stream frames per screen, largest ${Math.max(...frames.map((f) => f.length))} B; BULK_RESULT frame ${sender.frames.find((f) => f.includes('"BULK_RESULT"'))!.length} B`,
     );

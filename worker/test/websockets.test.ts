@@ -5,27 +5,21 @@
  */
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import {
-  api,
-  flushOutbox,
-  inMerchantRoom,
-  merchantStub,
-  orderStub,
-  placeOrder,
-  setupMerchant,
-  token,
-  tokens,
-} from "./helpers.ts";
+import { tokens } from "./support/credentials.ts";
+import { flushOutbox, merchantStub, orderStub, placeOrder, setupMerchant } from "./support/fixtures.ts";
+import { api } from "./support/http.ts";
+import { setRoomClock } from "./support/room-seams.ts";
+import { checkAndClose, checkFrames } from "./support/frames.ts";
 import {
   act,
   barrier,
-  checkFrames,
+  customerWatching,
   openMerchantSocket,
   openOrderSocket,
   openOrderSocketFromStart,
   rid,
   streamCount,
-} from "./socket-helpers.ts";
+} from "./support/sockets.ts";
 
 describe("merchant room: several screens", () => {
   it("an action from one screen reaches all three as one stream event each, with consecutive seq; the sender gets its ACK", async () => {
@@ -131,10 +125,7 @@ describe("merchant room: several screens", () => {
     await act(early, "MERCHANT_MARK_READY", { orderId: first.id });
     const [ready] = await streamCount(late, 1);
     expect(ready).toMatchObject({ event: "MERCHANT_READY", seq: 6 });
-    checkFrames(late, "merchant");
-    checkFrames(early, "merchant");
-    early.close();
-    late.close();
+    checkAndClose("merchant", late, early);
   });
 
   it("every merchant action over the socket is its REST twin: same result, same event, audit trail says socket", async () => {
@@ -196,48 +187,7 @@ describe("merchant room: several screens", () => {
       ["MERCHANT_READY", "socket"],
     ]);
     for (const e of trail.body.events.slice(1)) expect(e.requestId).toMatch(/^r-/);
-    checkFrames(screen, "merchant");
-    screen.close();
-  });
-
-  it("requestId is the idempotency key: a repeat answers the first reply and changes nothing; reuse with another action is refused", async () => {
-    const { merchantId, staff } = await setupMerchant();
-    const order = await placeOrder(merchantId);
-    const screen = await openMerchantSocket(merchantId, staff);
-    const watcher = await openMerchantSocket(merchantId, await tokens.merchant(merchantId, "staff-2"));
-    const key = rid("once");
-
-    const first = await act(screen, "MERCHANT_ACCEPT", { orderId: order.id, prepMinutes: 9 }, key);
-    screen.send({ action: "MERCHANT_ACCEPT", requestId: key, payload: { orderId: order.id, prepMinutes: 9 } });
-    await screen.until(
-      (envs) => envs.filter((e) => e.requestId === key && e.event === "ACK").length === 2,
-      10_000,
-      "second ACK",
-    );
-    const acks = screen.envelopes.filter((e) => e.event === "ACK" && e.requestId === key);
-    expect(acks[1].payload).toEqual(first.payload);
-
-    const mismatch = await act(screen, "MERCHANT_MARK_READY", { orderId: order.id }, key);
-    expect(mismatch).toMatchObject({ event: "ERROR", requestId: key, payload: { code: "IDEMPOTENCY_MISMATCH" } });
-
-    // The same key over REST, same operation and body: the first response, still no change.
-    const rest = await api("POST", `/api/merchants/${merchantId}/orders/${order.id}/accept`, {
-      token: staff,
-      body: { prepMinutes: 9 },
-      headers: { "Idempotency-Key": key },
-    });
-    expect(rest.status).toBe(200);
-    expect(rest.body).toEqual(first.payload.order);
-
-    await barrier(watcher);
-    expect(watcher.stream().map((e) => e.event)).toEqual(["MERCHANT_ACCEPTED"]);
-    // Keys are per caller: another staff member may use the same string for its own action.
-    const other = await act(watcher, "MERCHANT_MARK_READY", { orderId: order.id }, key);
-    expect(other).toMatchObject({ event: "ACK", payload: { order: { status: "READY", version: 3 } } });
-    checkFrames(screen, "merchant");
-    checkFrames(watcher, "merchant");
-    screen.close();
-    watcher.close();
+    checkAndClose("merchant", screen);
   });
 
   it("changes made by the system and by customers reach the screens and the customer too (ORDER_EXPIRED, ORDER_CANCELLED)", async () => {
@@ -255,9 +205,7 @@ describe("merchant room: several screens", () => {
       body: { reason: "ordered twice" },
     });
     expect(cancel.status).toBe(200);
-    await inMerchantRoom(merchantId, (room) => {
-      room.clock = () => Date.now() + 61_000;
-    });
+    await setRoomClock(merchantId, Date.parse(late.acceptBy));
     expect(await runDurableObjectAlarm(merchantStub(merchantId))).toBe(true);
 
     const events = await streamCount(screen, 2);
@@ -295,18 +243,13 @@ describe("merchant room: several screens", () => {
     const events = await streamCount(ops, 2);
     expect(events.map((e) => e.event)).toEqual(["ORDER_CREATED", "ORDER_CANCELLED"]);
     expect(events[1].payload.actor).toEqual({ role: "dispatch", id: "dispatch-1" });
-    checkFrames(ops, "merchant");
-    ops.close();
+    checkAndClose("merchant", ops);
   });
 });
 
 describe("order room: the customer's view", () => {
   it("streams ORDER_CREATED → … → ORDER_DELIVERED in order, seq 1..7, increasing version, merchantAction on merchant changes", async () => {
-    const { merchantId, staff } = await setupMerchant();
-    const customerToken = await tokens.customer("cust-journey");
-    const order = await placeOrder(merchantId, customerToken);
-    await flushOutbox(merchantId);
-    const customer = await openOrderSocketFromStart(order.id, customerToken);
+    const { merchantId, staff, order, phone: customer } = await customerWatching("cust-journey", { fromStart: true });
     const screen = await openMerchantSocket(merchantId, staff);
     const driverToken = await tokens.driver("drv-7");
     const dispatchToken = await tokens.dispatch();
@@ -393,8 +336,7 @@ describe("order room: the customer's view", () => {
         seq: 4,
         payload: { merchantAction: "UPDATE_PREP_TIME", order: { prepMinutes: 25, version: 4 } },
       });
-      checkFrames(w, "order");
-      w.close();
+      checkAndClose("order", w);
     }
     screen.close();
   });
@@ -410,27 +352,5 @@ describe("order room: the customer's view", () => {
       expect(snapshot.seq).toBe(1);
       socket.close();
     }
-  });
-
-  it("a driver taken off the order loses its live view (close 1008); the new driver keeps it", async () => {
-    const { merchantId } = await setupMerchant();
-    const order = await placeOrder(merchantId);
-    const dispatchToken = await tokens.dispatch();
-    await api("POST", `/api/orders/${order.id}/driver`, {
-      token: dispatchToken,
-      body: { driverId: "drv-old", name: "Old" },
-    });
-    await flushOutbox(merchantId);
-    const oldDriver = await openOrderSocket(order.id, await token("driver", "drv-old"));
-    await api("POST", `/api/orders/${order.id}/driver`, {
-      token: dispatchToken,
-      body: { driverId: "drv-new", name: "New" },
-    });
-    const closed = await oldDriver.waitClosed(10_000);
-    expect(closed.code).toBe(1008);
-    const newDriver = await openOrderSocket(order.id, await token("driver", "drv-new"));
-    expect(newDriver.envelopes[0].payload.order.driver.id).toBe("drv-new");
-    checkFrames(oldDriver, "order");
-    newDriver.close();
   });
 });

@@ -1,20 +1,84 @@
 /**
- * Races: the merchant room is the single writer, so concurrent screens (and REST) asking for the
- * same change get exactly one winner, one event, and the losers a clean refusal.
+ * Concurrent actions on one order — REST, sockets, bulk, several screens, the customer — get
+ * exactly one winner: the merchant room is the single writer. One event for the winner, a clean
+ * refusal for each loser, and every copy (streams, order room, D1) agrees on the winner.
  */
 import { describe, expect, it } from "vitest";
-import { api, flushOutbox, placeOrder, setupMerchant, tokens } from "./helpers.ts";
-import {
-  barrier,
-  checkFrames,
-  openMerchantSocket,
-  openOrderSocketFromStart,
-  reply,
-  rid,
-  streamCount,
-} from "./socket-helpers.ts";
+import type { Order } from "../../schema/index.ts";
+import { expectError, expectGapless } from "./support/assertions.ts";
+import { tokens } from "./support/credentials.ts";
+import { flushOutbox, orderStub, placeOrder, setupMerchant } from "./support/fixtures.ts";
+import { api } from "./support/http.ts";
+import { merchantLog } from "./support/room-seams.ts";
+import { checkAndClose, checkFrames } from "./support/frames.ts";
+import { barrier, openMerchantSocket, openOrderSocketFromStart, reply, rid, streamCount } from "./support/sockets.ts";
 
-describe("concurrent screens", () => {
+describe("over REST", () => {
+  it("two accepts of the same order: exactly one 200, the other 409, one event", async () => {
+    const { merchantId } = await setupMerchant();
+    const order = await placeOrder(merchantId);
+    const path = `/api/merchants/${merchantId}/orders/${order.id}/accept`;
+    const [a, b] = await Promise.all([
+      api<Order>("POST", path, { token: await tokens.merchant(merchantId, "screen-1"), body: { prepMinutes: 10 } }),
+      api<Order>("POST", path, { token: await tokens.merchant(merchantId, "screen-2"), body: { prepMinutes: 20 } }),
+    ]);
+    expect([a.status, b.status].sort()).toEqual([200, 409]);
+    const winner = a.status === 200 ? a : b;
+    expectError(a.status === 200 ? b : a, 409, "INVALID_TRANSITION");
+    expect(winner.body).toMatchObject({ status: "ACCEPTED", version: 2 });
+
+    const log = await merchantLog(merchantId);
+    expectGapless(log);
+    expect(log.map((e) => e.event)).toEqual(["ORDER_CREATED", "MERCHANT_ACCEPTED"]);
+    expect(log[1]!.order).toEqual(winner.body);
+    // Every copy agrees on the winner.
+    await flushOutbox(merchantId);
+    expect(await orderStub(order.id).getOrder()).toEqual(winner.body);
+    expect((await api<Order>("GET", `/api/orders/${order.id}`, { token: await tokens.dispatch() })).body).toEqual(
+      winner.body,
+    );
+  });
+
+  it("ten screens accepting at once: one wins", async () => {
+    const { merchantId } = await setupMerchant();
+    const order = await placeOrder(merchantId);
+    const path = `/api/merchants/${merchantId}/orders/${order.id}/accept`;
+    const staff = await Promise.all(Array.from({ length: 10 }, (_, i) => tokens.merchant(merchantId, `screen-${i}`)));
+    const results = await Promise.all(staff.map((token) => api("POST", path, { token, body: {} })));
+    expect(results.filter((r) => r.status === 200)).toHaveLength(1);
+    expect(results.filter((r) => r.status === 409)).toHaveLength(9);
+    expect((await merchantLog(merchantId)).map((e) => e.event)).toEqual(["ORDER_CREATED", "MERCHANT_ACCEPTED"]);
+  });
+
+  it("accept, reject and the customer's cancel racing: exactly one of them happens", async () => {
+    const { merchantId, staff } = await setupMerchant();
+    const order = await placeOrder(merchantId);
+    const m = `/api/merchants/${merchantId}/orders/${order.id}`;
+    const results = await Promise.all([
+      api<Order>("POST", `${m}/accept`, { token: staff, body: {} }),
+      api<Order>("POST", `${m}/reject`, { token: staff, body: { reason: "busy" } }),
+      api<Order>("POST", `/api/orders/${order.id}/cancel`, {
+        token: await tokens.customer(),
+        body: { reason: "too slow" },
+      }),
+      api("POST", `/api/merchants/${merchantId}/orders/bulk`, {
+        token: staff,
+        body: { action: "accept", orderIds: [order.id] },
+      }),
+    ]);
+    const singleWins = results.slice(0, 3).filter((r) => r.status === 200);
+    const bulkWon = results[3]!.body.results[0].ok === true;
+    expect(singleWins.length + (bulkWon ? 1 : 0)).toBe(1);
+    for (const r of results.slice(0, 3)) if (r.status !== 200) expectError(r, 409, "INVALID_TRANSITION");
+    const log = await merchantLog(merchantId);
+    expect(log).toHaveLength(2);
+    const final = (await api<Order>("GET", `/api/orders/${order.id}`, { token: staff })).body;
+    expect(final.version).toBe(2);
+    expect(log[1]!.order).toEqual(final);
+  });
+});
+
+describe("over sockets, and sockets against REST", () => {
   it("two screens accept the same order at once: one ACK, one ERROR INVALID_TRANSITION, one stream event (×10)", async () => {
     const { merchantId } = await setupMerchant();
     const a = await openMerchantSocket(merchantId, await tokens.merchant(merchantId, "staff-a"));
@@ -59,10 +123,7 @@ describe("concurrent screens", () => {
       checkFrames(phone, "order", { since: 0 });
       phone.close();
     }
-    for (const s of [a, b, observer]) {
-      checkFrames(s, "merchant");
-      s.close();
-    }
+    checkAndClose("merchant", a, b, observer);
   });
 
   it("a socket accept racing a REST accept and a REST reject: exactly one wins", async () => {
@@ -83,18 +144,14 @@ describe("concurrent screens", () => {
       ]);
       const wins = [sock.event === "ACK", accept.status === 200, reject.status === 200].filter(Boolean);
       expect(wins, JSON.stringify([sock, accept.body, reject.body])).toHaveLength(1);
-      for (const r of [accept, reject])
-        if (r.status !== 200) expect(r).toMatchObject({ status: 409, body: { error: { code: "INVALID_TRANSITION" } } });
+      for (const r of [accept, reject]) if (r.status !== 200) expectError(r, 409, "INVALID_TRANSITION");
       if (sock.event === "ERROR") expect(sock.payload.code).toBe("INVALID_TRANSITION");
       await barrier(observer);
       const events = observer.stream().filter((e) => e.payload.order.id === order.id);
       expect(events.map((e) => e.event)).toHaveLength(2); // ORDER_CREATED + the one winner
       expect(["MERCHANT_ACCEPTED", "MERCHANT_REJECTED"]).toContain(events[1].event);
     }
-    checkFrames(screen, "merchant");
-    checkFrames(observer, "merchant");
-    screen.close();
-    observer.close();
+    checkAndClose("merchant", screen, observer);
   });
 
   it("a bulk accept racing single accepts of the same orders: each order is accepted exactly once", async () => {
@@ -126,8 +183,7 @@ describe("concurrent screens", () => {
       const accepted = s.stream().filter((e) => e.event === "MERCHANT_ACCEPTED");
       expect(accepted).toHaveLength(6);
       expect(new Set(accepted.map((e) => e.payload.order.id)).size).toBe(6);
-      checkFrames(s, "merchant");
-      s.close();
+      checkAndClose("merchant", s);
     }
   });
 
@@ -179,8 +235,7 @@ describe("concurrent screens", () => {
     expect(reference).toHaveLength(total);
     for (const s of screens) {
       expect(s.stream()).toEqual(reference);
-      checkFrames(s, "merchant");
-      s.close();
+      checkAndClose("merchant", s);
     }
     // Per order: created, accepted, preparing, ready, in version order.
     for (const order of orders) {
