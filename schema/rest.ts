@@ -222,6 +222,28 @@ export const DeviceListResponseSchema = z.object({
   ),
 });
 
+// ---- Additions: history across merchants (D1)
+
+/** A lean line of history: what D1 keeps of an order (the merchant room keeps the whole order). */
+export const OrderSummarySchema = z.object({
+  id: OrderIdSchema,
+  merchantId: IdSchema,
+  status: z.string(),
+  totalCents: z.number().int(),
+  itemCount: z.number().int(),
+  placedAt: z.string(),
+  updatedAt: z.string(),
+});
+export type OrderSummary = z.infer<typeof OrderSummarySchema>;
+export const CustomerOrdersQuerySchema = z.object({
+  cursor: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+export const CustomerOrdersResponseSchema = z.object({
+  orders: z.array(OrderSummarySchema),
+  nextCursor: z.string().optional(),
+});
+
 // ---- Additions (v2): operations
 
 export const ReceiverStatusSchema = z.object({

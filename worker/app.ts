@@ -5,6 +5,7 @@ import { ApiError, codeForStatus, errorJson, limitBody, refusePoisonedJson } fro
 import type { AppEnv } from "./routes/context.ts";
 import { merchantRoom } from "./routes/context.ts";
 import { ordersRoutes } from "./routes/orders.ts";
+import { customersRoutes } from "./routes/customers.ts";
 import { merchantOrdersRoutes } from "./routes/merchant-orders.ts";
 import { merchantsRoutes } from "./routes/merchants.ts";
 import { socketRoutes } from "./routes/sockets.ts";
@@ -33,6 +34,7 @@ export const app = new Hono<AppEnv>()
   .get("/api/health", (c) => c.json({ ok: true, dev: devMode(c.env) }))
   .route("/api/dev", devRoutes)
   .route("/api/orders", ordersRoutes)
+  .route("/api/customers", customersRoutes)
   .route("/api/merchants", merchantOrdersRoutes)
   .route("/api/merchants", merchantsRoutes)
   .route("/ws", socketRoutes)

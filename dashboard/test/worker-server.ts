@@ -37,7 +37,8 @@ const wranglerEnv = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1", N
 
 export async function startWorker(timeoutMs = 180_000): Promise<RunningWorker> {
   const dir = mkdtempSync(join(tmpdir(), "ticket-rail-e2e-"));
-  await run("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", dir], {
+  // Every history shard (DB, DB_1, …), as `npm run dev` migrates them.
+  await run(process.execPath, ["worker/db/apply-migrations.mjs", "--local", "--persist-to", dir], {
     cwd: repoRoot,
     env: wranglerEnv,
     timeout: timeoutMs,

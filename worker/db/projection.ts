@@ -1,11 +1,14 @@
-/** Writes outbox batches into D1, idempotently: an older or repeated version changes nothing. */
-import { sql, desc, and, eq, lt, or, asc } from "drizzle-orm";
-import type { DrizzleD1Database } from "drizzle-orm/d1";
+/**
+ * Writes history batches into D1 (one merchant's shard), idempotently: an older or repeated
+ * version changes nothing. One lean row per order, rewritten as its version grows.
+ */
+import { and, desc, eq, lt, or, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
-import type { Actor, AuditEntry, Merchant, Order, StreamEventName, Via } from "../../schema/index.ts";
-import { merchants, orderEvents, orderItems, orders } from "./schema.ts";
+import type { DrizzleD1Database } from "drizzle-orm/d1";
+import type { AuditEntry, Merchant, OrderSummary, StreamEventName } from "../../schema/index.ts";
+import { merchants, orders } from "./schema.ts";
 
-/** One change as D1 keeps it: the audit entry, with the merchant room's seq. */
+/** One change as the merchant room delivers it: the audit entry, with the room's seq. */
 export type HistoryChange = AuditEntry & { seq: number; event: StreamEventName };
 
 export interface HistoryBatch {
@@ -13,137 +16,76 @@ export interface HistoryBatch {
   changes: HistoryChange[];
 }
 
-/**
- * D1 binds at most 100 parameters per statement, and an item row has 6 columns: an order of more
- * than 16 items in one INSERT was refused ("too many SQL variables"), forever, taking the rest of
- * its projection batch down with it on every retry.
- */
-const ITEM_ROWS_PER_STATEMENT = Math.floor(100 / 6);
-
-/** Applies a batch in one D1 batch (one transaction). */
+/** Applies a batch in one D1 batch (one transaction); of several versions of an order, the newest. */
 export async function projectChanges(db: DrizzleD1Database, batch: HistoryBatch): Promise<void> {
   const statements: BatchItem<"sqlite">[] = [];
   for (const m of batch.merchants) {
-    statements.push(
-      db
-        .insert(merchants)
-        .values(m)
-        .onConflictDoUpdate({
-          target: merchants.id,
-          set: { name: m.name, acceptWindowSeconds: m.acceptWindowSeconds, defaultPrepMinutes: m.defaultPrepMinutes },
-        }),
-    );
+    const row = {
+      id: m.id,
+      name: m.name,
+      acceptWindowSeconds: m.acceptWindowSeconds,
+      defaultPrepMinutes: m.defaultPrepMinutes,
+    };
+    statements.push(db.insert(merchants).values(row).onConflictDoUpdate({ target: merchants.id, set: row }));
   }
-  for (const c of batch.changes) {
-    const o = c.order;
+  const newest = new Map<string, HistoryChange["order"]>();
+  for (const { order } of batch.changes) {
+    const had = newest.get(order.id);
+    if (!had || had.version < order.version) newest.set(order.id, order);
+  }
+  for (const o of newest.values()) {
     const row = {
       id: o.id,
       merchantId: o.merchantId,
       customerId: o.customerId,
       driverId: o.driver?.id ?? null,
+      externalId: o.externalId ?? null,
       status: o.status,
       version: o.version,
       totalCents: o.totalCents,
+      itemCount: o.items.reduce((n, i) => n + i.quantity, 0),
       placedAt: o.placedAt,
       updatedAt: o.updatedAt,
-      json: JSON.stringify(o),
     };
+    const { id: _id, merchantId: _m, customerId: _c, placedAt: _p, ...changing } = row;
     statements.push(
       db
         .insert(orders)
         .values(row)
-        .onConflictDoUpdate({
-          target: orders.id,
-          set: {
-            status: row.status,
-            driverId: row.driverId,
-            version: row.version,
-            updatedAt: row.updatedAt,
-            json: row.json,
-          },
-          setWhere: sql`${orders.version} < excluded.version`,
-        }),
-    );
-    if (o.version === 1) {
-      const items = o.items.map((item, position) => ({
-        orderId: o.id,
-        position,
-        name: item.name,
-        quantity: item.quantity,
-        unitPriceCents: item.unitPriceCents,
-        notes: item.notes ?? null,
-      }));
-      for (let i = 0; i < items.length; i += ITEM_ROWS_PER_STATEMENT) {
-        statements.push(
-          db
-            .insert(orderItems)
-            .values(items.slice(i, i + ITEM_ROWS_PER_STATEMENT))
-            .onConflictDoNothing(),
-        );
-      }
-    }
-    statements.push(
-      db
-        .insert(orderEvents)
-        .values({
-          orderId: o.id,
-          version: o.version,
-          seq: c.seq,
-          event: c.event,
-          at: c.at,
-          actorRole: c.actor.role,
-          actorId: c.actor.id,
-          via: c.via,
-          requestId: c.requestId ?? null,
-          orderJson: row.json,
-        })
-        .onConflictDoNothing(),
+        .onConflictDoUpdate({ target: orders.id, set: changing, setWhere: sql`${orders.version} < excluded.version` }),
     );
   }
   if (statements.length === 0) return;
   await db.batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
 }
 
-/** A merchant's order history, newest first, keyset-paginated by (placedAt, id). */
-export async function orderHistory(
+type Cursor = { placedAt: string; id: string };
+
+/** One shard's page of a customer's orders, newest first (keyset by placedAt, id). */
+export async function customerOrdersIn(
   db: DrizzleD1Database,
-  merchantId: string,
+  customerId: string,
   limit: number,
-  cursor: { placedAt: string; id: string } | null,
-): Promise<{ orders: Order[]; next: { placedAt: string; id: string } | null }> {
-  const where = cursor
+  after: Cursor | null,
+): Promise<OrderSummary[]> {
+  const where = after
     ? and(
-        eq(orders.merchantId, merchantId),
-        or(lt(orders.placedAt, cursor.placedAt), and(eq(orders.placedAt, cursor.placedAt), lt(orders.id, cursor.id))),
+        eq(orders.customerId, customerId),
+        or(lt(orders.placedAt, after.placedAt), and(eq(orders.placedAt, after.placedAt), lt(orders.id, after.id))),
       )
-    : eq(orders.merchantId, merchantId);
-  const rows = await db
-    .select({ json: orders.json, placedAt: orders.placedAt, id: orders.id })
+    : eq(orders.customerId, customerId);
+  return db
+    .select({
+      id: orders.id,
+      merchantId: orders.merchantId,
+      status: orders.status,
+      totalCents: orders.totalCents,
+      itemCount: orders.itemCount,
+      placedAt: orders.placedAt,
+      updatedAt: orders.updatedAt,
+    })
     .from(orders)
     .where(where)
     .orderBy(desc(orders.placedAt), desc(orders.id))
-    .limit(limit + 1);
-  const page = rows.slice(0, limit);
-  const last = page[page.length - 1];
-  return {
-    orders: page.map((r) => JSON.parse(r.json) as Order),
-    next: rows.length > limit && last ? { placedAt: last.placedAt, id: last.id } : null,
-  };
-}
-
-/** An order's audit trail from D1 (used once the room's own log has been pruned). */
-export async function auditTrailFromHistory(db: DrizzleD1Database, orderId: string): Promise<AuditEntry[]> {
-  const rows = await db
-    .select()
-    .from(orderEvents)
-    .where(eq(orderEvents.orderId, orderId))
-    .orderBy(asc(orderEvents.version));
-  return rows.map((r) => ({
-    event: r.event,
-    at: r.at,
-    actor: { role: r.actorRole as Actor["role"], id: r.actorId },
-    via: r.via as Via,
-    ...(r.requestId !== null ? { requestId: r.requestId } : {}),
-    order: JSON.parse(r.orderJson) as Order,
-  }));
+    .limit(limit) as Promise<OrderSummary[]>;
 }

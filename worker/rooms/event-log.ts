@@ -10,7 +10,12 @@ import type { StreamEnvelope, Via } from "../../schema/index.ts";
 import { applyLayout, tableExists } from "./storage-schema.ts";
 
 export const RETAIN_EVENTS = 10_000;
-export const RETAIN_MS = 24 * 60 * 60 * 1000;
+/**
+ * Events are kept at least this long (and at least the last RETAIN_EVENTS): the contract asks 24 h
+ * for replay; the log is also the audit trail (`GET /api/orders/:id/events`), which D1 no longer
+ * duplicates, so it keeps 30 days (README "History and capacity").
+ */
+export const RETAIN_MS = 30 * 24 * 60 * 60 * 1000;
 
 export interface StoredEvent {
   seq: number;

@@ -7,7 +7,6 @@
  * then broadcast to the kitchen screens and delivered from the event log to the order rooms and
  * D1 (delivery/). This class is the wiring: the socket edge is LiveRoom's, the rest the desk's.
  */
-import { drizzle } from "drizzle-orm/d1";
 import {
   type AckEnvelope,
   type AuditEntry,
@@ -18,6 +17,7 @@ import {
   type UpsertMerchantBody,
 } from "../../schema/index.ts";
 import { projectChanges } from "../db/projection.ts";
+import { assignShard, shardDb } from "../db/shards.ts";
 import { availabilityAt, soldOutAt } from "../domain/availability.ts";
 import { extendFaults, type Faults, faultyTargets, noFaults } from "./delivery/faulty-targets.ts";
 import type { DeliveryTargets } from "./delivery/receiver.ts";
@@ -46,7 +46,7 @@ export class MerchantOrderRoom extends LiveRoom {
     super(ctx, env);
     this.deliveryTargets = {
       orderRoom: (orderId, relays) => env.ORDER_ROOM.get(env.ORDER_ROOM.idFromName(orderId)).relay(relays),
-      history: (batch) => projectChanges(drizzle(env.DB), batch),
+      history: (batch) => projectChanges(this.historyDb(), batch),
     };
     // A room is asked about merchants that do not exist (any order id names one); it creates
     // its tables only for a merchant being set up, so a lookup leaves no storage behind.
@@ -68,6 +68,17 @@ export class MerchantOrderRoom extends LiveRoom {
         this.ctx.getWebSockets("merchant").filter((ws) => ws !== leaving && ws.readyState === WebSocket.OPEN).length,
     });
     return this.desk;
+  }
+
+  /** This merchant's history shard (worker/db/shards.ts). */
+  private historyDb() {
+    const settings = this.open().settings;
+    const merchantId = settings.get()?.id;
+    if (!merchantId) throw new Error("no merchant: nothing to project");
+    return shardDb(
+      this.env,
+      settings.historyShard(() => assignShard(this.env, merchantId)),
+    );
   }
 
   protected get roomName(): string {
@@ -97,6 +108,15 @@ export class MerchantOrderRoom extends LiveRoom {
   orderByExternalId(externalId: string): Order | null {
     const known = this.desk?.writer.byExternalId(externalId);
     return known ? (this.desk?.orders.get(known.orderId) ?? null) : null;
+  }
+
+  /**
+   * The merchant's history, newest first, keyset-paginated by (placedAt, id): every order the
+   * room has had, as it is now (the room keeps them; D1 keeps only lean rows).
+   */
+  history(limit: number, after: { placedAt: string; id: string } | null) {
+    if (!this.desk?.settings.get()) return null;
+    return { ...this.desk.orders.history(limit, after), seq: this.log.seq };
   }
 
   /** The live board: active orders, oldest first, with the seq they are current at. */

@@ -1,5 +1,4 @@
 /** `/api/merchants/:merchantId/orders`: the board and history, and every merchant action on an order. */
-import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
 import { z } from "zod";
 import {
@@ -14,9 +13,9 @@ import {
   RejectBodySchema,
 } from "../../schema/index.ts";
 import { requireMerchant } from "../auth.ts";
-import { orderHistory } from "../db/projection.ts";
 import { ApiError, limitBody, respond, valid } from "../http.ts";
 import type { Operation } from "../rooms/merchant/operations.ts";
+import { decodeCursor, encodeCursor } from "./cursor.ts";
 import { type AppContext, type AppEnv, authenticated, merchantRoom, perform, restCall } from "./context.ts";
 
 const merchantParam = valid("param", z.object({ merchantId: IdSchema }));
@@ -31,19 +30,6 @@ async function act(c: AppContext, merchantId: string, op: Operation): Promise<Re
   requireMerchant(c.get("caller"), merchantId);
   const call = await restCall(c, merchantId);
   return respond(c, await perform(c.env, merchantId, call, op));
-}
-
-function encodeCursor(cursor: { placedAt: string; id: string }): string {
-  return btoa(JSON.stringify([cursor.placedAt, cursor.id]));
-}
-
-function decodeCursor(raw: string): { placedAt: string; id: string } {
-  try {
-    const parsed = z.tuple([z.string(), z.string()]).parse(JSON.parse(atob(raw)));
-    return { placedAt: parsed[0], id: parsed[1] };
-  } catch {
-    throw new ApiError("BAD_REQUEST", "cursor is not one this API issued");
-  }
 }
 
 export const merchantOrdersRoutes = new Hono<AppEnv>()
@@ -73,16 +59,12 @@ export const merchantOrdersRoutes = new Hono<AppEnv>()
           : {}),
       });
     }
-    // History comes from D1, which the room's outbox keeps up to date.
-    const history = await orderHistory(
-      drizzle(c.env.DB),
-      merchantId,
-      query.limit,
-      query.cursor ? decodeCursor(query.cursor) : null,
-    );
+    // History comes from the room too: it keeps every order whole (D1 keeps lean rows only).
+    const history = await room.history(query.limit, query.cursor ? decodeCursor(query.cursor) : null);
+    if (!history) throw new ApiError("NOT_FOUND", "merchant not found");
     return c.json({
       orders: history.orders,
-      seq: board.seq,
+      seq: history.seq,
       ...(history.next ? { nextCursor: encodeCursor(history.next) } : {}),
     });
   })

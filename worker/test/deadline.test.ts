@@ -5,7 +5,6 @@
  * `runDurableObjectAlarm` runs the real alarm handler.
  */
 import { describe, expect, it } from "vitest";
-import { env } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import type { AuditEntry, Order } from "../../schema/index.ts";
 import { expectError, expectGapless } from "./support/assertions.ts";
@@ -13,6 +12,7 @@ import { tokens } from "./support/credentials.ts";
 import { flushOutbox, merchantStub, orderStub, placeOrder, setupMerchant } from "./support/fixtures.ts";
 import { api } from "./support/http.ts";
 import { merchantLog, setRoomClock } from "./support/room-seams.ts";
+import { historyRow } from "./support/history.ts";
 
 const MINUTE = 60_000;
 
@@ -73,8 +73,7 @@ describe("acceptance deadline", () => {
     // The expiry reaches the order room and D1 like any change.
     await flushOutbox(merchantId);
     expect((await orderStub(waiting.id).getOrder())?.status).toBe("EXPIRED");
-    const row = await env.DB.prepare(`SELECT status, version FROM orders WHERE id = ?`).bind(waiting.id).first();
-    expect(row).toEqual({ status: "EXPIRED", version: 2 });
+    expect(await historyRow(waiting.id)).toMatchObject({ status: "EXPIRED", version: 2 });
 
     // Running the alarm again changes nothing: the deadline is spent.
     await runDurableObjectAlarm(merchantStub(merchantId));

@@ -4,11 +4,11 @@
  * security-auth.test.ts.)
  */
 import { describe, expect, it } from "vitest";
-import { env } from "cloudflare:workers";
 import { ListOrdersResponseSchema, OrderSchema, type Order } from "../../schema/index.ts";
 import { expectError, expectJson, expectZod400 } from "./support/assertions.ts";
 import { tokens } from "./support/credentials.ts";
 import { flushOutbox, orderIn, placeOrder, setupMerchant } from "./support/fixtures.ts";
+import { historyMerchantRow } from "./support/history.ts";
 import { api, uniqueId } from "./support/http.ts";
 import { merchantLog } from "./support/room-seams.ts";
 
@@ -53,12 +53,11 @@ describe("PUT /api/merchants/:merchantId", () => {
     // No stream event for settings.
     expect(await merchantLog(merchantId)).toEqual([]);
     await flushOutbox(merchantId);
-    const row = await env.DB.prepare(
-      `SELECT name, accept_window_seconds, default_prep_minutes FROM merchants WHERE id = ?`,
-    )
-      .bind(merchantId)
-      .first();
-    expect(row).toEqual({ name: "Noodle Bar 3", accept_window_seconds: 120, default_prep_minutes: 30 });
+    expect(await historyMerchantRow(merchantId)).toEqual({
+      name: "Noodle Bar 3",
+      accept_window_seconds: 120,
+      default_prep_minutes: 30,
+    });
   });
 
   it("400 with zod details for a bad body or id", async () => {

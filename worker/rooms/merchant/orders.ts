@@ -29,4 +29,23 @@ export class OrderStore {
       .toArray()
       .map((r) => JSON.parse(r.json) as Order);
   }
+
+  /** Every order, newest first, after `after` (keyset by placedAt, id). */
+  history(
+    limit: number,
+    after: { placedAt: string; id: string } | null,
+  ): { orders: Order[]; next: { placedAt: string; id: string } | null } {
+    const rows = after
+      ? this.sql.exec<{ json: string }>(
+          `SELECT json FROM orders WHERE (placed_at, id) < (?, ?) ORDER BY placed_at DESC, id DESC LIMIT ?`,
+          after.placedAt,
+          after.id,
+          limit + 1,
+        )
+      : this.sql.exec<{ json: string }>(`SELECT json FROM orders ORDER BY placed_at DESC, id DESC LIMIT ?`, limit + 1);
+    const orders = rows.toArray().map((r) => JSON.parse(r.json) as Order);
+    const page = orders.slice(0, limit);
+    const last = page[page.length - 1];
+    return { orders: page, next: orders.length > limit && last ? { placedAt: last.placedAt, id: last.id } : null };
+  }
 }

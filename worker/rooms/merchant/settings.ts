@@ -54,6 +54,18 @@ export class MerchantSettings implements SettingsSource {
     if (this.counter(name) !== value) this.write(`counter:${name}`, String(value));
   }
 
+  /**
+   * The D1 shard this merchant's history lives in: chosen once (`choose`), the first time it is
+   * needed, and kept (worker/db/shards.ts).
+   */
+  historyShard(choose: () => number): number {
+    const stored = this.read("history_shard");
+    if (stored !== null) return Number(stored);
+    const shard = choose();
+    this.write("history_shard", String(shard));
+    return shard;
+  }
+
   private projected: number | undefined;
 
   projectedRev(): number {

@@ -19,6 +19,8 @@ const CREATE = [
     json TEXT NOT NULL
   ) WITHOUT ROWID`,
   `CREATE INDEX orders_active ON orders (placed_at, id) WHERE active = 1`,
+  // History, newest first (GET …/orders?status=all): the room keeps every order.
+  `CREATE INDEX orders_by_placed ON orders (placed_at, id)`,
   // One alarm, many deadlines: everything the room must do at a time is a row here (Schedule).
   `CREATE TABLE schedule (key TEXT PRIMARY KEY, due_ms INTEGER NOT NULL) WITHOUT ROWID`,
   `CREATE TABLE idempotency (
@@ -68,6 +70,15 @@ export const MERCHANT_TABLES: StorageLayout = {
       for (const table of ["meta_v1", "orders_v1", "idempotency_v1", "idempotency_parts_v1", "deadlines"]) {
         sql.exec(`DROP TABLE ${table}`);
       }
+    },
+    // v2 → v3: history is served by the room (D1 keeps lean rows only).
+    (sql) => {
+      sql.exec(`CREATE INDEX IF NOT EXISTS orders_by_placed ON orders (placed_at, id)`);
+      sql.exec(`CREATE TABLE IF NOT EXISTS external_ids (
+        external_id TEXT PRIMARY KEY,
+        order_id TEXT NOT NULL,
+        fingerprint TEXT NOT NULL
+      ) WITHOUT ROWID`);
     },
   ],
 };
