@@ -9,8 +9,13 @@ import { ApiError } from "../http.ts";
 export type AppEnv = { Bindings: Env; Variables: { caller: Caller } };
 export type AppContext = Context<AppEnv>;
 
-export function merchantRoom(env: Env, merchantId: string) {
-  return env.MERCHANT_ROOM.get(env.MERCHANT_ROOM.idFromName(merchantId));
+/**
+ * A merchant's room. `locationHint` (the merchant's setting) places the room near its kitchen when
+ * this call is what first creates it: the Worker passes it when a merchant is set up.
+ */
+export function merchantRoom(env: Env, merchantId: string, locationHint?: DurableObjectLocationHint) {
+  const id = env.MERCHANT_ROOM.idFromName(merchantId);
+  return locationHint ? env.MERCHANT_ROOM.get(id, { locationHint }) : env.MERCHANT_ROOM.get(id);
 }
 
 export function orderRoom(env: Env, orderId: string) {

@@ -21,11 +21,11 @@ export const merchantsRoutes = new Hono<AppEnv>()
   .put("/:merchantId", merchantParam, limitBody, valid("json", UpsertMerchantBodySchema), async (c) => {
     requireRole(c.get("caller"), ...OPERATORS);
     const { merchantId } = c.req.valid("param");
-    const result = await merchantRoom(c.env, merchantId).upsertMerchant(
-      await restCall(c, merchantId),
-      merchantId,
-      c.req.valid("json"),
-    );
+    const body = c.req.valid("json");
+    // Set up with a location hint, the merchant's room is created near its kitchen, not wherever
+    // this request happened to land.
+    const room = merchantRoom(c.env, merchantId, body.locationHint);
+    const result = await room.upsertMerchant(await restCall(c, merchantId), merchantId, body);
     return result.ok ? c.json(result.value.merchant, result.value.created ? 201 : 200) : respond(c, result);
   })
   .get("/:merchantId", merchantParam, async (c) => {

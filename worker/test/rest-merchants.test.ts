@@ -86,6 +86,34 @@ describe("PUT /api/merchants/:merchantId", () => {
     expectError(await api("GET", `/api/merchants/${id}/orders`, { token: dispatch }), 404, "NOT_FOUND");
   });
 
+  it("keeps the v2 settings (stations, allergens, time zone, location hint, auto-pause) and refuses bad ones", async () => {
+    const merchantId = uniqueId("m");
+    const dispatch = await tokens.dispatch();
+    const settings = {
+      name: "Grill House",
+      stations: [{ id: "grill", name: "Grill", match: ["*burger*"] }],
+      allergens: ["peanut", "sesame"],
+      timeZone: "Europe/Lisbon",
+      locationHint: "weur",
+      autoPause: { afterExpiredInARow: 5, noScreenMinutes: 0 },
+    };
+    expect((await api("PUT", `/api/merchants/${merchantId}`, { token: dispatch, body: settings })).status).toBe(201);
+    // Updating the name keeps everything else (the location hint only matters when the room is created).
+    expect(
+      (await api("PUT", `/api/merchants/${merchantId}`, { token: dispatch, body: { name: "Grill House 2" } })).status,
+    ).toBe(200);
+    const got = await api("GET", `/api/merchants/${merchantId}`, { token: dispatch });
+    expect(got.body).toMatchObject({ ...settings, name: "Grill House 2", availability: { mode: "OPEN" }, soldOut: [] });
+    for (const bad of [
+      { locationHint: "mars" },
+      { timeZone: "Not/AZone" },
+      { stations: [{ id: "a", name: "A", match: [] }] },
+    ]) {
+      const res = await api("PUT", `/api/merchants/${uniqueId("m")}`, { token: dispatch, body: { name: "X", ...bad } });
+      expect(res.status, JSON.stringify(bad)).toBe(400);
+    }
+  });
+
   it("403 for merchant staff creating a merchant, and nothing is created", async () => {
     const { staff } = await setupMerchant();
     const id = uniqueId("m");
@@ -169,7 +197,7 @@ describe("GET /api/merchants/:merchantId/orders", () => {
     expect(page3.body.nextCursor).toBeUndefined();
   });
 
-  it("status=all: history from D1, newest first, cursor pagination with limit, every status", async () => {
+  it("status=all: history from the room, newest first, cursor pagination with limit, every status", async () => {
     const { merchantId, staff } = await setupMerchant();
     const ids: string[] = [];
     for (const s of ["DELIVERED", "PLACED", "REJECTED", "ACCEPTED", "CANCELLED", "READY", "PLACED"] as const)
