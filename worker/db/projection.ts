@@ -6,6 +6,7 @@ import { and, desc, eq, lt, or, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import type { AuditEntry, Merchant, OrderSummary, StreamEventName } from "../../schema/index.ts";
+import { countD1Rows } from "../rooms/rows-written.ts";
 import { merchants, orders } from "./schema.ts";
 
 /** One change as the merchant room delivers it: the audit entry, with the room's seq. */
@@ -56,7 +57,7 @@ export async function projectChanges(db: DrizzleD1Database, batch: HistoryBatch)
     );
   }
   if (statements.length === 0) return;
-  await db.batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+  countD1Rows(await db.batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]));
 }
 
 type Cursor = { placedAt: string; id: string };

@@ -38,6 +38,14 @@ type EventRow = {
 
 const COLUMNS = `seq, order_id, version, via, at_ms, envelope`;
 
+/**
+ * A stored envelope's event name, without parsing it: frames.ts writes `event` first, always
+ * (`{"event":"NAME",…`). For hot paths that look at many events and need only that.
+ */
+export function eventNameOf(stored: string): string {
+  return stored.slice(10, stored.indexOf('"', 10));
+}
+
 /** The one place a stored envelope is read back: the room wrote it with frames.ts. */
 export function readEnvelope(stored: string): StreamEnvelope {
   return JSON.parse(stored) as StreamEnvelope;

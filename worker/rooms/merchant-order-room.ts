@@ -7,6 +7,7 @@
  * then broadcast to the kitchen screens and delivered from the event log to the order rooms and
  * D1 (delivery/). This class is the wiring: the socket edge is LiveRoom's, the rest the desk's.
  */
+import { countRowsWritten } from "./rows-written.ts";
 import {
   type AckEnvelope,
   type AuditEntry,
@@ -37,6 +38,11 @@ export class MerchantOrderRoom extends LiveRoom {
   clock: () => number = () => Date.now();
   /** Where delivery goes; tests and dev mode wrap it (delivery/faulty-targets.ts). */
   deliveryTargets: DeliveryTargets;
+  /**
+   * How long a change of an order nobody watches may wait for the next before it is relayed to
+   * the order's room (RELAY_QUIET_MS, default 30 s; 0 relays every change at once).
+   */
+  relayQuietMs: number;
 
   /** Set once the merchant exists (its tables do). */
   private desk: Desk | null = null;
@@ -44,10 +50,12 @@ export class MerchantOrderRoom extends LiveRoom {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    countRowsWritten(env, ctx.storage.sql, "merchantRoom");
     this.deliveryTargets = {
       orderRoom: (orderId, relays) => env.ORDER_ROOM.get(env.ORDER_ROOM.idFromName(orderId)).relay(relays),
       history: (batch) => projectChanges(this.historyDb(), batch),
     };
+    this.relayQuietMs = parseQuietMs(env.RELAY_QUIET_MS);
     // A room is asked about merchants that do not exist (any order id names one); it creates
     // its tables only for a merchant being set up, so a lookup leaves no storage behind.
     if (merchantTablesExist(ctx.storage.sql)) this.open();
@@ -64,6 +72,7 @@ export class MerchantOrderRoom extends LiveRoom {
       targets: () => this.deliveryTargets,
       broadcastEnvelopes: (envelopes) => this.broadcastEnvelopes(envelopes),
       broadcast: (frame) => this.broadcast(frame),
+      relayQuietMs: () => this.relayQuietMs,
       screens: (leaving) =>
         this.ctx.getWebSockets("merchant").filter((ws) => ws !== leaving && ws.readyState === WebSocket.OPEN).length,
     });
@@ -142,6 +151,11 @@ export class MerchantOrderRoom extends LiveRoom {
   perform(call: CallContext, op: Operation): Result<OperationValue> {
     // Nothing stored, not even the key, for a merchant that does not exist.
     return this.desk ? this.desk.perform(call, op) : notFound("merchant");
+  }
+
+  /** An order room's socket connected: relay that order's changes at once from now, and catch it up. */
+  async watchOrder(orderId: string): Promise<{ pending: number }> {
+    return this.desk ? this.desk.watchOrder(orderId) : { pending: 0 };
   }
 
   /** Delivers now, ignoring backoff (before reading projections; an order room that is behind). */
@@ -237,4 +251,11 @@ function ackPayload(value: Exclude<OperationValue, { results: unknown }>): AckEn
   if ("placed" in value) return { order: value.placed };
   if ("id" in value) return { order: value };
   return value;
+}
+
+const DEFAULT_RELAY_QUIET_MS = 30_000;
+
+function parseQuietMs(value: string | undefined): number {
+  const ms = Number(value);
+  return value !== undefined && value !== "" && Number.isFinite(ms) && ms >= 0 ? ms : DEFAULT_RELAY_QUIET_MS;
 }

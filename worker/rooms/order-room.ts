@@ -3,6 +3,7 @@
  * anything: it receives every committed change of its order from the merchant room's outbox,
  * in version order, and keeps its own gap-free stream whose event 1 is ORDER_CREATED.
  */
+import { countRowsWritten } from "./rows-written.ts";
 import { merchantIdOfOrder, type MerchantActionKind, type Order, type StreamEventName } from "../../schema/index.ts";
 import { orderEventFrame, type SnapshotPayload } from "./frames.ts";
 import { IDENTITY_HEADER, LiveRoom, requestIdOf, type SocketIdentity } from "./live-room.ts";
@@ -27,6 +28,7 @@ export class OrderRoom extends LiveRoom {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    countRowsWritten(env, ctx.storage.sql, "orderRoom");
     this.sql = ctx.storage.sql;
     this.sql.exec(
       `CREATE TABLE IF NOT EXISTS current_order (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL, json TEXT NOT NULL)`,
@@ -94,11 +96,12 @@ export class OrderRoom extends LiveRoom {
         envelopes.push(stored.envelope);
       }
       const last = fresh[fresh.length - 1]!.order;
-      this.sql.exec(
-        `INSERT OR REPLACE INTO current_order (id, version, json) VALUES (1, ?, ?)`,
-        last.version,
-        JSON.stringify(last),
-      );
+      // Updated in place once it exists: a replace deletes and re-inserts (2 rows written).
+      const sql =
+        fresh[0]!.order.version === 1
+          ? `INSERT INTO current_order (version, json, id) VALUES (?, ?, 1)`
+          : `UPDATE current_order SET version = ?, json = ? WHERE id = 1`;
+      this.sql.exec(sql, last.version, JSON.stringify(last));
     });
   }
 
@@ -116,14 +119,13 @@ export class OrderRoom extends LiveRoom {
     if (!raw || request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
       return new Response("expected an authorised WebSocket upgrade", { status: 400 });
     }
-    if (!this.order()) {
-      // The order exists (the Worker checked with its merchant room) but its first relay has not
-      // arrived yet: ask the merchant room to deliver now rather than open on an empty snapshot.
-      const merchant = this.env.MERCHANT_ROOM.get(
-        this.env.MERCHANT_ROOM.idFromName(merchantIdOfOrder(decodeURIComponent(orderId))),
-      );
-      await merchant.deliverPending();
-    }
+    // Someone watches now: the merchant room relays this order's changes at once from here on
+    // (it lets changes of unwatched orders wait a little, to send several in one call), and
+    // first delivers what this room has not had, so the socket opens on the order as it is.
+    const merchant = this.env.MERCHANT_ROOM.get(
+      this.env.MERCHANT_ROOM.idFromName(merchantIdOfOrder(decodeURIComponent(orderId))),
+    );
+    await merchant.watchOrder(decodeURIComponent(orderId));
     return this.openStream(request, JSON.parse(raw) as SocketIdentity);
   }
 

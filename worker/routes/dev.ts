@@ -5,6 +5,7 @@
 import { Hono } from "hono";
 import { DevFaultsBodySchema, DevTokenBodySchema } from "../../schema/index.ts";
 import { authSecret, issueToken, requireRole } from "../auth.ts";
+import { rowsWritten } from "../rooms/rows-written.ts";
 import { ApiError, limitBody, respond, valid } from "../http.ts";
 import { authenticated, merchantRoom, type AppEnv } from "./context.ts";
 
@@ -27,4 +28,7 @@ export const devRoutes = new Hono<AppEnv>()
     requireRole(c.get("caller"), "dispatch");
     const body = c.req.valid("json");
     return respond(c, await merchantRoom(c.env, body.merchantId).injectRelayFaults(body));
-  });
+  })
+  // SQLite rows written so far in this isolate, per kind of storage (the bench reads it before
+  // and after a scenario; worker/rooms/rows-written.ts).
+  .get("/rows-written", (c) => c.json(rowsWritten));

@@ -18,12 +18,17 @@ import { historyRow, historyRowsOf } from "./support/history.ts";
 import { inMerchantRoom, merchantLog } from "./support/room-seams.ts";
 import { openOrderSocket } from "./support/sockets.ts";
 
-/** Wraps the live room's delivery targets; the returned object is the room's (same isolate): change it to change the faults. */
+/**
+ * Wraps the live room's delivery targets; the returned object is the room's (same isolate):
+ * change it to change the faults. Relays go at once here (relayQuietMs 0): these tests are about
+ * retries, not about letting unwatched orders wait (relay-quiet.test.ts is).
+ */
 async function injectFaults(merchantId: string, set: (f: Faults) => void = () => {}): Promise<Faults> {
   return inMerchantRoom(merchantId, (room) => {
     const faults = noFaults();
     set(faults);
     room.deliveryTargets = faultyTargets(room.deliveryTargets, faults, Date.now);
+    room.relayQuietMs = 0;
     return faults;
   });
 }
@@ -205,6 +210,7 @@ describe("delivery", () => {
 
   it("the largest order the API accepts (100 items) reaches D1 (its lean row) and the history whole, and holds up nothing", async () => {
     const { merchantId, staff } = await setupMerchant();
+    await injectFaults(merchantId); // none: relays at once
     const items = Array.from({ length: 100 }, (_, i) => ({
       name: `dish ${i}`,
       quantity: (i % 99) + 1,

@@ -30,6 +30,8 @@ interface CursorState {
   lastError: string | null;
   lastErrorMs: number | null;
   lastPassMs: number;
+  /** A receiver that took only part of the log waits until then for the rest (room clock). */
+  waitUntilMs: number;
 }
 
 export interface ReceiverStatus {
@@ -88,6 +90,7 @@ export class Delivery {
       lastError: row?.last_error ?? null,
       lastErrorMs: row?.last_error_ms ?? null,
       lastPassMs: 0,
+      waitUntilMs: 0,
     });
   }
 
@@ -138,8 +141,13 @@ export class Delivery {
       if (events.length === 0) break;
       s.lastPassMs = now;
       try {
-        calls += await r.deliver(events, now);
-        this.advance(s, events[events.length - 1]!.seq, r.batch);
+        const done = await r.deliver(events, now, force);
+        calls += done.calls;
+        const last = events[events.length - 1]!.seq;
+        const through = done.through ?? last;
+        if (through > s.cursor) this.advance(s, through, r.batch);
+        s.waitUntilMs = through < last ? (done.againAtMs ?? now) : 0;
+        if (through < last) break; // the rest waits (it was looked at and is not due)
       } catch (err) {
         calls++;
         if (!(await this.fail(r, s, events, err, now))) break;
@@ -186,7 +194,7 @@ export class Delivery {
     const [probe] = this.log.range(event.seq, 1);
     if (!probe) return false;
     try {
-      if ((await r.deliver([probe], now)) === 0) return false; // proved nothing
+      if ((await r.deliver([probe], now, true)).calls === 0) return false; // proved nothing
     } catch {
       return false;
     }
@@ -237,8 +245,9 @@ export class Delivery {
       const s = this.states.get(name)!;
       const side = r.side?.dueMs();
       if (side !== null && side !== undefined) times.push(side);
-      if (s.cursor < this.log.seq) times.push(Math.max(s.attempts > 0 ? s.nextMs : 0, s.lastPassMs + r.minIntervalMs));
-      else if (s.cursor !== s.written) times.push(s.writtenAtMs + CURSOR_WRITE_MS);
+      if (s.cursor < this.log.seq) {
+        times.push(Math.max(s.attempts > 0 ? s.nextMs : 0, s.lastPassMs + r.minIntervalMs, s.waitUntilMs));
+      } else if (s.cursor !== s.written) times.push(s.writtenAtMs + CURSOR_WRITE_MS);
     }
     return times.length ? Math.min(...times) : null;
   }

@@ -8,7 +8,7 @@ import type { Merchant } from "../../../schema/index.ts";
 import type { HistoryBatch } from "../../db/projection.ts";
 import type { StoredEvent } from "../event-log.ts";
 import { auditEntryOf } from "../merchant/audit.ts";
-import type { DeliveryTargets, Receiver, SideWork } from "./receiver.ts";
+import type { Delivered, DeliveryTargets, Receiver, SideWork } from "./receiver.ts";
 
 /** History in D1 lags the room by at most this much more while changes keep coming. */
 export const HISTORY_WINDOW_MS = 100;
@@ -63,14 +63,14 @@ export class HistoryReceiver implements Receiver {
     };
   }
 
-  async deliver(events: StoredEvent[]): Promise<number> {
+  async deliver(events: StoredEvent[]): Promise<Delivered> {
     const batch: HistoryBatch = { merchants: [], changes: [] };
     for (const e of events) {
       const change = auditEntryOf(e);
       if (change) batch.changes.push(change);
     }
-    if (batch.changes.length === 0) return 0;
+    if (batch.changes.length === 0) return { calls: 0 };
     await this.targets().history(batch);
-    return 1;
+    return { calls: 1 };
   }
 }

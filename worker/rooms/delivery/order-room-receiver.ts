@@ -4,13 +4,31 @@
  * waits in a backlog of its own — from the first version it is missing — while the cursor moves
  * on for every other order. So one unreachable order room never holds up another, and an order
  * room never sees version n+1 before n (it refuses a gap; the backlog resends from the log).
+ *
+ * An order room nobody watches is not woken for every change (issue 15). A change is relayed at
+ * once if its order is watched (a socket has connected to its room: the room asks to be
+ * watched), if it ends the order (a final status), or once it is `quietMs` old; until then the
+ * cursor waits at it, and whatever piles up for an order goes in one call. A relay that is due
+ * behind one that is not (a watched order's change) goes at once, with every version of that
+ * order the cursor has not passed. Nothing is lost or skipped: the order room's log is still
+ * every version, in order, gap-free; it is only filled later.
  */
 import type { StreamEnvelope } from "../../../schema/index.ts";
 import { merchantActionOf } from "../../domain/changes.ts";
 import { logger } from "../../log.ts";
-import { type EventLog, readEnvelope, type StoredEvent } from "../event-log.ts";
+import { type EventLog, eventNameOf, readEnvelope, type StoredEvent } from "../event-log.ts";
 import type { RelayEnvelope } from "../order-room.ts";
-import { backoffMs, type DeliveryTargets, errorMessage, type Receiver, type SideWork } from "./receiver.ts";
+import {
+  backoffMs,
+  type Delivered,
+  type DeliveryTargets,
+  errorMessage,
+  type Receiver,
+  type SideWork,
+} from "./receiver.ts";
+
+/** The events that leave an order in a final status: relayed at once, watched or not. */
+const ENDS_ORDER = new Set<string>(["ORDER_DELIVERED", "MERCHANT_REJECTED", "ORDER_CANCELLED", "ORDER_EXPIRED"]);
 
 /** Order rooms called at once. */
 const PARALLEL = 32;
@@ -41,12 +59,25 @@ export class OrderRoomReceiver implements Receiver {
   /** Orders in the backlog (mirrors the table; it is small). */
   private readonly backlogged: Set<string>;
 
+  /** Orders a socket is watching (mirrors the `watched_orders` table). */
+  private readonly watched: Set<string>;
+  /** The version each order's room was sent ahead of the cursor (in memory: a loss only resends). */
+  private readonly sentAhead = new Map<string, number>();
+
   constructor(
     private readonly sql: SqlStorage,
     private readonly log: EventLog,
     private readonly targets: () => DeliveryTargets,
     private readonly say: ReturnType<typeof logger> = logger(() => ({})),
+    /** How long a change of an unwatched order may wait for company (0: relay at once). */
+    private readonly quietMs: () => number = () => 0,
   ) {
+    this.watched = new Set(
+      sql
+        .exec<{ order_id: string }>(`SELECT order_id FROM watched_orders`)
+        .toArray()
+        .map((r) => r.order_id),
+    );
     this.backlogged = new Set(
       sql
         .exec<{ order_id: string }>(`SELECT order_id FROM relay_backlog`)
@@ -76,19 +107,61 @@ export class OrderRoomReceiver implements Receiver {
     };
   }
 
-  async deliver(events: StoredEvent[], nowMs: number): Promise<number> {
-    const byOrder = new Map<string, StoredEvent[]>();
-    for (const e of events) {
-      if (e.orderId === null || this.backlogged.has(e.orderId)) continue; // the backlog resends those
-      const list = byOrder.get(e.orderId);
-      if (list) list.push(e);
-      else byOrder.set(e.orderId, [e]);
+  /** A socket connected to the order's room: its changes go at once from now until it ends. */
+  watch(orderId: string): void {
+    if (this.watched.has(orderId)) return;
+    this.watched.add(orderId);
+    this.sql.exec(`INSERT OR IGNORE INTO watched_orders (order_id) VALUES (?)`, orderId);
+  }
+
+  private due(e: StoredEvent, nowMs: number, force: boolean): boolean {
+    return (
+      force ||
+      e.orderId === null ||
+      this.watched.has(e.orderId) ||
+      e.atMs + this.quietMs() <= nowMs ||
+      ENDS_ORDER.has(eventNameOf(e.envelope))
+    );
+  }
+
+  async deliver(events: StoredEvent[], nowMs: number, force: boolean): Promise<Delivered> {
+    let waitAt = events.findIndex((e) => !this.due(e, nowMs, force));
+    if (waitAt === -1) waitAt = events.length;
+    const groups = new Map<string, StoredEvent[]>();
+    const add = (e: StoredEvent) => {
+      const version = this.sentAhead.get(e.orderId!);
+      if (version !== undefined && e.version! <= version) return; // went ahead of the cursor already
+      groups.set(e.orderId!, [...(groups.get(e.orderId!) ?? []), e]);
+    };
+    for (const e of events.slice(0, waitAt)) {
+      if (e.orderId !== null && !this.backlogged.has(e.orderId)) add(e); // the backlog resends its own
     }
+    // Due behind the wait: those orders' every version the cursor has not passed, at once.
+    const ahead = new Set<string>();
+    for (const e of events.slice(waitAt)) {
+      if (e.orderId !== null && !this.backlogged.has(e.orderId) && this.due(e, nowMs, force)) ahead.add(e.orderId);
+    }
+    for (const e of events.slice(waitAt)) if (e.orderId !== null && ahead.has(e.orderId)) add(e);
+    await this.relayAll(groups, nowMs, ahead);
+    if (waitAt === events.length) return { calls: groups.size };
+    const waiting = events[waitAt]!;
+    return {
+      calls: groups.size,
+      through: waitAt > 0 ? events[waitAt - 1]!.seq : waiting.seq - 1,
+      againAtMs: waiting.atMs + this.quietMs(),
+    };
+  }
+
+  private async relayAll(groups: Map<string, StoredEvent[]>, nowMs: number, ahead: Set<string>): Promise<void> {
     const failed: string[] = [];
     let lastError = "";
-    await this.inParallel([...byOrder], async ([orderId, list]) => {
+    await this.inParallel([...groups], async ([orderId, list]) => {
       try {
         await this.relay(orderId, list);
+        const last = list[list.length - 1]!;
+        if (ahead.has(orderId)) this.sentAhead.set(orderId, last.version!);
+        else if (this.sentAhead.get(orderId) === last.version) this.sentAhead.delete(orderId);
+        if (ENDS_ORDER.has(eventNameOf(last.envelope))) this.ended(orderId);
       } catch (err) {
         failed.push(orderId);
         lastError = errorMessage(err);
@@ -104,7 +177,12 @@ export class OrderRoomReceiver implements Receiver {
       }
     });
     if (failed.length > 0) this.reportFailures("relay failed", failed, lastError);
-    return byOrder.size;
+  }
+
+  /** The order reached a final status: nothing more to watch. */
+  private ended(orderId: string): void {
+    if (!this.watched.delete(orderId)) return;
+    this.sql.exec(`DELETE FROM watched_orders WHERE order_id = ?`, orderId);
   }
 
   /** One log line per failed pass, not per order: an outage of thousands stays readable. */

@@ -28,10 +28,23 @@ export interface Receiver {
    * with its error, visible to operators) instead of being retried forever.
    */
   readonly parksPoison: boolean;
-  /** Delivers `events` (oldest first); throws if the receiver did not take them. Returns calls made. */
-  deliver(events: StoredEvent[], nowMs: number): Promise<number>;
+  /**
+   * Delivers `events` (oldest first); throws if the receiver did not take them. A receiver may
+   * take only a prefix now (an order room nobody watches waits, see OrderRoomReceiver): the
+   * cursor then moves `through` that seq and the rest is looked at again at `againAtMs`.
+   */
+  deliver(events: StoredEvent[], nowMs: number, force: boolean): Promise<Delivered>;
   /** Work the receiver tracks beside its cursor (an order room's failed relays, settings). */
   side?: SideWork;
+}
+
+export interface Delivered {
+  /** Calls made. */
+  calls: number;
+  /** The cursor may move through this seq (default: the last event given). */
+  through?: number;
+  /** When to look at the rest again (room clock), if not all was taken. */
+  againAtMs?: number;
 }
 
 export interface SideWork {

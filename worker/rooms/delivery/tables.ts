@@ -26,6 +26,12 @@ function createDeliveryTables(sql: SqlStorage): void {
     since_ms INTEGER NOT NULL,
     last_error TEXT
   ) WITHOUT ROWID`);
+  createWatchedOrders(sql);
+}
+
+/** Orders some socket watches: their relays go at once (OrderRoomReceiver). */
+function createWatchedOrders(sql: SqlStorage): void {
+  sql.exec(`CREATE TABLE IF NOT EXISTS watched_orders (order_id TEXT PRIMARY KEY) WITHOUT ROWID`);
 }
 
 export const DELIVERY_TABLES: StorageLayout = {
@@ -54,5 +60,7 @@ export const DELIVERY_TABLES: StorageLayout = {
       }
       sql.exec(`DROP TABLE outbox`);
     },
+    // v2 → v3: lazy relays to order rooms nobody watches.
+    createWatchedOrders,
   ],
 };

@@ -4,7 +4,7 @@
  * gives) and to the receivers (delivery/, started once the commit is durable); the one alarm
  * runs what the schedule says is due. The room class only wires sockets and RPC to this.
  */
-import type { Merchant, UpsertMerchantBody } from "../../../schema/index.ts";
+import { isActiveStatus, type Merchant, type UpsertMerchantBody } from "../../../schema/index.ts";
 import type { Principal } from "../../domain/changes.ts";
 import { SYSTEM_DEADLINE, SYSTEM_SCHEDULE } from "../../domain/changes.ts";
 import { errorField, logger } from "../../log.ts";
@@ -42,6 +42,8 @@ export interface DeskHooks {
   broadcast: (frame: string) => void;
   /** Kitchen screens connected now, not counting `leaving`. */
   screens: (leaving?: WebSocket) => number;
+  /** How long a change of an order nobody watches may wait before it is relayed (ms). */
+  relayQuietMs: () => number;
 }
 
 export class Desk {
@@ -50,6 +52,7 @@ export class Desk {
   readonly schedule: Schedule;
   readonly writer: Writer;
   readonly delivery: Delivery;
+  private readonly relays: OrderRoomReceiver;
   private readonly idempotency: IdempotencyStore;
   private readonly restCalls: RateCounter<string>;
   /** Every log line names the room and its merchant. */
@@ -67,7 +70,8 @@ export class Desk {
     this.idempotency = new IdempotencyStore(storage.sql);
     this.restCalls = new RateCounter(parseRateLimit(h.env.REST_RATE_LIMIT, DEFAULT_REST_LIMIT));
     this.delivery = new Delivery(storage, log, clock, this.say);
-    this.delivery.add(new OrderRoomReceiver(storage.sql, log, h.targets, this.say));
+    this.relays = new OrderRoomReceiver(storage.sql, log, h.targets, this.say, h.relayQuietMs);
+    this.delivery.add(this.relays);
     this.delivery.add(new HistoryReceiver(h.targets, this.settings));
     this.writer = new Writer({
       storage,
@@ -125,6 +129,16 @@ export class Desk {
     const scope = `${call.principal.role}:${call.principal.id}`;
     if (call.via !== "rest" || this.restCalls.hit(scope, this.h.clock()) <= this.restCalls.limit) return null;
     return refused("RATE_LIMITED", "too many requests; slow down");
+  }
+
+  /**
+   * A socket connected to the order's room: from now on its changes are relayed at once, and
+   * everything it has not had yet goes now.
+   */
+  async watchOrder(orderId: string): Promise<{ pending: number }> {
+    const order = this.orders.get(orderId);
+    if (order && isActiveStatus(order.status)) this.relays.watch(orderId);
+    return this.deliverPending();
   }
 
   /** Delivers now, ignoring backoff (before reading projections; an order room that is behind). */

@@ -62,6 +62,13 @@ export function roomNow(merchantId: string): Promise<number> {
   return inMerchantRoom(merchantId, (room) => room.clock());
 }
 
+/** How long the room lets changes of unwatched orders wait before relaying them (0: at once). */
+export function setRelayQuietMs(merchantId: string, ms: number): Promise<void> {
+  return inMerchantRoom(merchantId, (room) => {
+    room.relayQuietMs = ms;
+  });
+}
+
 // ------------------------------------------------------------------ receiver faults
 
 export interface ReceiverFaults {
