@@ -1,12 +1,17 @@
 /**
- * JWT HS256 bearer tokens (CONTRACT.md "Actors and tokens"). Unsigned, wrongly signed,
- * expired or malformed → 401; the claims are checked against the contract's roles with zod.
+ * Bearer tokens (CONTRACT.md "Actors and tokens", Additions v2 "Actors and sign-in"). Unsigned,
+ * wrongly signed, expired or malformed → 401; the claims are checked against the contract's roles
+ * with zod. The token's `alg` picks the path:
+ * - HS256 with AUTH_SECRET: development, small deployments, and paired devices' tokens;
+ * - RS256 / ES256 against the platform's JWKS (auth/platform-tokens.ts), when configured;
+ * - anything else (`none`, HS512, …): 401.
  */
 import type { Context } from "hono";
-import { sign, verify } from "hono/jwt";
+import { decode, sign, verify } from "hono/jwt";
 import { TokenClaimsSchema, type Role, type TokenClaims } from "../schema/index.ts";
 import type { Principal } from "./domain/changes.ts";
 import { ApiError } from "./http.ts";
+import { isPlatformAlgorithm, platformAuthConfig, verifyPlatformToken } from "./auth/platform-tokens.ts";
 
 /** A verified caller. */
 export interface Caller extends Principal {
@@ -31,8 +36,30 @@ export async function verifyToken(token: string, secret: string): Promise<Caller
   }
   const claims = TokenClaimsSchema.safeParse(payload);
   if (!claims.success) throw new ApiError("UNAUTHORIZED", "token claims are not valid", claims.error.issues);
-  const { role, sub, merchantId } = claims.data;
+  return callerOf(claims.data);
+}
+
+/** The caller a token's claims name. */
+function callerOf(claims: TokenClaims): Caller {
+  const { role, sub, merchantId } = claims;
   return { role, id: sub, ...(role === "merchant" ? { merchantId } : {}) };
+}
+
+/** Verifies a bearer token by its algorithm (see the top of this file). */
+export async function verifyBearer(token: string, env: Env): Promise<Caller> {
+  let header: { alg?: unknown; kid?: unknown; typ?: unknown };
+  try {
+    header = decode(token).header as typeof header;
+  } catch {
+    throw new ApiError("UNAUTHORIZED", "invalid or expired token");
+  }
+  if (header.alg === "HS256") return verifyToken(token, authSecret(env));
+  if (isPlatformAlgorithm(header.alg)) {
+    const config = platformAuthConfig(env);
+    if (!config) throw new ApiError("UNAUTHORIZED", "this server accepts no identity provider's tokens");
+    return callerOf(await verifyPlatformToken(token, header, config));
+  }
+  throw new ApiError("UNAUTHORIZED", "invalid or expired token");
 }
 
 export async function issueToken(
@@ -48,7 +75,8 @@ export async function authenticate(
   c: Pick<Context<{ Bindings: Env }>, "req" | "env">,
   allowQueryToken = false,
 ): Promise<Caller> {
-  const secret = authSecret(c.env);
+  // Fails closed before looking at the request: a deploy without its secret authenticates nobody.
+  authSecret(c.env);
   const header = c.req.header("Authorization");
   let token: string | undefined;
   if (header !== undefined) {
@@ -59,7 +87,7 @@ export async function authenticate(
     token = c.req.query("token");
   }
   if (!token) throw new ApiError("UNAUTHORIZED", "missing token");
-  return verifyToken(token, secret);
+  return verifyBearer(token, c.env);
 }
 
 export function requireRole(caller: Caller, ...roles: Role[]): void {
