@@ -5,6 +5,8 @@
  * - HS256 with AUTH_SECRET: development, small deployments, and paired devices' tokens;
  * - RS256 / ES256 against the platform's JWKS (auth/platform-tokens.ts), when configured;
  * - anything else (`none`, HS512, …): 401.
+ * A paired device's token is also checked against its merchant's room on every use, so a
+ * revoked device is refused at once, not when its token expires.
  */
 import type { Context } from "hono";
 import { decode, sign, verify } from "hono/jwt";
@@ -16,6 +18,8 @@ import { isPlatformAlgorithm, platformAuthConfig, verifyPlatformToken } from "./
 /** A verified caller. */
 export interface Caller extends Principal {
   role: Role;
+  /** A paired kitchen screen (`id` is the device id). */
+  device?: true;
 }
 
 /** Fails closed: without AUTH_SECRET nothing is authenticated (a deploy that forgot the secret). */
@@ -36,13 +40,14 @@ export async function verifyToken(token: string, secret: string): Promise<Caller
   }
   const claims = TokenClaimsSchema.safeParse(payload);
   if (!claims.success) throw new ApiError("UNAUTHORIZED", "token claims are not valid", claims.error.issues);
-  return callerOf(claims.data);
+  return callerOf(claims.data, true);
 }
 
-/** The caller a token's claims name. */
-function callerOf(claims: TokenClaims): Caller {
+/** The caller a token's claims name; only our own (HS256) tokens can be a device's. */
+function callerOf(claims: TokenClaims, ownToken: boolean): Caller {
   const { role, sub, merchantId } = claims;
-  return { role, id: sub, ...(role === "merchant" ? { merchantId } : {}) };
+  if (role !== "merchant") return { role, id: sub };
+  return { role, id: sub, merchantId, ...(ownToken && claims.device === true ? { device: true as const } : {}) };
 }
 
 /** Verifies a bearer token by its algorithm (see the top of this file). */
@@ -57,9 +62,16 @@ export async function verifyBearer(token: string, env: Env): Promise<Caller> {
   if (isPlatformAlgorithm(header.alg)) {
     const config = platformAuthConfig(env);
     if (!config) throw new ApiError("UNAUTHORIZED", "this server accepts no identity provider's tokens");
-    return callerOf(await verifyPlatformToken(token, header, config));
+    return callerOf(await verifyPlatformToken(token, header, config), false);
   }
   throw new ApiError("UNAUTHORIZED", "invalid or expired token");
+}
+
+/** A device's token works only while its merchant's room still lists the device as paired. */
+async function checkDevice(env: Env, caller: Caller): Promise<void> {
+  if (!caller.device || !caller.merchantId) return;
+  const room = env.MERCHANT_ROOM.get(env.MERCHANT_ROOM.idFromName(caller.merchantId));
+  if (!(await room.deviceActive(caller.id))) throw new ApiError("UNAUTHORIZED", "this device was revoked");
 }
 
 export async function issueToken(
@@ -87,7 +99,9 @@ export async function authenticate(
     token = c.req.query("token");
   }
   if (!token) throw new ApiError("UNAUTHORIZED", "missing token");
-  return verifyBearer(token, c.env);
+  const caller = await verifyBearer(token, c.env);
+  await checkDevice(c.env, caller);
+  return caller;
 }
 
 export function requireRole(caller: Caller, ...roles: Role[]): void {
