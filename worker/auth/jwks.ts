@@ -37,7 +37,7 @@ export class JwksKeys {
   private keys = new Map<string, PublicJwk>();
   private fetchedAt: number | null = null;
   private lastAttemptAt = Number.NEGATIVE_INFINITY;
-  private inFlight: Promise<void> | null = null;
+  private lastFailureAt = Number.NEGATIVE_INFINITY;
   /** The cache's clock; tests move it past the cooldown and the maximum age. */
   clock: () => number = () => Date.now();
 
@@ -46,22 +46,20 @@ export class JwksKeys {
     private readonly fetchJwks: () => JwksFetcher = () => fetcher,
   ) {}
 
-  /** The key named `kid`, refreshing the set when it is old or does not know the kid. */
+  /**
+   * The key named `kid`, refreshing the set when it is old or does not know the kid. A request
+   * never awaits another request's fetch (Workers do not allow waiting across requests): while
+   * one request refreshes an old set, the others use the old set; on a cold isolate every request
+   * of the first burst fetches for itself, until one has succeeded.
+   */
   async keyFor(kid: string): Promise<PublicJwk | null> {
     const now = this.clock();
     const fresh = this.fetchedAt !== null && now - this.fetchedAt < MAX_AGE_MS;
-    if (!fresh || !this.keys.has(kid)) {
-      if (this.inFlight) await this.inFlight;
-      else if (now - this.lastAttemptAt >= COOLDOWN_MS) await this.refresh();
-    }
+    if (fresh && this.keys.has(kid)) return this.keys.get(kid)!;
+    const mayFetch =
+      this.fetchedAt === null ? now - this.lastFailureAt >= COOLDOWN_MS : now - this.lastAttemptAt >= COOLDOWN_MS;
+    if (mayFetch) await this.load();
     return this.keys.get(kid) ?? null;
-  }
-
-  private refresh(): Promise<void> {
-    this.inFlight ??= this.load().finally(() => {
-      this.inFlight = null;
-    });
-    return this.inFlight;
   }
 
   private async load(): Promise<void> {
@@ -75,7 +73,8 @@ export class JwksKeys {
       this.keys = parseJwks(await res.json());
       this.fetchedAt = this.clock();
     } catch (err) {
-      // Keep the keys we have; the next unknown kid or the next expiry tries again.
+      // Keep the keys we have; after the cooldown, the next unknown kid or old set tries again.
+      this.lastFailureAt = this.clock();
       console.warn(`[jwks] could not refresh ${this.url}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }

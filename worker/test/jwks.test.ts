@@ -9,7 +9,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { sign } from "hono/jwt";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { app } from "../app.ts";
-import { COOLDOWN_MS, jwksKeys, MAX_AGE_MS, useJwksFetcher } from "../auth/jwks.ts";
+import { COOLDOWN_MS, JwksKeys, jwksKeys, MAX_AGE_MS, useJwksFetcher } from "../auth/jwks.ts";
 import { api, BASE, connect, placeOrder, setupMerchant } from "./helpers.ts";
 import { JWKS_URL, makeKey, nowSeconds, providerToken, TestProvider, type TestKey } from "./jwks-support.ts";
 import { b64url, expectErrorShape } from "./security-support.ts";
@@ -251,3 +251,30 @@ async function signWithHeader(key: TestKey, extra: Record<string, unknown>, clai
     .replace(/\//g, "_");
   return `${header}.${payload}.${s}`;
 }
+
+describe("the key cache (JwksKeys)", () => {
+  it("never makes one request wait on another's fetch: a cold burst all succeed, an old set serves while one refreshes", async () => {
+    let fetches = 0;
+    let release: () => void = () => {};
+    let gate: Promise<void> | null = null;
+    const keys = new JwksKeys(JWKS_URL, () => async () => {
+      fetches++;
+      if (gate) await gate;
+      return Response.json({ keys: [rsa.publicJwk] });
+    });
+    let offsetMs = 0;
+    keys.clock = () => Date.now() + offsetMs;
+    const burst = await Promise.all([1, 2, 3].map(() => keys.keyFor(rsa.kid)));
+    expect(burst.map((k) => k?.kid)).toEqual([rsa.kid, rsa.kid, rsa.kid]);
+    expect(fetches).toBe(3); // each fetched for itself: none of them waited on another's
+
+    // The set is old: the first request refreshes (held open here), the others use the old set.
+    offsetMs = MAX_AGE_MS + 1;
+    gate = new Promise((r) => (release = r));
+    const refreshing = keys.keyFor(rsa.kid);
+    expect((await keys.keyFor(rsa.kid))?.kid).toBe(rsa.kid);
+    expect(fetches).toBe(4);
+    release();
+    expect((await refreshing)?.kid).toBe(rsa.kid);
+  });
+});
