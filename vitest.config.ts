@@ -14,6 +14,11 @@ export default defineConfig(async () => {
             TEST_MIGRATIONS: migrations,
             AUTH_SECRET: "test-secret-0123456789abcdef",
             DEV_MODE: "true",
+            // A platform identity provider for the JWKS tests; its keys are made and served by
+            // the tests themselves (worker/test/jwks-support.ts), never fetched from the network.
+            AUTH_JWKS_URL: "https://idp.platform.test/.well-known/jwks.json",
+            AUTH_ISSUER: "https://idp.platform.test/",
+            AUTH_AUDIENCE: "ticket-rail",
           },
         },
       }),

@@ -143,6 +143,8 @@ export const TokenClaimsSchema = z
     sub: IdSchema,
     merchantId: IdSchema.optional(),
     exp: z.number(),
+    /** Additions (v2): set on a paired device's token (`sub` = the device id); checked against revocation. */
+    device: z.literal(true).optional(),
   })
   .refine((c) => c.role !== "merchant" || c.merchantId !== undefined, "a merchant token needs merchantId");
 export type TokenClaims = z.infer<typeof TokenClaimsSchema>;
@@ -210,17 +212,18 @@ export const DeviceSchema = z.object({
 export const PairResponseSchema = z.object({ token: z.string(), refreshToken: z.string(), device: DeviceSchema });
 export const RefreshBodySchema = z.object({ refreshToken: z.string().min(1).max(512) });
 export const RefreshResponseSchema = z.object({ token: z.string(), refreshToken: z.string() });
-export const DeviceListResponseSchema = z.object({
-  devices: z.array(
-    z.object({
-      id: IdSchema,
-      name: z.string(),
-      pairedAt: IsoTimeSchema,
-      lastSeenAt: IsoTimeSchema.optional(),
-      revokedAt: IsoTimeSchema.optional(),
-    }),
-  ),
+/** One paired device as the merchant's list shows it. */
+export const DeviceEntrySchema = z.object({
+  id: IdSchema,
+  name: z.string(),
+  pairedAt: IsoTimeSchema,
+  lastSeenAt: IsoTimeSchema.optional(),
+  revokedAt: IsoTimeSchema.optional(),
 });
+export type DeviceEntry = z.infer<typeof DeviceEntrySchema>;
+export const DeviceListResponseSchema = z.object({ devices: z.array(DeviceEntrySchema) });
+/** `DELETE /api/merchants/:merchantId/devices/:deviceId` (an addition: the contract names no body). */
+export const RevokeDeviceResponseSchema = z.object({ device: DeviceEntrySchema });
 
 // ---- Additions: history across merchants (D1)
 

@@ -27,6 +27,11 @@ export const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
 
 export const CLOSE_TOO_LARGE = 1009;
 export const CLOSE_POLICY = 1008;
+/**
+ * Additions (v2): the server closed the socket because its credential no longer holds (a paired
+ * device was revoked). Reconnecting with the same credential is refused (401): sign in again.
+ */
+export const CLOSE_REVOKED = 4401;
 
 export const RequestIdSchema = z.string().min(1).max(64);
 

@@ -10,6 +10,7 @@ import { merchantOrdersRoutes } from "./routes/merchant-orders.ts";
 import { merchantsRoutes } from "./routes/merchants.ts";
 import { socketRoutes } from "./routes/sockets.ts";
 import { devMode, devRoutes } from "./routes/dev.ts";
+import { deviceRoutes, pairingRoutes } from "./routes/devices.ts";
 import type { Principal } from "./domain/changes.ts";
 import { errorField, log, stackField } from "./log.ts";
 
@@ -37,6 +38,8 @@ export const app = new Hono<AppEnv>()
   .route("/api/customers", customersRoutes)
   .route("/api/merchants", merchantOrdersRoutes)
   .route("/api/merchants", merchantsRoutes)
+  .route("/api/merchants", deviceRoutes)
+  .route("/api", pairingRoutes)
   .route("/ws", socketRoutes)
   .all("/api/*", () => errorJson({ code: "NOT_FOUND", message: "no such route" }))
   .all("/ws/*", () => errorJson({ code: "NOT_FOUND", message: "no such socket path" }));

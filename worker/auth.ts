@@ -1,16 +1,25 @@
 /**
- * JWT HS256 bearer tokens (CONTRACT.md "Actors and tokens"). Unsigned, wrongly signed,
- * expired or malformed → 401; the claims are checked against the contract's roles with zod.
+ * Bearer tokens (CONTRACT.md "Actors and tokens", Additions v2 "Actors and sign-in"). Unsigned,
+ * wrongly signed, expired or malformed → 401; the claims are checked against the contract's roles
+ * with zod. The token's `alg` picks the path:
+ * - HS256 with AUTH_SECRET: development, small deployments, and paired devices' tokens;
+ * - RS256 / ES256 against the platform's JWKS (auth/platform-tokens.ts), when configured;
+ * - anything else (`none`, HS512, …): 401.
+ * A paired device's token is also checked against its merchant's room on every use, so a
+ * revoked device is refused at once, not when its token expires.
  */
 import type { Context } from "hono";
-import { sign, verify } from "hono/jwt";
+import { decode, sign, verify } from "hono/jwt";
 import { TokenClaimsSchema, type Role, type TokenClaims } from "../schema/index.ts";
 import type { Principal } from "./domain/changes.ts";
 import { ApiError } from "./http.ts";
+import { isPlatformAlgorithm, platformAuthConfig, verifyPlatformToken } from "./auth/platform-tokens.ts";
 
 /** A verified caller. */
 export interface Caller extends Principal {
   role: Role;
+  /** A paired kitchen screen (`id` is the device id). */
+  device?: true;
 }
 
 /** Fails closed: without AUTH_SECRET nothing is authenticated (a deploy that forgot the secret). */
@@ -31,8 +40,38 @@ export async function verifyToken(token: string, secret: string): Promise<Caller
   }
   const claims = TokenClaimsSchema.safeParse(payload);
   if (!claims.success) throw new ApiError("UNAUTHORIZED", "token claims are not valid", claims.error.issues);
-  const { role, sub, merchantId } = claims.data;
-  return { role, id: sub, ...(role === "merchant" ? { merchantId } : {}) };
+  return callerOf(claims.data, true);
+}
+
+/** The caller a token's claims name; only our own (HS256) tokens can be a device's. */
+function callerOf(claims: TokenClaims, ownToken: boolean): Caller {
+  const { role, sub, merchantId } = claims;
+  if (role !== "merchant") return { role, id: sub };
+  return { role, id: sub, merchantId, ...(ownToken && claims.device === true ? { device: true as const } : {}) };
+}
+
+/** Verifies a bearer token by its algorithm (see the top of this file). */
+export async function verifyBearer(token: string, env: Env): Promise<Caller> {
+  let header: { alg?: unknown; kid?: unknown; typ?: unknown };
+  try {
+    header = decode(token).header as typeof header;
+  } catch {
+    throw new ApiError("UNAUTHORIZED", "invalid or expired token");
+  }
+  if (header.alg === "HS256") return verifyToken(token, authSecret(env));
+  if (isPlatformAlgorithm(header.alg)) {
+    const config = platformAuthConfig(env);
+    if (!config) throw new ApiError("UNAUTHORIZED", "this server accepts no identity provider's tokens");
+    return callerOf(await verifyPlatformToken(token, header, config), false);
+  }
+  throw new ApiError("UNAUTHORIZED", "invalid or expired token");
+}
+
+/** A device's token works only while its merchant's room still lists the device as paired. */
+async function checkDevice(env: Env, caller: Caller): Promise<void> {
+  if (!caller.device || !caller.merchantId) return;
+  const room = env.MERCHANT_ROOM.get(env.MERCHANT_ROOM.idFromName(caller.merchantId));
+  if (!(await room.deviceActive(caller.id))) throw new ApiError("UNAUTHORIZED", "this device was revoked");
 }
 
 export async function issueToken(
@@ -48,7 +87,8 @@ export async function authenticate(
   c: Pick<Context<{ Bindings: Env }>, "req" | "env">,
   allowQueryToken = false,
 ): Promise<Caller> {
-  const secret = authSecret(c.env);
+  // Fails closed before looking at the request: a deploy without its secret authenticates nobody.
+  authSecret(c.env);
   const header = c.req.header("Authorization");
   let token: string | undefined;
   if (header !== undefined) {
@@ -59,7 +99,9 @@ export async function authenticate(
     token = c.req.query("token");
   }
   if (!token) throw new ApiError("UNAUTHORIZED", "missing token");
-  return verifyToken(token, secret);
+  const caller = await verifyBearer(token, c.env);
+  await checkDevice(c.env, caller);
+  return caller;
 }
 
 export function requireRole(caller: Caller, ...roles: Role[]): void {

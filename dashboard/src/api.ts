@@ -3,7 +3,14 @@
  * contract's schemas; refusals become ApiError with the contract's error code.
  */
 import type { z } from "zod";
-import { ErrorResponseSchema, HealthResponseSchema, type DevTokenBody, type ErrorCode } from "../../schema/index.ts";
+import {
+  type DevTokenBody,
+  type ErrorCode,
+  ErrorResponseSchema,
+  HealthResponseSchema,
+  PairResponseSchema,
+  RefreshResponseSchema,
+} from "../../schema/index.ts";
 
 export class ApiError extends Error {
   // Plain fields, not parameter properties: `npm run simulate` runs this file with Node's
@@ -93,4 +100,22 @@ export async function devModeAvailable(client: ApiClient): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** Pairs this screen with a code from the operator (CONTRACT.md Additions v2). */
+export function pairDevice(client: ApiClient, code: string, deviceName: string) {
+  return apiCall(client, "POST", "/api/pair", { body: { code, deviceName }, schema: PairResponseSchema });
+}
+
+/**
+ * Renews a paired screen's tokens. The caller keeps `idempotencyKey` until an answer arrives:
+ * the same request repeated after a lost answer gets the same refresh token back, while any
+ * other use of a spent one signs the screen out.
+ */
+export function refreshDevice(client: ApiClient, refreshToken: string, idempotencyKey: string) {
+  return apiCall(client, "POST", "/api/devices/refresh", {
+    body: { refreshToken },
+    idempotencyKey,
+    schema: RefreshResponseSchema,
+  });
 }

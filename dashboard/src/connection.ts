@@ -6,7 +6,7 @@
  * later is a kitchen accident (partysocket's own send queue is switched off).
  */
 import { PartySocket } from "partysocket";
-import { envelopesOf } from "../../schema/index.ts";
+import { CLOSE_REVOKED, envelopesOf } from "../../schema/index.ts";
 import type { StreamCursor } from "./stream.ts";
 
 export type LinkStatus = "connecting" | "syncing" | "live" | "reconnecting" | "offline";
@@ -20,7 +20,11 @@ export interface RoomLinkOptions {
   /** Every envelope of every frame, unparsed: the owner parses it with its room's schema. */
   onEnvelope: (envelope: unknown) => void;
   onStatus: (status: LinkStatus) => void;
-  /** Called after a few failed attempts in a row, to find out whether the token is the reason. */
+  /**
+   * Called after a few failed attempts in a row, to find out whether the token is the reason —
+   * and at once when the server closes the socket because the credential no longer holds
+   * (CLOSE_REVOKED: a paired screen was revoked).
+   */
   onRepeatedFailure?: () => void;
 }
 
@@ -61,7 +65,7 @@ export class RoomLink {
       this.setStatus("syncing");
     });
     this.socket.addEventListener("message", (e: MessageEvent) => this.handleMessage(e));
-    this.socket.addEventListener("close", () => this.handleDown());
+    this.socket.addEventListener("close", (e: CloseEvent) => this.handleDown(e.code));
     this.timer = setInterval(() => this.heartbeat(), PING_EVERY_MS);
     window.addEventListener("offline", this.onOffline);
     window.addEventListener("online", this.onOnline);
@@ -111,12 +115,12 @@ export class RoomLink {
     for (const envelope of envelopesOf(frame)) this.opts.onEnvelope(envelope);
   }
 
-  private handleDown(): void {
+  private handleDown(closeCode?: number): void {
     if (this.status === "live") this.downSince = Date.now();
     else this.failures++;
     this.downSince ??= Date.now();
     this.setStatus(this.userOffline || navigator.onLine === false ? "offline" : "reconnecting");
-    if (this.failures > 0 && this.failures % 3 === 0) this.opts.onRepeatedFailure?.();
+    if (closeCode === CLOSE_REVOKED || (this.failures > 0 && this.failures % 3 === 0)) this.opts.onRepeatedFailure?.();
   }
 
   private goOffline(): void {

@@ -6,7 +6,8 @@ import { OrderSchema } from "../../schema/index.ts";
 import { ApiError, apiCall, browserClient, devModeAvailable, devToken } from "./api.ts";
 import { h } from "./dom.ts";
 import { KitchenDisplay } from "./kds/display.ts";
-import { clearSession, loadSession, readClaims, saveSession, type Session } from "./session.ts";
+import { DeviceRenewal } from "./device-session.ts";
+import { clearSession, isExpired, linkClaims, loadSession, saveSession, type Session } from "./session.ts";
 import { showSignIn } from "./signin.ts";
 import { fetchOrder, TrackingPage } from "./track.ts";
 
@@ -31,42 +32,61 @@ async function kitchen(message?: string): Promise<void> {
     });
     return;
   }
+  // A paired screen renews its own sign-in; it is signed out only when the server says so.
+  let display: KitchenDisplay | null = null;
+  let gone = false;
+  const leave = (message?: string) => {
+    if (gone) return;
+    gone = true;
+    renewal?.stop();
+    display?.destroy();
+    clearSession("kitchen");
+    void kitchen(message);
+  };
+  const renewal = session.device ? new DeviceRenewal(session, { onSignedOut: leave }) : null;
+  if (renewal && isExpired(session.claims, Date.now())) await renewal.renew();
+  if (gone) return;
   const merchantId = session.claims.merchantId ?? "";
   try {
     // One REST read first: an expired or foreign token is told apart here, clearly, instead
     // of as a socket that keeps failing to open.
-    await apiCall(browserClient(), "GET", `/api/merchants/${encodeURIComponent(merchantId)}/orders?limit=1`, {
-      token: session.token,
+    await boardCheck(merchantId, session.token).catch(async (err: unknown) => {
+      if (!(renewal && err instanceof ApiError && err.status === 401)) throw err;
+      if ((await renewal.renew()) === "renewed") await boardCheck(merchantId, session.token);
     });
   } catch (err) {
     if (err instanceof ApiError && err.code !== "NETWORK") {
-      clearSession("kitchen");
-      return kitchen(err.code === "NOT_FOUND" ? `There is no merchant “${merchantId}”.` : `Signed out: ${err.message}`);
+      return leave(err.code === "NOT_FOUND" ? `There is no merchant “${merchantId}”.` : `Signed out: ${err.message}`);
     }
     // Network trouble: open the board anyway; it shows it is offline and keeps trying.
   }
+  if (gone) return;
   document.title = `Ticket Rail — ${merchantId}`;
-  const display = new KitchenDisplay(app, session, {
+  display = new KitchenDisplay(app, session, {
     devMode: await devMode,
-    onSignOut: () => {
-      display.destroy();
-      clearSession("kitchen");
-      void kitchen();
-    },
+    onSignOut: () => leave(),
     onUnauthorized: () => {
-      display.destroy();
-      clearSession("kitchen");
-      void kitchen("This screen's sign-in is no longer valid. Please sign in again.");
+      // A paired screen's token may just be old: renew it (the socket reconnects with the new
+      // one by itself). Only a refused renewal signs it out.
+      if (renewal) void renewal.renew();
+      else leave("This screen's sign-in is no longer valid. Please sign in again.");
     },
   });
+  renewal?.start();
+}
+
+function boardCheck(merchantId: string, token: string): Promise<unknown> {
+  return apiCall(browserClient(), "GET", `/api/merchants/${encodeURIComponent(merchantId)}/orders?limit=1`, { token });
 }
 
 async function tracking(orderId: string, message?: string): Promise<void> {
   document.title = "Ticket Rail — your order";
-  // A customer app can link here with the token in the fragment (never sent to any server).
+  // Production sign-in: the platform's customer app links here with the customer's token (its
+  // own identity provider's, AUTH_JWKS_URL, or one Ticket Rail minted) in the fragment, which no
+  // browser sends to any server; it is stored and taken out of the address bar at once.
   const fromLink = new URLSearchParams(location.hash.slice(1)).get("token");
   if (fromLink) {
-    const claims = readClaims(fromLink);
+    const claims = linkClaims(fromLink);
     if (claims) saveSession("customer", { token: fromLink, claims });
     history.replaceState(null, "", location.pathname);
   }
@@ -79,7 +99,9 @@ async function tracking(orderId: string, message?: string): Promise<void> {
       ...(dev ? await customerOf(orderId) : {}),
       role: "customer",
       title: "Track your order",
-      subtitle: "Sign in to follow your order live.",
+      subtitle: dev
+        ? "Sign in to follow your order live."
+        : "Open this page from your order's link in the app you ordered with: the link signs you in.",
       ...(message ? { message } : {}),
       onSession: (s) => {
         saveSession("customer", s);

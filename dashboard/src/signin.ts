@@ -1,10 +1,11 @@
 /**
- * Sign-in forms. In local development (dev tokens on) a name is enough: the page asks
- * POST /api/dev/token. Otherwise a token issued by the operator is pasted.
+ * Sign-in forms. A kitchen screen enters a pairing code from its operator (the production path:
+ * the screen then renews itself). In local development (dev tokens on) a name is enough: the
+ * page asks POST /api/dev/token. A token issued some other way can always be pasted.
  */
-import { ApiError, browserClient, devToken } from "./api.ts";
+import { ApiError, browserClient, devToken, pairDevice } from "./api.ts";
 import { h } from "./dom.ts";
-import { idFromName, isExpired, readClaims, type Session } from "./session.ts";
+import { idFromName, isExpired, linkClaims, readClaims, type Session } from "./session.ts";
 import type { Role } from "../../schema/index.ts";
 
 export interface SignInOptions {
@@ -101,6 +102,8 @@ export function showSignIn(o: SignInOptions): void {
     forms.push(form);
   }
 
+  if (o.role === "merchant") forms.push(pairingForm(o, fail));
+
   const tokenField = h("textarea", {
     name: "token",
     id: "signin-token",
@@ -111,15 +114,16 @@ export function showSignIn(o: SignInOptions): void {
   const tokenForm = h(
     "form",
     { class: "signin-form", id: "token-signin" },
-    h("h2", {}, o.devMode ? "…or paste a token" : "Sign in with a token"),
+    h("h2", {}, o.devMode || o.role === "merchant" ? "…or paste a token" : "Sign in with a token"),
     h("label", { for: tokenField.id }, o.role === "merchant" ? "Kitchen token" : "Your order token"),
     tokenField,
-    h("button", { type: "submit", class: o.devMode ? "secondary" : "primary" }, "Use token"),
+    h("button", { type: "submit", class: o.devMode || o.role === "merchant" ? "secondary" : "primary" }, "Use token"),
   );
   tokenForm.addEventListener("submit", (e) => {
     e.preventDefault();
     const token = tokenField.value.trim();
-    const claims = readClaims(token);
+    // A customer's token may come from the platform's own sign-in, with its own claim names.
+    const claims = o.role === "customer" ? linkClaims(token) : readClaims(token);
     if (!claims) return fail("That is not a Ticket Rail token.");
     if (isExpired(claims, Date.now())) return fail("That token has expired; ask for a new one.");
     if (o.role === "merchant" && claims.role !== "merchant")
@@ -144,7 +148,71 @@ export function showSignIn(o: SignInOptions): void {
     ),
   );
   (
-    o.mount.querySelector<HTMLElement>("#signin-staff") ??
+    o.mount.querySelector<HTMLElement>(o.devMode ? "#signin-staff" : "#signin-code") ??
     o.mount.querySelector<HTMLElement>(o.prefill ? "#signin-dev" : "input, textarea")
   )?.focus();
+}
+
+/** "Enter pairing code": the code the operator created for this kitchen, and a name for the screen. */
+function pairingForm(o: SignInOptions, fail: (text: string) => void): HTMLElement {
+  const code = h("input", {
+    name: "code",
+    id: "signin-code",
+    placeholder: "ABCD-EFGH",
+    autocomplete: "off",
+    autocapitalize: "characters",
+    spellcheck: "false",
+    required: true,
+    maxlength: 32,
+  });
+  const name = h("input", {
+    name: "device",
+    id: "signin-device",
+    value: localStorage.getItem("ticketRail.lastDeviceName") ?? "Kitchen screen",
+    autocomplete: "off",
+    required: true,
+    maxlength: 60,
+  });
+  const submit = h("button", { type: "submit", class: o.devMode ? "secondary" : "primary", id: "signin-pair" }, "Pair");
+  const form = h(
+    "form",
+    { class: "signin-form", id: "pair-signin" },
+    h("h2", {}, o.devMode ? "…or enter a pairing code" : "Enter pairing code"),
+    h("label", { for: code.id }, "Pairing code"),
+    code,
+    h("label", { for: name.id }, "Name of this screen"),
+    name,
+    submit,
+    h("p", { class: "hint" }, "Your operator creates the code. It works once, for 10 minutes."),
+  );
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    submit.disabled = true;
+    void (async () => {
+      try {
+        const paired = await pairDevice(browserClient(), code.value.trim(), name.value.trim());
+        const claims = readClaims(paired.token);
+        if (!claims) throw new Error("the server issued a token this page cannot read");
+        localStorage.setItem("ticketRail.lastDeviceName", paired.device.name);
+        o.onSession({
+          token: paired.token,
+          claims,
+          name: paired.device.name,
+          device: { id: paired.device.id, refreshToken: paired.refreshToken },
+        });
+      } catch (err) {
+        fail(pairingFailure(err));
+        submit.disabled = false;
+      }
+    })();
+  });
+  return form;
+}
+
+function pairingFailure(err: unknown): string {
+  if (!(err instanceof ApiError)) return `Could not pair: ${String(err)}`;
+  if (err.code === "UNAUTHORIZED") return "That code is wrong, used or expired. Ask for a new one.";
+  if (err.code === "RATE_LIMITED") return "Too many wrong codes. Wait a few minutes, then try again.";
+  if (err.code === "BAD_REQUEST") return "Type the 8-character code, and a name for this screen.";
+  return `Could not pair: ${err.message}`;
 }

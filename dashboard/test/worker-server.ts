@@ -33,6 +33,9 @@ export interface RunningWorker {
   output: () => string;
 }
 
+/** The device token lifetime the browser tests' Worker runs with. */
+export const E2E_DEVICE_TOKEN_TTL_SECONDS = 20;
+
 const wranglerEnv = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1", NO_COLOR: "1" };
 
 export async function startWorker(timeoutMs = 180_000): Promise<RunningWorker> {
@@ -62,6 +65,10 @@ export async function startWorker(timeoutMs = 180_000): Promise<RunningWorker> {
       "--show-interactive-dev-session=false",
       "--log-level",
       "warn",
+      // A paired screen's token lives 20 s here, so the pairing test sees it renewed (and keep
+      // working past the first token's expiry) in seconds instead of 15 minutes.
+      "--var",
+      `DEVICE_TOKEN_TTL_SECONDS:${E2E_DEVICE_TOKEN_TTL_SECONDS}`,
     ],
     { cwd: repoRoot, env: wranglerEnv, detached: true, stdio: ["ignore", "pipe", "pipe"] },
   );

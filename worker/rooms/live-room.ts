@@ -23,6 +23,8 @@ export interface SocketIdentity {
   role: Role;
   sub: string;
   merchantId?: string;
+  /** A paired device (Additions v2): its sockets close when it is revoked. */
+  device?: true;
 }
 
 /** Header by which the Worker hands a verified identity to a room (never taken from clients). */

@@ -11,6 +11,7 @@ import { countRowsWritten } from "./rows-written.ts";
 import {
   type AckEnvelope,
   type AuditEntry,
+  type DeviceEntry,
   type DevFaultsBody,
   type Merchant,
   MerchantActionSchema,
@@ -24,8 +25,10 @@ import { extendFaults, type Faults, faultyTargets, noFaults } from "./delivery/f
 import type { DeliveryTargets } from "./delivery/receiver.ts";
 import { ackFrame, bulkResultFrame, type SnapshotPayload } from "./frames.ts";
 import { IDENTITY_HEADER, LiveRoom, requestIdOf, type SocketIdentity, trySend } from "./live-room.ts";
+import { REFRESH_TOKEN_TTL_MS } from "../auth/device-credentials.ts";
 import { auditEntryOf } from "./merchant/audit.ts";
 import { Desk } from "./merchant/desk.ts";
+import { closeDeviceSockets, DeviceRegistry, type RotateOutcome } from "./merchant/devices.ts";
 import type { Operation, OperationValue } from "./merchant/operations.ts";
 import type { MerchantOps } from "./merchant/ops.ts";
 import { merchantTablesExist, openMerchantTables } from "./merchant/tables.ts";
@@ -46,6 +49,7 @@ export class MerchantOrderRoom extends LiveRoom {
 
   /** Set once the merchant exists (its tables do). */
   private desk: Desk | null = null;
+  private deviceRegistry: DeviceRegistry | null = null;
   private devFaults: Faults | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -179,6 +183,47 @@ export class MerchantOrderRoom extends LiveRoom {
     };
   }
 
+  // ---------------------------------------------------------------- paired devices (merchant/devices.ts)
+
+  /** The merchant's paired screens; null while the merchant is not set up. */
+  private get devices(): DeviceRegistry | null {
+    if (!this.desk?.settings.get()) return null;
+    return (this.deviceRegistry ??= new DeviceRegistry(this.ctx.storage, () => this.clock(), REFRESH_TOKEN_TTL_MS));
+  }
+
+  /** Records a newly paired screen; null if there is no such merchant. */
+  addDevice(device: { id: string; name: string; refreshHash: string }): DeviceEntry | null {
+    return this.devices?.add(device) ?? null;
+  }
+
+  listDevices(): DeviceEntry[] | null {
+    return this.devices?.list() ?? null;
+  }
+
+  /** Whether a device token may still be used (checked by the Worker on every device request). */
+  deviceActive(deviceId: string): boolean {
+    return this.devices?.isActive(deviceId) ?? false;
+  }
+
+  /** Rotates a device's refresh token; a reused one revokes the device and closes its sockets. */
+  rotateDeviceRefresh(deviceId: string, presentedHash: string, nextHash: string): RotateOutcome {
+    const outcome = this.devices?.rotate(deviceId, presentedHash, nextHash) ?? { ok: false, reason: "unknown" };
+    if (!outcome.ok && outcome.reason === "reused") {
+      this.desk?.say("warn", "device refresh token reused: device revoked", { device: deviceId });
+      closeDeviceSockets(this.ctx, deviceId, "device credential reused");
+    }
+    return outcome;
+  }
+
+  /** Revokes a device: its tokens stop working and its sockets close, now. Null if unknown. */
+  revokeDevice(deviceId: string): DeviceEntry | null {
+    const device = this.devices?.revoke(deviceId) ?? null;
+    if (device) closeDeviceSockets(this.ctx, deviceId);
+    return device;
+  }
+
+  // ---------------------------------------------------------------- dev-only fault injection
+
   /**
    * Dev mode only (`POST /api/dev/faults`, driven by `npm run chaos`): until the given times,
    * relays to order rooms and/or D1 fail as if the receiver were down - or, with `afterDelivery`,
@@ -206,6 +251,10 @@ export class MerchantOrderRoom extends LiveRoom {
       return Response.json({ error: { code: "NOT_FOUND", message: "merchant not found" } }, { status: 404 });
     }
     const who = JSON.parse(raw) as SocketIdentity;
+    // Checked again here, in the room's turn: a revocation between the Worker's check and now wins.
+    if (who.device && !this.deviceActive(who.sub)) {
+      return Response.json({ error: { code: "UNAUTHORIZED", message: "this device was revoked" } }, { status: 401 });
+    }
     if (who.role === "merchant") this.desk.screenJoined();
     return this.openStream(request, who);
   }

@@ -51,9 +51,13 @@ export function roomOfOrder(env: Env, orderId: string) {
   return merchantRoom(env, merchantIdOfOrder(orderId));
 }
 
-/** Authenticates every request it guards, before any validation or room is touched. */
+/**
+ * Authenticates every request it guards, before any validation or room is touched. Once per
+ * request: several routers mounted on one prefix each guard it, and a device's token costs a
+ * check in its room.
+ */
 export const authenticated: MiddlewareHandler<AppEnv> = async (c, next) => {
-  c.set("caller", await authenticate(c));
+  if (!c.get("caller")) c.set("caller", await authenticate(c));
   await next();
 };
 

@@ -47,12 +47,16 @@ export const socketRoutes = new Hono<AppEnv>()
       role: caller.role,
       sub: caller.id,
       ...(caller.merchantId ? { merchantId: caller.merchantId } : {}),
+      ...(caller.device ? { device: true as const } : {}),
     };
     return merchantRoom(c.env, merchantId.data).fetch(forward(c, identity));
   })
   .get("/order/:orderId", async (c) => {
     checkOrigin(c);
     const caller = await authenticate(c, true);
+    // A paired screen uses its merchant's stream. Its sockets must close the moment it is revoked,
+    // and only the merchant room knows them: order rooms it would have to be tracked across.
+    if (caller.device) throw new ApiError("FORBIDDEN", "a paired kitchen screen follows its merchant's stream");
     const orderId = OrderIdSchema.safeParse(c.req.param("orderId"));
     if (!orderId.success) throw new ApiError("NOT_FOUND", "no such order");
     await readableOrder(c.env, caller, orderId.data);
