@@ -32,6 +32,31 @@ export interface Receiver {
   deliver(events: StoredEvent[], nowMs: number): Promise<number>;
   /** Work the receiver tracks beside its cursor (an order room's failed relays, settings). */
   side?: SideWork;
+  /** Longest wait between two retries (default 30 s); a remote endpoint gets a gentler schedule. */
+  readonly backoffCapMs?: number;
+  /** Since when (room clock) the receiver has been giving up on changes, for operators; null if not. */
+  failingSince?(): number | null;
+}
+
+/**
+ * Thrown by `deliver` when the receiver took the events up to `through` (null: none) and then
+ * failed: the cursor moves past what was taken, and the failure backs off as usual. A receiver
+ * that must take events one at a time (a webhook endpoint) needs it, or a failure in the middle
+ * of a piece would deliver the first part again.
+ */
+export class PartialDelivery extends Error {
+  constructor(
+    readonly through: number | null,
+    readonly reason: unknown,
+  ) {
+    super(errorMessage(reason));
+  }
+}
+
+/** Something that adds and removes receivers as they come and go (webhook subscriptions). */
+export interface ReceiverSource {
+  /** Brings the receivers up to date if that is due; true if it added any. Never throws. */
+  sync(force: boolean): Promise<boolean>;
 }
 
 export interface SideWork {
