@@ -4,6 +4,7 @@ import { app } from "./app.ts";
 export { MerchantOrderRoom } from "./rooms/merchant-order-room.ts";
 export { OrderRoom } from "./rooms/order-room.ts";
 export { CallerKeys } from "./rooms/caller-keys.ts";
+export { WebhookRegistry } from "./rooms/webhook-registry.ts";
 
 export default {
   fetch: app.fetch,
