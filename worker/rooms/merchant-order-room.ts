@@ -26,6 +26,9 @@ import { extendFaults, type Faults, faultyTargets, noFaults } from "./delivery/f
 import { HistoryReceiver } from "./delivery/history-receiver.ts";
 import { OrderRoomReceiver } from "./delivery/order-room-receiver.ts";
 import type { DeliveryTargets } from "./delivery/receiver.ts";
+import { WebhookReceivers } from "./delivery/webhook-receivers.ts";
+import { postWebhook } from "../webhooks/http-target.ts";
+import { REGISTRY_NAME } from "./webhook-registry.ts";
 import type { SnapshotPayload } from "./frames.ts";
 import { ackFrame, bulkResultFrame } from "./frames.ts";
 import { IDENTITY_HEADER, LiveRoom, requestIdOf, type SocketIdentity, trySend } from "./live-room.ts";
@@ -64,6 +67,7 @@ interface Parts {
   schedule: Schedule;
   writer: Writer;
   delivery: Delivery;
+  webhooks: WebhookReceivers;
 }
 
 export class MerchantOrderRoom extends LiveRoom {
@@ -84,6 +88,7 @@ export class MerchantOrderRoom extends LiveRoom {
     this.deliveryTargets = {
       orderRoom: (orderId, relays) => env.ORDER_ROOM.get(env.ORDER_ROOM.idFromName(orderId)).relay(relays),
       history: (batch) => projectChanges(drizzle(env.DB), batch),
+      webhook: postWebhook,
     };
     // A room is asked about merchants that do not exist (any order id names one); it creates
     // its tables only for a merchant being set up, so a lookup leaves no storage behind.
@@ -104,9 +109,21 @@ export class MerchantOrderRoom extends LiveRoom {
     const targets = () => this.deliveryTargets;
     delivery.add(new OrderRoomReceiver(storage.sql, log, targets));
     delivery.add(new HistoryReceiver(targets, settings));
+    // Webhook subscriptions (Additions v2): one receiver each, learned from the registry.
+    const registry = () => this.env.WEBHOOK_REGISTRY.get(this.env.WEBHOOK_REGISTRY.idFromName(REGISTRY_NAME));
+    const webhooks = new WebhookReceivers({
+      storage,
+      log,
+      delivery,
+      clock,
+      merchantId: () => settings.get()?.id ?? null,
+      registry,
+      target: () => this.deliveryTargets.webhook,
+    });
+    delivery.addSource(webhooks);
     const externalIds = new ExternalIds(storage.sql);
     const writer = new Writer({ storage, log, orders, schedule, idempotency, settings, externalIds, clock });
-    this.parts = { settings, idempotency, orders, schedule, writer, delivery };
+    this.parts = { settings, idempotency, orders, schedule, writer, delivery, webhooks };
     return this.parts;
   }
 
@@ -211,6 +228,14 @@ export class MerchantOrderRoom extends LiveRoom {
     await this.parts.delivery.flush(true);
     await this.armAlarm();
     return { pending: this.parts.delivery.pending() };
+  }
+
+  /** A webhook subscription's owner asks for every event after `sinceSeq` again (Additions v2). */
+  async redeliverWebhook(subscriptionId: string, sinceSeq: number): Promise<Result<{ sinceSeq: number }>> {
+    if (!this.parts?.settings.get()) return notFound("merchant");
+    const result = await this.parts.webhooks.redeliver(subscriptionId, sinceSeq);
+    if (result.ok) this.deliverSoon();
+    return result;
   }
 
   /**

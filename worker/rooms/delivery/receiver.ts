@@ -4,6 +4,7 @@
  * the others' backlog, and reads the log in bounded pieces.
  */
 import type { HistoryBatch } from "../../db/projection.ts";
+import type { WebhookTarget } from "../../webhooks/http-target.ts";
 import type { StoredEvent } from "../event-log.ts";
 import type { RelayAck, RelayEnvelope } from "../order-room.ts";
 
@@ -13,6 +14,8 @@ export interface DeliveryTargets {
   orderRoom: (orderId: string, relays: RelayEnvelope[]) => Promise<RelayAck>;
   /** One D1 batch (one transaction). */
   history: (batch: HistoryBatch) => Promise<void>;
+  /** One webhook POST (Additions v2); tests serve an endpoint of their own here. */
+  webhook: WebhookTarget;
 }
 
 export interface Receiver {
