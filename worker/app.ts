@@ -8,6 +8,7 @@ import { ordersRoutes } from "./routes/orders.ts";
 import { merchantOrdersRoutes } from "./routes/merchant-orders.ts";
 import { merchantsRoutes } from "./routes/merchants.ts";
 import { socketRoutes } from "./routes/sockets.ts";
+import { webhooksRoutes } from "./routes/webhooks.ts";
 import { devMode, devRoutes } from "./routes/dev.ts";
 import type { Principal } from "./domain/changes.ts";
 
@@ -34,6 +35,7 @@ export const app = new Hono<AppEnv>()
   .route("/api/orders", ordersRoutes)
   .route("/api/merchants", merchantOrdersRoutes)
   .route("/api/merchants", merchantsRoutes)
+  .route("/api/webhooks", webhooksRoutes)
   .route("/ws", socketRoutes)
   .all("/api/*", () => errorJson({ code: "NOT_FOUND", message: "no such route" }))
   .all("/ws/*", () => errorJson({ code: "NOT_FOUND", message: "no such socket path" }));
