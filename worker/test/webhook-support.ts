@@ -6,7 +6,7 @@
  * or no answer at all (it hangs until the room's timeout aborts it).
  */
 import { expect, vi } from "vitest";
-import type { CreatedWebhook, WebhookDelivery } from "../../schema/index.ts";
+import type { CreatedWebhook, Order, WebhookDelivery } from "../../schema/index.ts";
 import type { WebhookRequest, WebhookResponse } from "../webhooks/http-target.ts";
 import { api, inMerchantRoom, merchantStub, token } from "./helpers.ts";
 
@@ -18,7 +18,7 @@ export interface ReceivedWebhook {
   signature: string;
   headers: Record<string, string>;
   body: string;
-  payload: { type: string; timestamp: string; data: { merchantId: string; seq: number; order?: { id: string } } };
+  payload: { type: string; timestamp: string; data: { merchantId: string; seq: number; order?: Order } };
   url: string;
   /** The status this request was answered with (null: it hung). */
   answered: number | null;
@@ -62,10 +62,19 @@ export class TestEndpoint {
   }
 }
 
-/** Points the merchant room's webhook POSTs at `endpoint` (same isolate: the test sees every request). */
-export async function serveWebhooks(merchantId: string, endpoint: TestEndpoint): Promise<void> {
+/**
+ * Points the merchant room's webhook POSTs at `endpoint`, or at one endpoint per URL (same
+ * isolate: the test sees every request).
+ */
+export async function serveWebhooks(merchantId: string, endpoint: TestEndpoint | Record<string, TestEndpoint>) {
+  const byUrl = endpoint instanceof TestEndpoint ? null : endpoint;
+  const target = (req: WebhookRequest) => {
+    const to = byUrl ? byUrl[req.url] : (endpoint as TestEndpoint);
+    if (!to) throw new Error(`no test endpoint at ${req.url}`);
+    return to.target(req);
+  };
   await inMerchantRoom(merchantId, (room) => {
-    room.deliveryTargets = { ...room.deliveryTargets, webhook: endpoint.target };
+    room.deliveryTargets = { ...room.deliveryTargets, webhook: target };
   });
 }
 
