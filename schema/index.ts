@@ -3,3 +3,4 @@ export * from "./transitions.ts";
 export * from "./errors.ts";
 export * from "./rest.ts";
 export * from "./ws.ts";
+export * from "./webhooks.ts";

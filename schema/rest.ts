@@ -254,6 +254,8 @@ export const ReceiverStatusSchema = z.object({
   oldestPendingAgeMs: z.number().min(0),
   lastError: z.string().optional(),
   lastErrorAt: IsoTimeSchema.optional(),
+  /** A receiver giving up on changes (a webhook endpoint failing for over 24 h). */
+  failingSince: IsoTimeSchema.optional(),
 });
 export const MerchantOpsResponseSchema = z.object({
   screens: z.number().int().min(0),

@@ -9,6 +9,7 @@ import { customersRoutes } from "./routes/customers.ts";
 import { merchantOrdersRoutes } from "./routes/merchant-orders.ts";
 import { merchantsRoutes } from "./routes/merchants.ts";
 import { socketRoutes } from "./routes/sockets.ts";
+import { webhooksRoutes } from "./routes/webhooks.ts";
 import { devMode, devRoutes } from "./routes/dev.ts";
 import { deviceRoutes, pairingRoutes } from "./routes/devices.ts";
 import type { Principal } from "./domain/changes.ts";
@@ -40,6 +41,7 @@ export const app = new Hono<AppEnv>()
   .route("/api/merchants", merchantsRoutes)
   .route("/api/merchants", deviceRoutes)
   .route("/api", pairingRoutes)
+  .route("/api/webhooks", webhooksRoutes)
   .route("/ws", socketRoutes)
   .all("/api/*", () => errorJson({ code: "NOT_FOUND", message: "no such route" }))
   .all("/ws/*", () => errorJson({ code: "NOT_FOUND", message: "no such socket path" }));

@@ -168,6 +168,19 @@ export class EventLog {
   }
 
   /**
+   * The newest seq committed before `atMs` (or the one just before the oldest kept, if none is):
+   * where a receiver that came to be at `atMs` starts. Scans from the newest event back.
+   */
+  seqBefore(atMs: number): number {
+    const row = this.storage.sql
+      .exec<{ seq: number }>(`SELECT seq FROM events WHERE at_ms < ? ORDER BY seq DESC LIMIT 1`, atMs)
+      .toArray()[0];
+    if (row) return row.seq;
+    const oldest = this.oldest();
+    return oldest === null ? this.cachedSeq : oldest - 1;
+  }
+
+  /**
    * The stored envelopes after `since`, oldest first, or null when the room no longer has all
    * of them (pruned) or `since` is from a numbering this room never had.
    */

@@ -23,6 +23,8 @@ import { assignShard, shardDb } from "../db/shards.ts";
 import { availabilityAt, soldOutAt } from "../domain/availability.ts";
 import { extendFaults, type Faults, faultyTargets, noFaults } from "./delivery/faulty-targets.ts";
 import type { DeliveryTargets } from "./delivery/receiver.ts";
+import { postWebhook } from "../webhooks/http-target.ts";
+import { REGISTRY_NAME } from "./webhook-registry.ts";
 import { ackFrame, bulkResultFrame, type SnapshotPayload } from "./frames.ts";
 import { IDENTITY_HEADER, LiveRoom, requestIdOf, type SocketIdentity, trySend } from "./live-room.ts";
 import { REFRESH_TOKEN_TTL_MS } from "../auth/device-credentials.ts";
@@ -58,6 +60,7 @@ export class MerchantOrderRoom extends LiveRoom {
     this.deliveryTargets = {
       orderRoom: (orderId, relays) => env.ORDER_ROOM.get(env.ORDER_ROOM.idFromName(orderId)).relay(relays),
       history: (batch) => projectChanges(this.historyDb(), batch),
+      webhook: postWebhook,
     };
     this.relayQuietMs = parseQuietMs(env.RELAY_QUIET_MS);
     // A room is asked about merchants that do not exist (any order id names one); it creates
@@ -77,6 +80,7 @@ export class MerchantOrderRoom extends LiveRoom {
       broadcastEnvelopes: (envelopes) => this.broadcastEnvelopes(envelopes),
       broadcast: (frame) => this.broadcast(frame),
       relayQuietMs: () => this.relayQuietMs,
+      webhookRegistry: () => this.env.WEBHOOK_REGISTRY.get(this.env.WEBHOOK_REGISTRY.idFromName(REGISTRY_NAME)),
       screens: (leaving) =>
         this.ctx.getWebSockets("merchant").filter((ws) => ws !== leaving && ws.readyState === WebSocket.OPEN).length,
     });
@@ -155,6 +159,12 @@ export class MerchantOrderRoom extends LiveRoom {
   perform(call: CallContext, op: Operation): Result<OperationValue> {
     // Nothing stored, not even the key, for a merchant that does not exist.
     return this.desk ? this.desk.perform(call, op) : notFound("merchant");
+  }
+
+  /** A webhook subscription's owner asks for every event after `sinceSeq` again (Additions v2). */
+  async redeliverWebhook(subscriptionId: string, sinceSeq: number): Promise<Result<{ sinceSeq: number }>> {
+    if (!this.desk?.settings.get()) return notFound("merchant");
+    return this.desk.redeliverWebhook(subscriptionId, sinceSeq);
   }
 
   /** An order room's socket connected: relay that order's changes at once from now, and catch it up. */

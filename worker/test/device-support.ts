@@ -7,7 +7,8 @@ import { runInDurableObject } from "cloudflare:test";
 import { expect } from "vitest";
 import { PairResponseSchema, PairingCodeResponseSchema } from "../../schema/index.ts";
 import type { PairingCodes } from "../rooms/pairing-codes.ts";
-import { api, type ApiResponse, tokens } from "./helpers.ts";
+import { tokens } from "./support/credentials.ts";
+import { api, type ApiResponse } from "./support/http.ts";
 
 export const CODE_PATTERN = /^[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}$/;
 

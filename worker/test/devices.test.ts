@@ -9,10 +9,12 @@ import { evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { CLOSE_REVOKED, DeviceListResponseSchema, RefreshResponseSchema } from "../../schema/index.ts";
 import { IDENTITY_HEADER } from "../rooms/live-room.ts";
-import { api, BASE, connect, merchantStub, placeOrder, setupMerchant, token, tokens } from "./helpers.ts";
 import { expectError } from "./support/assertions.ts";
-import { openMerchantSocket, openOrderSocket } from "./socket-helpers.ts";
 import { claimsOf, pairDevice, refresh } from "./device-support.ts";
+import { token, tokens } from "./support/credentials.ts";
+import { merchantStub, placeOrder, setupMerchant } from "./support/fixtures.ts";
+import { BASE, api } from "./support/http.ts";
+import { connect, openMerchantSocket, openOrderSocket } from "./support/sockets.ts";
 
 const board = (merchantId: string, bearer: string) =>
   api("GET", `/api/merchants/${merchantId}/orders`, { token: bearer });

@@ -10,10 +10,12 @@ import { sign } from "hono/jwt";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { app } from "../app.ts";
 import { COOLDOWN_MS, JwksKeys, jwksKeys, MAX_AGE_MS, useJwksFetcher } from "../auth/jwks.ts";
-import { api, BASE, connect, placeOrder, setupMerchant } from "./helpers.ts";
 import { JWKS_URL, makeKey, nowSeconds, providerToken, TestProvider, type TestKey } from "./jwks-support.ts";
 import { expectError } from "./support/assertions.ts";
 import { b64url } from "./support/credentials.ts";
+import { placeOrder, setupMerchant } from "./support/fixtures.ts";
+import { BASE, api } from "./support/http.ts";
+import { connect } from "./support/sockets.ts";
 
 let provider: TestProvider;
 let rsa: TestKey;

@@ -8,9 +8,9 @@
 import { evictDurableObject } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { DEFAULT_CLIENT_FAILURES, DEFAULT_GLOBAL_FAILURES } from "../rooms/pairing-codes.ts";
-import { setupMerchant } from "./helpers.ts";
 import { expectError } from "./support/assertions.ts";
 import { newCode, pair, pairingCodesStub, shiftPairingClock } from "./device-support.ts";
+import { setupMerchant } from "./support/fixtures.ts";
 
 let hour = 0;
 let offset = 0;

@@ -7,10 +7,12 @@ import { describe, expect, it } from "vitest";
 import { PairResponseSchema } from "../../schema/index.ts";
 import { CODE_TTL_MS, MAX_LIVE_CODES_PER_MERCHANT } from "../rooms/pairing-codes.ts";
 import { DEFAULT_DEVICE_TOKEN_TTL_SECONDS } from "../auth/device-credentials.ts";
-import { api, placeOrder, setupMerchant, token, tokens, uniqueId } from "./helpers.ts";
 import { expectError } from "./support/assertions.ts";
-import { openMerchantSocket } from "./socket-helpers.ts";
 import { CODE_PATTERN, claimsOf, createCode, newCode, pair, shiftPairingClock } from "./device-support.ts";
+import { token, tokens } from "./support/credentials.ts";
+import { placeOrder, setupMerchant } from "./support/fixtures.ts";
+import { api, uniqueId } from "./support/http.ts";
+import { openMerchantSocket } from "./support/sockets.ts";
 
 describe("POST /api/merchants/:merchantId/pairing-codes", () => {
   it("dispatch and a platform get a short single-use code that expires within 10 minutes", async () => {

@@ -8,11 +8,15 @@
  * A failing pass backs off; a receiver that parks poison (D1) first halves its window to find
  * the change that fails, and parks a change that fails alone while the one after it goes through.
  */
-import { type EventLog, RETAIN_MS, type StoredEvent } from "../event-log.ts";
 import { logger } from "../../log.ts";
+import type { EventLog, StoredEvent } from "../event-log.ts";
 import { applyLayout } from "../storage-schema.ts";
+import { type ParkedChange, ParkedChanges } from "./parked.ts";
+import { SharedRuns } from "./shared-runs.ts";
 import { DELIVERY_TABLES } from "./tables.ts";
-import { backoffMs, errorMessage, type Receiver } from "./receiver.ts";
+import { backoffMs, errorMessage, PartialDelivery, type Receiver, type ReceiverSource } from "./receiver.ts";
+
+export type { ParkedChange };
 
 /** A cursor is written at most this often while it moves (a lost one only means redelivery). */
 const CURSOR_WRITE_MS = 1_000;
@@ -30,6 +34,8 @@ interface CursorState {
   lastError: string | null;
   lastErrorMs: number | null;
   lastPassMs: number;
+  /** Bumped by reset(): a pass that started before a reset must not move the cursor after it. */
+  resets: number;
   /** A receiver that took only part of the log waits until then for the rest (room clock). */
   waitUntilMs: number;
 }
@@ -39,19 +45,15 @@ export interface ReceiverStatus {
   oldestPendingAgeMs: number;
   lastError?: string;
   lastErrorAt?: string;
-}
-
-export interface ParkedChange {
-  receiver: string;
-  seq: number;
-  orderId?: string;
-  error: string;
-  at: string;
+  /** The receiver is giving up on changes (a webhook endpoint failing for over a day). */
+  failingSince?: string;
 }
 
 export class Delivery {
   private readonly states = new Map<string, CursorState>();
   private readonly receivers = new Map<string, Receiver>();
+  private readonly sources: ReceiverSource[] = [];
+  private readonly parkedChanges: ParkedChanges;
 
   constructor(
     private readonly storage: DurableObjectStorage,
@@ -60,6 +62,7 @@ export class Delivery {
     private readonly say: ReturnType<typeof logger> = logger(() => ({})),
   ) {
     applyLayout(storage, DELIVERY_TABLES);
+    this.parkedChanges = new ParkedChanges(storage.sql);
   }
 
   private get sql(): SqlStorage {
@@ -90,12 +93,45 @@ export class Delivery {
       lastError: row?.last_error ?? null,
       lastErrorMs: row?.last_error_ms ?? null,
       lastPassMs: 0,
+      resets: 0,
       waitUntilMs: 0,
     });
   }
 
-  /** Per receiver: its running drain, and whether another was asked for meanwhile (and forced). */
-  private readonly running = new Map<string, { done: Promise<void>; again: boolean; force: boolean }>();
+  has(name: string): boolean {
+    return this.receivers.has(name);
+  }
+
+  /** Removes a receiver and its cursor (a webhook subscription that was deleted). */
+  remove(name: string): void {
+    this.receivers.delete(name);
+    this.states.delete(name);
+    this.sql.exec(`DELETE FROM receivers WHERE name = ?`, name);
+  }
+
+  /** Moves a receiver's cursor back or forth (a webhook redelivery); its backoff starts afresh. */
+  reset(name: string, cursor: number): boolean {
+    const s = this.states.get(name);
+    if (!s) return false;
+    Object.assign(s, { cursor, attempts: 0, nextMs: 0, window: null, lastError: null, lastErrorMs: null });
+    s.resets++;
+    this.writeCursor(name, s, true);
+    return true;
+  }
+
+  /** Asked at every flush for receivers that came or went; what it adds is drained at once. */
+  addSource(source: ReceiverSource): void {
+    this.sources.push(source);
+  }
+
+  /** Records a change a receiver gives up on, for operators. */
+  park(receiver: string, event: StoredEvent, error: string, nowMs: number): void {
+    this.parkedChanges.park(receiver, event, error, nowMs);
+    this.say("error", "change parked", { receiver, seq: event.seq, order: event.orderId, error });
+  }
+
+  /** Per receiver: its running drain (a flush meanwhile shares it, and it runs once more). */
+  private readonly running = new SharedRuns();
 
   /**
    * Delivers what is due to every receiver. Each drains on its own: a slow or hanging receiver
@@ -103,31 +139,11 @@ export class Delivery {
    * receivers current now). Calls during a drain share it, and it runs once more after.
    */
   flush(force = false): Promise<void> {
-    return Promise.all([...this.receivers.values()].map((r) => this.drainShared(r, force))).then(() => {});
-  }
-
-  private drainShared(r: Receiver, force: boolean): Promise<void> {
-    const current = this.running.get(r.name);
-    if (current) {
-      current.again = true;
-      current.force ||= force;
-      return current.done;
-    }
-    const run = { done: Promise.resolve(), again: false, force };
-    run.done = (async () => {
-      try {
-        do {
-          run.again = false;
-          const f = run.force;
-          run.force = false;
-          await this.drain(r, f);
-        } while (run.again);
-      } finally {
-        this.running.delete(r.name);
-      }
-    })();
-    this.running.set(r.name, run);
-    return run.done;
+    const drains = () =>
+      Promise.all([...this.receivers.values()].map((r) => this.running.run(r.name, force, (f) => this.drain(r, f))));
+    // A source (the webhook registry) is asked beside the drains, never before them.
+    const synced = this.sources.map((s) => s.sync(force).then((added) => (added ? drains() : undefined)));
+    return Promise.all([drains(), ...synced]).then(() => {});
   }
 
   private async drain(r: Receiver, force: boolean): Promise<void> {
@@ -140,9 +156,11 @@ export class Delivery {
       const events = this.log.range(s.cursor, s.window ?? r.batch);
       if (events.length === 0) break;
       s.lastPassMs = now;
+      const resets = s.resets;
       try {
         const done = await r.deliver(events, now, force);
         calls += done.calls;
+        if (s.resets !== resets) continue;
         const last = events[events.length - 1]!.seq;
         const through = done.through ?? last;
         if (through > s.cursor) this.advance(s, through, r.batch);
@@ -150,7 +168,14 @@ export class Delivery {
         if (through < last) break; // the rest waits (it was looked at and is not due)
       } catch (err) {
         calls++;
-        if (!(await this.fail(r, s, events, err, now))) break;
+        if (s.resets !== resets) continue;
+        if (!(err instanceof PartialDelivery)) {
+          if (!(await this.fail(r, s, events, err, now))) break;
+          continue;
+        }
+        if (err.through !== null) this.advance(s, err.through, r.batch);
+        const rest = events.filter((e) => e.seq > s.cursor);
+        if (!(await this.fail(r, s, rest, err.reason, now))) break;
       }
     }
     this.writeCursor(r.name, s, false);
@@ -173,10 +198,10 @@ export class Delivery {
     }
     s.attempts++;
     if (r.parksPoison && s.attempts >= PARK_AFTER && (await this.parkIfPoison(r, s, events[0]!, now))) return true;
-    s.nextMs = now + backoffMs(s.attempts);
+    s.nextMs = now + backoffMs(s.attempts, r.backoffCapMs);
     this.say("warn", "delivery failed", {
       receiver: r.name,
-      seq: events[0]!.seq,
+      seq: events[0]?.seq,
       attempts: s.attempts,
       retryInMs: s.nextMs - now,
       error: s.lastError,
@@ -198,15 +223,7 @@ export class Delivery {
     } catch {
       return false;
     }
-    this.sql.exec(
-      `INSERT OR REPLACE INTO parked (receiver, seq, order_id, error, at_ms) VALUES (?, ?, ?, ?, ?)`,
-      r.name,
-      event.seq,
-      event.orderId,
-      s.lastError ?? "unknown",
-      now,
-    );
-    this.say("error", "change parked", { receiver: r.name, seq: event.seq, order: event.orderId, error: s.lastError });
+    this.park(r.name, event, s.lastError ?? "unknown", now);
     this.advance(s, probe.seq, r.batch);
     this.writeCursor(r.name, s, true);
     return true;
@@ -271,11 +288,13 @@ export class Delivery {
       const side = r.side?.status(nowMs) ?? null;
       const ages = [oldest ? nowMs - oldest.atMs : 0, side?.oldestAgeMs ?? 0];
       const lastError = side?.lastError ?? s.lastError;
+      const failing = r.failingSince?.() ?? null;
       out[name] = {
         pending: this.log.seq - s.cursor + (r.side?.pending() ?? 0),
         oldestPendingAgeMs: Math.max(0, ...ages),
         ...(lastError ? { lastError } : {}),
         ...(s.lastErrorMs !== null ? { lastErrorAt: new Date(s.lastErrorMs).toISOString() } : {}),
+        ...(failing !== null ? { failingSince: new Date(failing).toISOString() } : {}),
       };
     }
     return out;
@@ -283,23 +302,10 @@ export class Delivery {
 
   /** Changes a receiver could never take, newest first. */
   parked(limit = 100): ParkedChange[] {
-    return this.sql
-      .exec<{ receiver: string; seq: number; order_id: string | null; error: string; at_ms: number }>(
-        `SELECT receiver, seq, order_id, error, at_ms FROM parked ORDER BY at_ms DESC, seq DESC LIMIT ?`,
-        limit,
-      )
-      .toArray()
-      .map((p) => ({
-        receiver: p.receiver,
-        seq: p.seq,
-        ...(p.order_id !== null ? { orderId: p.order_id } : {}),
-        error: p.error,
-        at: new Date(p.at_ms).toISOString(),
-      }));
+    return this.parkedChanges.list(limit);
   }
 
-  /** Parked records are kept a week (operators look at them; the events themselves may be gone). */
   prune(nowMs: number): void {
-    this.sql.exec(`DELETE FROM parked WHERE at_ms < ?`, nowMs - 7 * RETAIN_MS);
+    this.parkedChanges.prune(nowMs);
   }
 }

@@ -4,6 +4,7 @@
  * the others' backlog, and reads the log in bounded pieces.
  */
 import type { HistoryBatch } from "../../db/projection.ts";
+import type { WebhookTarget } from "../../webhooks/http-target.ts";
 import type { StoredEvent } from "../event-log.ts";
 import type { RelayAck, RelayEnvelope } from "../order-room.ts";
 
@@ -13,6 +14,8 @@ export interface DeliveryTargets {
   orderRoom: (orderId: string, relays: RelayEnvelope[]) => Promise<RelayAck>;
   /** One D1 batch (one transaction). */
   history: (batch: HistoryBatch) => Promise<void>;
+  /** One webhook POST (Additions v2); tests serve an endpoint of their own here. */
+  webhook: WebhookTarget;
 }
 
 export interface Receiver {
@@ -36,6 +39,31 @@ export interface Receiver {
   deliver(events: StoredEvent[], nowMs: number, force: boolean): Promise<Delivered>;
   /** Work the receiver tracks beside its cursor (an order room's failed relays, settings). */
   side?: SideWork;
+  /** Longest wait between two retries (default 30 s); a remote endpoint gets a gentler schedule. */
+  readonly backoffCapMs?: number;
+  /** Since when (room clock) the receiver has been giving up on changes, for operators; null if not. */
+  failingSince?(): number | null;
+}
+
+/**
+ * Thrown by `deliver` when the receiver took the events up to `through` (null: none) and then
+ * failed: the cursor moves past what was taken, and the failure backs off as usual. A receiver
+ * that must take events one at a time (a webhook endpoint) needs it, or a failure in the middle
+ * of a piece would deliver the first part again.
+ */
+export class PartialDelivery extends Error {
+  constructor(
+    readonly through: number | null,
+    readonly reason: unknown,
+  ) {
+    super(errorMessage(reason));
+  }
+}
+
+/** Something that adds and removes receivers as they come and go (webhook subscriptions). */
+export interface ReceiverSource {
+  /** Brings the receivers up to date if that is due; true if it added any. Never throws. */
+  sync(force: boolean): Promise<boolean>;
 }
 
 export interface Delivered {

@@ -12,6 +12,7 @@ import { DEFAULT_REST_LIMIT, parseRateLimit, RateCounter } from "../../rate-limi
 import { Delivery } from "../delivery/delivery.ts";
 import { HistoryReceiver } from "../delivery/history-receiver.ts";
 import { OrderRoomReceiver } from "../delivery/order-room-receiver.ts";
+import { type WebhookDeps, WebhookReceivers } from "../delivery/webhook-receivers.ts";
 import type { DeliveryTargets } from "../delivery/receiver.ts";
 import type { EventLog } from "../event-log.ts";
 import { deliveryStatusFrame } from "../frames.ts";
@@ -44,6 +45,8 @@ export interface DeskHooks {
   screens: (leaving?: WebSocket) => number;
   /** How long a change of an order nobody watches may wait before it is relayed (ms). */
   relayQuietMs: () => number;
+  /** The service's webhook subscriptions (Additions v2). */
+  webhookRegistry: WebhookDeps["registry"];
 }
 
 export class Desk {
@@ -53,6 +56,7 @@ export class Desk {
   readonly writer: Writer;
   readonly delivery: Delivery;
   private readonly relays: OrderRoomReceiver;
+  private readonly webhooks: WebhookReceivers;
   private readonly idempotency: IdempotencyStore;
   private readonly restCalls: RateCounter<string>;
   /** Every log line names the room and its merchant. */
@@ -73,6 +77,17 @@ export class Desk {
     this.relays = new OrderRoomReceiver(storage.sql, log, h.targets, this.say, h.relayQuietMs);
     this.delivery.add(this.relays);
     this.delivery.add(new HistoryReceiver(h.targets, this.settings));
+    // Webhook subscriptions (Additions v2): one receiver each, learned from the registry.
+    this.webhooks = new WebhookReceivers({
+      storage,
+      log,
+      delivery: this.delivery,
+      clock,
+      merchantId: () => this.settings.get()?.id ?? null,
+      registry: h.webhookRegistry,
+      target: () => h.targets().webhook,
+    });
+    this.delivery.addSource(this.webhooks);
     this.writer = new Writer({
       storage,
       log,
@@ -129,6 +144,13 @@ export class Desk {
     const scope = `${call.principal.role}:${call.principal.id}`;
     if (call.via !== "rest" || this.restCalls.hit(scope, this.h.clock()) <= this.restCalls.limit) return null;
     return refused("RATE_LIMITED", "too many requests; slow down");
+  }
+
+  /** A webhook subscription's owner asks for every event after `sinceSeq` again. */
+  async redeliverWebhook(subscriptionId: string, sinceSeq: number): Promise<Result<{ sinceSeq: number }>> {
+    const result = await this.webhooks.redeliver(subscriptionId, sinceSeq);
+    if (result.ok) this.deliverSoon();
+    return result;
   }
 
   /**

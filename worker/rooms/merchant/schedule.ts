@@ -89,7 +89,9 @@ export class Schedule {
    */
   async pointAt(candidates: Array<number | null>): Promise<void> {
     const times = candidates.filter((t): t is number => t !== null);
-    const next = times.length ? this.toWall(Math.min(...times)) : null;
+    // A time already past is due now: with the room's clock moved ahead (tests), a room time can
+    // map to a wall time at or before 0, which setAlarm refuses.
+    const next = times.length ? Math.max(Date.now(), this.toWall(Math.min(...times))) : null;
     if (next === this.alarmAt) return;
     if (this.alarmAt !== null && this.alarmAt > Date.now() && (next === null || this.alarmAt < next)) return;
     this.alarmAt = next;

@@ -30,6 +30,7 @@ export const tokens = {
   merchant: (merchantId: string, staff = "staff-1") => token("merchant", staff, merchantId),
   driver: (id = "driver-1") => token("driver", id),
   dispatch: (id = "dispatch-1") => token("dispatch", id),
+  platform: (id = "platform-1") => token("platform", id),
 };
 
 export function b64url(value: unknown): string {
