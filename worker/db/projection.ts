@@ -57,6 +57,8 @@ export async function projectChanges(db: DrizzleD1Database, batch: HistoryBatch)
           set: {
             status: row.status,
             driverId: row.driverId,
+            // An adjustment after acceptance lowers the total (Additions v2, kitchen operations).
+            totalCents: row.totalCents,
             version: row.version,
             updatedAt: row.updatedAt,
             json: row.json,
