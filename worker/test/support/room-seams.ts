@@ -232,6 +232,20 @@ export function oldestKeptSeq(merchantId: string): Promise<number> {
   );
 }
 
+/**
+ * When the merchant room's schedule will do `kind` for `id` (room clock), or null: e.g.
+ * `("no-screen", "merchant")`, the auto-pause armed when the last kitchen screen left.
+ */
+export function scheduledAt(merchantId: string, kind: string, id: string): Promise<number | null> {
+  return inMerchantRoom(merchantId, (_room, state) => {
+    if (!hasTable(state, "schedule")) return null;
+    const rows = state.storage.sql
+      .exec<{ due_ms: number }>(`SELECT due_ms FROM schedule WHERE key = ?`, `${kind}:${id}`)
+      .toArray();
+    return rows[0]?.due_ms ?? null;
+  });
+}
+
 /** What each receiver still has to deliver (changes, and an order room's backlogged orders). */
 export async function pendingDeliveries(merchantId: string): Promise<Record<string, number>> {
   const { outbox } = await inMerchantRoom(merchantId, (room) => room.ops());
