@@ -13,7 +13,7 @@ import { tokens } from "./support/credentials.ts";
 import { merchantStub, setupMerchant } from "./support/fixtures.ts";
 import { checkAndClose } from "./support/frames.ts";
 import { MINUTE, merchantEvents, merchantStream, orderAction, setAvailability, tryPlace } from "./support/kitchen.ts";
-import { scheduledAt, setRoomClock } from "./support/room-seams.ts";
+import { lastScreensLeaveRightAfter, scheduledAt, setRoomClock } from "./support/room-seams.ts";
 import { barrier, openMerchantSocket, type TestSocket, waitFor } from "./support/sockets.ts";
 
 const SYSTEM = { role: "system", id: "availability" };
@@ -183,6 +183,15 @@ describe("when no kitchen screen is connected", () => {
     expect(await modes(merchantId)).toEqual([]);
     expect((await tryPlace(merchantId)).status).toBe(201);
     checkAndClose("merchant", returned);
+  });
+
+  it("the last screen leaving right after a settings change (its D1 projection still pending) arms the pause all the same", async () => {
+    const { merchantId, staff, t0 } = await merchantAt();
+    await openMerchantSocket(merchantId, staff);
+    await lastScreensLeaveRightAfter(merchantId, { action: "MERCHANT_SET_AVAILABILITY", payload: { mode: "BUSY" } });
+    expect(await scheduledAt(merchantId, "no-screen", "merchant")).toBe(t0 + 15 * MINUTE);
+    await alarmAt(merchantId, t0 + 15 * MINUTE);
+    expect(await modes(merchantId)).toEqual(["BUSY", "PAUSED"]);
   });
 
   it("a dispatch socket is not a kitchen screen; noScreenMinutes 0 turns the rule off", async () => {
