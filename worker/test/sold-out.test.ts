@@ -92,6 +92,19 @@ describe("who may", () => {
     expect(await merchantLog(merchantId)).toEqual([]);
     checkAndClose("merchant", screen);
   });
+
+  // As for availability (availability.test.ts): the contract lets dispatch 86 an item, names the
+  // socket action as the REST route's twin, and lets dispatch open the kitchen socket.
+  it.fails("FINDING: dispatch on the kitchen socket may set the sold-out list, as over REST", async () => {
+    const { merchantId } = await setupMerchant();
+    const ops = await openMerchantSocket(merchantId, await tokens.dispatch());
+    try {
+      const reply = await act(ops, "MERCHANT_SET_SOLD_OUT", { items: [{ name: "Fries" }] });
+      expect(reply.event, JSON.stringify(reply.payload)).toBe("ACK");
+    } finally {
+      ops.close();
+    }
+  });
 });
 
 describe("the list and the stream", () => {
