@@ -7,7 +7,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { Order } from "../../schema/index.ts";
+import type { AuditEntry, Order } from "../../schema/index.ts";
 import { expectError, expectZod400 } from "./support/assertions.ts";
 import { tokens } from "./support/credentials.ts";
 import { DRIVER, flushOutbox, orderStub, setupMerchant } from "./support/fixtures.ts";
@@ -101,6 +101,14 @@ describe("lowering and removing items", () => {
     expect(row).toEqual({ total_cents: 1700, version: ack.payload.order.version });
     const read = await api<Order>("GET", `/api/orders/${order.id}`, { token: await tokens.customer() });
     expect(read.body).toEqual(ack.payload.order);
+    const trail = await api<{ events: AuditEntry[] }>("GET", `/api/orders/${order.id}/events`, { token: staff });
+    expect(trail.body.events.map((e) => [e.event, e.via, e.requestId ?? null])).toEqual([
+      ["ORDER_CREATED", "rest", null],
+      ["MERCHANT_ACCEPTED", "rest", null],
+      ["ORDER_ADJUSTED", "rest", "adj-1"],
+      ["MERCHANT_PREPARING", "rest", null],
+      ["ORDER_ADJUSTED", "socket", ack.requestId],
+    ]);
     checkFrames(phone, "order", { since: 0 });
     phone.close();
     checkAndClose("merchant", screen);
