@@ -60,9 +60,13 @@ export class Schedule {
     return this.sql.exec<{ due: number | null }>(`SELECT MIN(due_ms) AS due FROM schedule`).one().due;
   }
 
-  /** Wall time for a room-clock time. */
+  /**
+   * Wall time for a room-clock time, never before now: receivers report work that is due at once
+   * as room time 0, and setAlarm() throws for a time <= 0 (it took the last kitchen screen's
+   * no-screen pause down with it when a settings change was still being projected).
+   */
   private toWall(roomMs: number): number {
-    return roomMs - (this.clock() - Date.now());
+    return Math.max(Date.now(), roomMs - (this.clock() - Date.now()));
   }
 
   /** Forget what this instance believes about the alarm (it has just fired). */

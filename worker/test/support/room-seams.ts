@@ -11,6 +11,7 @@ import type { Order } from "../../../schema/index.ts";
 import type { MerchantOrderRoom } from "../../rooms/merchant-order-room.ts";
 import { type Faults, faultyTargets, noFaults } from "../../rooms/delivery/faulty-targets.ts";
 import { backoffMs } from "../../rooms/delivery/receiver.ts";
+import type { Operation } from "../../rooms/merchant/operations.ts";
 import { merchantStub, orderStub } from "./fixtures.ts";
 
 /** The room's limits that tests measure against. */
@@ -237,6 +238,37 @@ export function oldestKeptSeq(merchantId: string): Promise<number> {
     merchantId,
     (_room, state) => state.storage.sql.exec<{ seq: number }>(`SELECT MIN(seq) AS seq FROM events`).one().seq,
   );
+}
+
+/**
+ * Runs `op` as staff and, in the same turn of the room, has every kitchen screen leave: the
+ * change is committed but not yet delivered (its D1 projection still pending) when the room
+ * reacts to the last screen going. Rejects if the room throws.
+ */
+export function lastScreensLeaveRightAfter(merchantId: string, op: Operation): Promise<void> {
+  return inMerchantRoom(merchantId, async (room, state) => {
+    const call = { principal: { role: "merchant" as const, id: "staff-1", merchantId }, via: "socket" as const };
+    const result = room.perform(call, op);
+    if (!result.ok) throw new Error(JSON.stringify(result.error));
+    for (const ws of state.getWebSockets("merchant")) {
+      ws.close(1000, "bye");
+      await room.webSocketClose(ws, 1000, "bye");
+    }
+  });
+}
+
+/**
+ * When the merchant room's schedule will do `kind` for `id` (room clock), or null: e.g.
+ * `("no-screen", "merchant")`, the auto-pause armed when the last kitchen screen left.
+ */
+export function scheduledAt(merchantId: string, kind: string, id: string): Promise<number | null> {
+  return inMerchantRoom(merchantId, (_room, state) => {
+    if (!hasTable(state, "schedule")) return null;
+    const rows = state.storage.sql
+      .exec<{ due_ms: number }>(`SELECT due_ms FROM schedule WHERE key = ?`, `${kind}:${id}`)
+      .toArray();
+    return rows[0]?.due_ms ?? null;
+  });
 }
 
 /** What each receiver still has to deliver (changes, and an order room's backlogged orders). */
