@@ -205,8 +205,8 @@ export class KitchenDisplay {
     if ("reply" in frame) this.handleReply(frame.reply);
     else {
       const env = frame.event;
-      if (env.event === "SNAPSHOT" && env.payload.merchant) this.nameKitchen(env.payload.merchant.name);
       const { state, effects, synced } = applyRoomEvent(this.board, env, Date.now());
+      if (state.merchant) this.nameKitchen(state.merchant.name);
       this.setBoard(state);
       if (synced) this.link.synced();
       this.runEffects(effects);
@@ -236,7 +236,7 @@ export class KitchenDisplay {
       return;
     }
     if (effects.some((e) => e.kind === "cancelled-while-cooking")) this.device.alarm(true);
-    if (effects.some((e) => e.kind === "new-order")) this.device.newOrder();
+    if (effects.some((e) => e.kind === "new-order" || e.kind === "fired")) this.device.newOrder();
   }
 
   private resumeAfterGap(gap: Extract<BoardEffect, { kind: "gap" }>): void {
