@@ -210,7 +210,7 @@ describe("screenshots", () => {
   it("kitchen operations: the Scheduled strip, the 86 list and all-day counts on a wall screen", async () => {
     const page = await openBoard(await screen(1920, 1080), ops.merchantId, "Marco");
     for (const o of ops.scheduled) await page.locator(`.strip .ticket[data-order-id="${o.id}"]`).waitFor();
-    await ticket(page, ops.cooking[1]!.id).locator(".ticket-no").click();
+    await ticket(page, ops.cooking[0]!.id).locator(".ticket-no").click();
     await settle(page);
     expect(await page.locator(".strip .col-count").innerText()).toBe(String(ops.scheduled.length));
     await page.screenshot({ path: `${SHOTS}board-scheduled.png` });

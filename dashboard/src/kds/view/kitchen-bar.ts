@@ -76,7 +76,8 @@ export function renderAllDay(el: HTMLElement, lines: AllDayLine[], station: Stat
     h("h2", { class: "bar-title" }, station ? `All day · ${station.name}` : "All day"),
     h(
       "ul",
-      { class: "all-day-list" },
+      // Scrolls sideways when long: reachable by keyboard too.
+      { class: "all-day-list", tabindex: 0, "aria-label": "Items to make, all tickets" },
       ...lines.map((l) =>
         h(
           "li",
