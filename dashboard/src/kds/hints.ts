@@ -48,7 +48,8 @@ export function whyNot(action: Action, board: BoardState, now: number): string |
       if (o.status === "PLACED") return `${no} — it is new: accept it first (A or 1–4)`;
       if (action.kind === "item-done" && o.items.every((i) => i.quantity === 0 || i.doneAt))
         return `${no} — every item is already done`;
-      if (action.kind === "prep-time") return `${no} — it is ${state}`;
+      if (action.kind === "prep-time")
+        return o.status === "READY" ? `${no} — it is already ready` : `${no} — the prep time is at its limit`;
       return `${no} — it is already ${state}`;
     case "recall":
       if (o.status !== "READY") return `${no} — only a ready ticket can be recalled`;
