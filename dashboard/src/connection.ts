@@ -17,6 +17,8 @@ export interface RoomLinkOptions {
   token: () => string;
   /** Where to resume from; null asks for a snapshot. */
   cursor: () => StreamCursor | null;
+  /** More query parameters for every (re)connect (the kitchen screen's `station`). */
+  query?: () => Record<string, string>;
   /** Every envelope of every frame, unparsed: the owner parses it with its room's schema. */
   onEnvelope: (envelope: unknown) => void;
   onStatus: (status: LinkStatus) => void;
@@ -52,7 +54,11 @@ export class RoomLink {
       basePath: opts.path,
       query: () => {
         const cursor = opts.cursor();
-        return { token: opts.token(), ...(cursor ? { since: String(cursor.since), epoch: cursor.epoch } : {}) };
+        return {
+          ...opts.query?.(),
+          token: opts.token(),
+          ...(cursor ? { since: String(cursor.since), epoch: cursor.epoch } : {}),
+        };
       },
       maxEnqueuedMessages: 0,
       minReconnectionDelay: 400,

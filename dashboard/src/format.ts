@@ -112,3 +112,19 @@ export const STATUS_WORDS: Record<OrderStatus, string> = {
 export function itemCount(order: Order): number {
   return order.items.reduce((n, i) => n + i.quantity, 0);
 }
+
+const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/** `today 19:30`, `tomorrow 09:15`, `Fri 14 Mar 19:30` — in the viewer's time zone. */
+export function dayAndTime(iso: string, now: number): string {
+  const d = new Date(iso);
+  const day = (ms: number) => {
+    const x = new Date(ms);
+    return new Date(x.getFullYear(), x.getMonth(), x.getDate()).getTime();
+  };
+  const days = Math.round((day(d.getTime()) - day(now)) / 86_400_000);
+  const when =
+    days === 0 ? "today" : days === 1 ? "tomorrow" : `${WEEKDAYS[d.getDay()]} ${d.getDate()} ${MONTHS[d.getMonth()]}`;
+  return `${when} ${timeOfDay(iso)}`;
+}

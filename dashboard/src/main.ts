@@ -118,7 +118,7 @@ async function tracking(orderId: string, message?: string): Promise<void> {
     }
     app.replaceChildren(
       h(
-        "div",
+        "main",
         { class: "signin" },
         h(
           "div",

@@ -116,3 +116,19 @@ export function tokenPayload(token: string): Record<string, unknown> | null {
     return null;
   }
 }
+
+/**
+ * Whether the server now refuses this kitchen session (401/403/404 on one small read): asked when
+ * the socket keeps failing, to tell an expired or revoked sign-in from a network that is down.
+ */
+export async function kitchenRefused(session: Session): Promise<boolean> {
+  const merchantId = session.claims.merchantId ?? "";
+  try {
+    const res = await fetch(`/api/merchants/${encodeURIComponent(merchantId)}/orders?limit=1`, {
+      headers: { Authorization: `Bearer ${session.token}` },
+    });
+    return res.status === 401 || res.status === 403 || res.status === 404;
+  } catch {
+    return false; // Network down: the connection status already says so.
+  }
+}

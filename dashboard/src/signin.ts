@@ -134,7 +134,7 @@ export function showSignIn(o: SignInOptions): void {
 
   o.mount.replaceChildren(
     h(
-      "div",
+      "main",
       { class: "signin" },
       h(
         "div",

@@ -50,3 +50,16 @@ export class GapCounter {
     return "snapshot";
   }
 }
+
+/**
+ * A stream event whose name this client does not know (CONTRACT.md, Additions v2: clients ignore
+ * events they do not know, still advancing their seq). null for anything else — a known event,
+ * or not a stream event at all — so a malformed known event is never skipped silently.
+ */
+export function unknownStreamEvent(raw: unknown, known: ReadonlySet<string>): { event: string; seq: number } | null {
+  if (typeof raw !== "object" || raw === null) return null;
+  const { event, seq } = raw as Record<string, unknown>;
+  if (typeof event !== "string" || known.has(event)) return null;
+  if (typeof seq !== "number" || !Number.isInteger(seq) || seq < 1) return null;
+  return { event, seq };
+}

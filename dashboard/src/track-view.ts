@@ -5,8 +5,8 @@
 import type { Order } from "../../schema/index.ts";
 import type { LinkStatus } from "./connection.ts";
 import { fill, h } from "./dom.ts";
-import { clock, money, shortOrderNumber, STATUS_WORDS, timeOfDay } from "./format.ts";
-import { type TimelineStep, timeline } from "./tracking-state.ts";
+import { clock, dayAndTime, money, shortOrderNumber, STATUS_WORDS, timeOfDay } from "./format.ts";
+import { orderChanges, type TimelineStep, timeline } from "./tracking-state.ts";
 
 const LINK_TEXT: Record<LinkStatus, string> = {
   connecting: "Connecting…",
@@ -16,14 +16,19 @@ const LINK_TEXT: Record<LinkStatus, string> = {
   offline: "Offline",
 };
 
-export function drawTracking(root: HTMLElement, order: Order, link: LinkStatus): void {
+export function drawTracking(root: HTMLElement, order: Order, link: LinkStatus, now: number): void {
   fill(
     root,
     topBar(link),
-    hero(order),
-    driverSection(order),
-    h("ol", { class: "timeline" }, ...timeline(order).map(stepItem)),
-    itemsSection(order),
+    h(
+      "main",
+      { class: "track-main" },
+      hero(order, now),
+      changesSection(order),
+      driverSection(order),
+      h("ol", { class: "timeline", "aria-label": "Progress" }, ...timeline(order).map(stepItem)),
+      itemsSection(order),
+    ),
     h(
       "footer",
       { class: "track-foot" },
@@ -52,13 +57,24 @@ function topBar(link: LinkStatus): HTMLElement {
   );
 }
 
-function hero(order: Order): HTMLElement {
+function hero(order: Order, now: number): HTMLElement {
   return h(
     "section",
     { class: "track-hero", "data-status": order.status },
     h("p", { class: "track-no" }, `Order ${shortOrderNumber(order.id)}`),
     h("h1", { class: "track-headline" }, headline(order)),
+    order.requestedFor
+      ? h(
+          "p",
+          { class: "track-scheduled", "data-scheduled": order.requestedFor },
+          h("span", { "aria-hidden": "true" }, "◷ "),
+          `Scheduled for ${dayAndTime(order.requestedFor, now)}`,
+        )
+      : null,
     h("p", { class: "track-eta", "data-eta": "" }),
+    order.recalledAt && order.status === "PREPARING"
+      ? h("p", { class: "track-recalled" }, "The kitchen took your order back for a final touch.")
+      : null,
     order.prepMinutes && order.status !== "REJECTED"
       ? h("p", { class: "track-prep", "data-prep": order.prepMinutes }, `Prep time ${order.prepMinutes} min`)
       : null,
@@ -110,26 +126,67 @@ function stepItem(s: TimelineStep): HTMLElement {
   );
 }
 
+/** What the kitchen changed after accepting (items removed or reduced), why, and the total before and now. */
+function changesSection(order: Order): HTMLElement | null {
+  const changes = orderChanges(order);
+  if (!changes) return null;
+  return h(
+    "section",
+    { class: "track-changes", "data-changes": changes.lines.length, "aria-labelledby": "track-changes-title" },
+    h("h2", { id: "track-changes-title" }, "The restaurant changed your order"),
+    h(
+      "ul",
+      {},
+      ...changes.lines.map((c) =>
+        h(
+          "li",
+          {},
+          h("strong", {}, c.name),
+          c.to === 0 ? " — removed" : ` — ${c.from} → ${c.to}`,
+          h("span", { class: "change-why" }, ` · ${c.reason} · ${timeOfDay(c.at)}`),
+        ),
+      ),
+    ),
+    h(
+      "p",
+      { class: "change-total", "data-total": order.totalCents },
+      `New total ${money(order.totalCents)}`,
+      h("span", { class: "was" }, ` (was ${money(changes.totalBefore)})`),
+    ),
+  );
+}
+
 function itemsSection(order: Order): HTMLElement {
   return h(
     "section",
-    { class: "track-items" },
-    h("h2", {}, "Your order"),
+    { class: "track-items", "aria-labelledby": "track-items-title" },
+    h("h2", { id: "track-items-title" }, "Your order"),
     h(
       "ul",
       {},
       ...order.items.map((i) =>
         h(
           "li",
-          {},
+          { class: i.quantity === 0 ? "removed" : undefined },
           h("span", { class: "qty" }, `${i.quantity}×`),
-          h("span", { class: "item-name" }, i.name, i.notes ? h("span", { class: "item-note" }, i.notes) : null),
+          h(
+            "span",
+            { class: "item-name" },
+            h("span", { class: "name-text" }, i.name),
+            i.quantity === 0 ? h("span", { class: "item-note" }, "removed by the restaurant") : null,
+            i.notes ? h("span", { class: "item-note" }, i.notes) : null,
+          ),
           h("span", { class: "price" }, money(i.quantity * i.unitPriceCents)),
         ),
       ),
     ),
     order.notes ? h("p", { class: "order-note" }, `Note: ${order.notes}`) : null,
-    h("p", { class: "total" }, h("span", {}, "Total"), h("strong", {}, money(order.totalCents))),
+    h(
+      "p",
+      { class: "total", "data-total": order.totalCents },
+      h("span", {}, "Total"),
+      h("strong", {}, money(order.totalCents)),
+    ),
   );
 }
 
@@ -138,7 +195,7 @@ function headline(o: Order): string {
     case "PLACED":
       return "Waiting for the restaurant to accept";
     case "ACCEPTED":
-      return "Accepted — the kitchen is on it";
+      return o.fireAt && !o.firedAt ? "Confirmed — scheduled for later" : "Accepted — the kitchen is on it";
     case "PREPARING":
       return "Your food is being prepared";
     case "READY":
@@ -157,6 +214,8 @@ function headline(o: Order): string {
 }
 
 export function etaText(o: Order, now: number): string {
+  if (o.requestedFor && !o.firedAt && o.fireAt && o.status === "ACCEPTED")
+    return `Confirmed. The kitchen starts it at ${timeOfDay(o.fireAt)}, to be ready for ${timeOfDay(o.requestedFor)}.`;
   if (o.status === "PLACED")
     return `The restaurant has until ${timeOfDay(o.acceptBy)} to confirm (${clock(Date.parse(o.acceptBy) - now)} left).`;
   if ((o.status === "ACCEPTED" || o.status === "PREPARING") && o.readyBy) {

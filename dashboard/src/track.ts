@@ -2,7 +2,7 @@
  * The customer's tracking page, /track/:orderId: status timeline, prep time and ETA, driver,
  * cancellation reason — live from the order room, resumed with since + epoch like the kitchen.
  */
-import { OrderSchema, OrderServerEnvelopeSchema, type Order } from "../../schema/index.ts";
+import { OrderSchema, OrderServerEnvelopeSchema, type Order, StreamEventNameSchema } from "../../schema/index.ts";
 import { RoomLink, type LinkStatus } from "./connection.ts";
 import { h, setText } from "./dom.ts";
 import { age } from "./format.ts";
@@ -16,7 +16,10 @@ import {
   type TrackingState,
 } from "./tracking-state.ts";
 import type { Session } from "./session.ts";
-import { GapCounter, type StreamStats } from "./stream.ts";
+import { GapCounter, type StreamStats, unknownStreamEvent } from "./stream.ts";
+
+/** Every name the order room's frames may carry today; any other stream event only advances the seq. */
+const KNOWN = new Set<string>([...StreamEventNameSchema.options, "SNAPSHOT", "REPLAY_DONE", "ERROR"]);
 
 export interface TrackingProbe {
   readonly stats: StreamStats;
@@ -81,13 +84,16 @@ export class TrackingPage {
 
   private handleEnvelope(raw: unknown): void {
     const parsed = OrderServerEnvelopeSchema.safeParse(raw);
+    const now = Date.now();
+    let effects: TrackingEffect[] = [];
     if (!parsed.success) {
-      console.warn("[ticket-rail] ignoring a frame that does not match the contract", parsed.error.issues);
+      const unknown = unknownStreamEvent(raw, KNOWN);
+      if (unknown) ({ state: this.state, effects } = trackingEvent(this.state, unknown, now));
+      else console.warn("[ticket-rail] ignoring a frame that does not match the contract", parsed.error.issues);
+      this.afterEffects(effects);
       return;
     }
     const env = parsed.data;
-    const now = Date.now();
-    let effects: TrackingEffect[] = [];
     switch (env.event) {
       case "SNAPSHOT":
         this.state = trackingSnapshot(
@@ -116,6 +122,10 @@ export class TrackingPage {
           now,
         ));
     }
+    this.afterEffects(effects);
+  }
+
+  private afterEffects(effects: TrackingEffect[]): void {
     if (effects.some((e) => e.kind === "gap")) {
       // Resume from the last applied seq; if that keeps failing, start over from a snapshot.
       if (this.gaps.record(Date.now()) === "snapshot") this.state = { ...this.state, cursor: null };
@@ -140,7 +150,7 @@ export class TrackingPage {
     if (this.root.dataset.sig !== sig) {
       this.root.dataset.sig = sig;
       this.root.dataset.status = order.status;
-      drawTracking(this.root, order, this.link.status);
+      drawTracking(this.root, order, this.link.status, now);
     }
     this.updateClocks(now);
   }

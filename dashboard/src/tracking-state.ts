@@ -8,6 +8,7 @@ import { emptyStats, judgeSeq, type StreamCursor, type StreamStats } from "./str
 export interface TrackingState {
   cursor: StreamCursor | null;
   order: Order | null;
+  /** The last event this page understood (an unknown one only advances the seq). */
   lastEvent: { event: StreamEventName; merchantAction?: MerchantActionKind } | null;
   stats: StreamStats;
   lastEventAt: number | null;
@@ -16,6 +17,14 @@ export interface TrackingState {
 export type TrackingEffect =
   | { kind: "gap"; expected: number; got: number }
   | { kind: "changed"; event: StreamEventName };
+
+/** A stream event of the order room; `order` absent for an event this page does not know. */
+export interface TrackingInput {
+  seq: number;
+  event: StreamEventName | (string & {});
+  order?: Order;
+  merchantAction?: MerchantActionKind;
+}
 
 export function initialTracking(order: Order | null = null): TrackingState {
   return { cursor: null, order, lastEvent: null, stats: emptyStats(), lastEventAt: null };
@@ -41,7 +50,7 @@ export function trackingSnapshot(
 
 export function trackingEvent(
   state: TrackingState,
-  ev: { seq: number; event: StreamEventName; order: Order; merchantAction?: MerchantActionKind },
+  ev: TrackingInput,
   now: number,
 ): { state: TrackingState; effects: TrackingEffect[] } {
   if (!state.cursor) return { state, effects: [{ kind: "gap", expected: 1, got: ev.seq }] };
@@ -54,17 +63,42 @@ export function trackingEvent(
       effects: [{ kind: "gap", expected: state.cursor.since + 1, got: ev.seq }],
     };
   }
+  const cursor = { epoch: state.cursor.epoch, since: ev.seq };
+  const stats = { ...state.stats, applied: state.stats.applied + 1 };
+  if (!ev.order) return { state: { ...state, cursor, stats, lastEventAt: now }, effects: [] };
   const order = state.order && state.order.version > ev.order.version ? state.order : ev.order;
+  const event = ev.event as StreamEventName;
   return {
     state: {
-      cursor: { epoch: state.cursor.epoch, since: ev.seq },
+      cursor,
       order,
-      lastEvent: { event: ev.event, ...(ev.merchantAction ? { merchantAction: ev.merchantAction } : {}) },
-      stats: { ...state.stats, applied: state.stats.applied + 1 },
+      lastEvent: { event, ...(ev.merchantAction ? { merchantAction: ev.merchantAction } : {}) },
+      stats,
       lastEventAt: now,
     },
-    effects: [{ kind: "changed", event: ev.event }],
+    effects: [{ kind: "changed", event }],
   };
+}
+
+/** What the kitchen changed after accepting, for the customer: each change and the total before. */
+export interface OrderChanges {
+  lines: Array<{ name: string; from: number; to: number; reason: string; at: string }>;
+  /** The total before the first change. */
+  totalBefore: number;
+}
+
+export function orderChanges(order: Order): OrderChanges | null {
+  const adjustments = order.adjustments ?? [];
+  if (adjustments.length === 0) return null;
+  let taken = 0;
+  const lines = adjustments.flatMap((a) =>
+    a.changes.map((c) => {
+      const item = order.items[c.index];
+      taken += (c.from - c.to) * (item?.unitPriceCents ?? 0);
+      return { name: item?.name ?? `Item ${c.index + 1}`, from: c.from, to: c.to, reason: a.reason, at: a.at };
+    }),
+  );
+  return { lines, totalBefore: order.totalCents + taken };
 }
 
 export function trackingReplayDone(

@@ -78,11 +78,11 @@ describe("what a card offers", () => {
     expect(offers.prep).toEqual([]);
   });
 
-  it("accepted: start, ready, prep ±5; preparing: ready, prep ±5; ready: nothing", () => {
+  it("accepted: start, ready, prep ±5; preparing: ready, prep ±5; ready: recall", () => {
     const expected: Array<[OrderStatus, string[], number[]]> = [
       ["ACCEPTED", ["start", "ready"], [-5, 5]],
       ["PREPARING", ["ready"], [-5, 5]],
-      ["READY", [], []],
+      ["READY", ["recall"], []],
     ];
     for (const [status, steps, deltas] of expected) {
       const t = ticket("a", status, "cooking", { prepMinutes: 15 });

@@ -4,8 +4,16 @@
  */
 import { inject } from "vitest";
 import type { BrowserContext, Page } from "playwright-core";
-import { apiCall, devToken, type ApiClient } from "../src/api.ts";
-import { ListOrdersResponseSchema, OrderSchema, type Order, type OrderItem } from "../../schema/index.ts";
+import { fileURLToPath } from "node:url";
+import { ApiError, apiCall, devToken, type ApiClient } from "../src/api.ts";
+import {
+  ListOrdersResponseSchema,
+  OrderSchema,
+  type Order,
+  type OrderItem,
+  type PlaceOrderBody,
+  type UpsertMerchantBody,
+} from "../../schema/index.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -30,18 +38,23 @@ export const token = {
   driver: (id: string) => devToken(client(), { role: "driver", sub: id }),
 };
 
+/** Where screenshots go: committed ones only with `UPDATE_SCREENSHOTS=1`, else test-results/ (the tree stays clean). */
+export const SHOTS =
+  process.env.UPDATE_SCREENSHOTS === "1"
+    ? fileURLToPath(new URL("../screenshots/", import.meta.url))
+    : fileURLToPath(new URL("../../test-results/screenshots/", import.meta.url));
+
+export type MerchantSettings = Omit<UpsertMerchantBody, "name">;
+
 /** A fresh merchant per test: its own room, so seq counts start at 0. */
-export function newMerchant(
-  name = "E2E Kitchen",
-  settings: { acceptWindowSeconds?: number; defaultPrepMinutes?: number } = {},
-): Promise<string> {
+export function newMerchant(name = "E2E Kitchen", settings: MerchantSettings = {}): Promise<string> {
   return newMerchantWithId(uniqueId("m"), name, settings);
 }
 
 export async function newMerchantWithId(
   merchantId: string,
   name: string,
-  settings: { acceptWindowSeconds?: number; defaultPrepMinutes?: number } = {},
+  settings: MerchantSettings = {},
 ): Promise<string> {
   await apiCall(client(), "PUT", `/api/merchants/${merchantId}`, {
     token: await token.dispatch(),
@@ -68,6 +81,33 @@ export async function placeOrder(
   });
 }
 
+/** A placement with the v2 fields (requestedFor, customerName, …), as a customer. */
+export async function placeOrderWith(
+  merchantId: string,
+  customerId: string,
+  body: Omit<PlaceOrderBody, "merchantId">,
+): Promise<Order> {
+  return apiCall(client(), "POST", "/api/orders", {
+    token: await token.customer(customerId),
+    body: { merchantId, ...body },
+    schema: OrderSchema,
+  });
+}
+
+/** A placement the room must refuse: its error (code, message, details). */
+export async function placementRefused(
+  merchantId: string,
+  items: OrderItem[],
+): Promise<{ status: number; code: string; details: unknown }> {
+  try {
+    await placeOrder(merchantId, uniqueId("e2e-refused"), items);
+  } catch (err) {
+    if (err instanceof ApiError) return { status: err.status, code: err.code, details: err.details };
+    throw err;
+  }
+  throw new Error("the placement was accepted");
+}
+
 export async function cancelAsCustomer(order: Order, reason: string): Promise<Order> {
   return apiCall(client(), "POST", `/api/orders/${encodeURIComponent(order.id)}/cancel`, {
     token: await token.customer(order.customerId),
@@ -79,7 +119,7 @@ export async function cancelAsCustomer(order: Order, reason: string): Promise<Or
 export async function merchantPost(
   merchantId: string,
   orderId: string,
-  action: "accept" | "preparing" | "ready",
+  action: "accept" | "preparing" | "ready" | "recall" | "adjust" | `items/${number}/done`,
   body: object = {},
 ): Promise<Order> {
   return apiCall(client(), "POST", `/api/merchants/${merchantId}/orders/${encodeURIComponent(orderId)}/${action}`, {

@@ -216,13 +216,15 @@ describe("kitchen display", () => {
     ];
     for (const o of [byTap, byKey, cooked]) await ticketIn(page, "new", o.id).waitFor();
 
-    // Tap: Reject opens the reasons, Back closes them, a reason rejects.
+    // Tap: Reject opens the reasons, Back closes them, a reason rejects ("Item sold out" asks
+    // which item first, to 86 it too; "Just reject" does not).
     const tapped = ticket(page, byTap.id);
     await tapped.locator('[data-action="open-reject"]').click();
     await tapped.locator('[data-action="close-reject"]').click();
     expect(await tapped.locator('[data-action="reject"]').count()).toBe(0);
     await tapped.locator('[data-action="open-reject"]').click();
-    await tapped.locator('[data-action="reject"][data-reason="1"]').click();
+    await tapped.locator('[data-action="pick-sold-out"]').click();
+    await tapped.locator('[data-action="reject"][data-reason="1"]:not([data-sold-out])').click();
     expect(await tapped.locator('[data-gone="REJECTED"]').innerText({ timeout: 5_000 })).toContain("Item sold out");
 
     // Keys: X opens the reasons of the focused ticket, 3 picks "Closing soon".

@@ -45,7 +45,9 @@ describe("keys → actions", () => {
     expect(act("4")).toEqual({ action: { kind: "accept", orderId: "m1.p", prepMinutes: 30 } });
     expect(act("5")).toBeNull();
     const menu = ctx({ focused: cooking, rejectMenu: "m1.p" });
-    expect(act("2", menu)).toEqual({ action: { kind: "reject", orderId: "m1.p", reason: "Item sold out" } });
+    expect(act("1", menu)).toEqual({ action: { kind: "reject", orderId: "m1.p", reason: "Too busy right now" } });
+    // "Item sold out" asks which item ran out first (it is 86'd in the same gesture).
+    expect(act("2", menu)).toEqual({ action: { kind: "pick-sold-out", orderId: "m1.p" } });
     expect(act("5", menu)).toEqual({ action: { kind: "close-reject" } });
   });
 
@@ -78,6 +80,50 @@ describe("keys → actions", () => {
     expect(act("0")).toBeNull();
     expect(keyAction({ ...key("r"), ctrlKey: true }, ctx())).toBeNull();
     expect(keyAction({ ...key("Enter"), metaKey: true }, ctx())).toBeNull();
+  });
+});
+
+describe("keys of v2", () => {
+  const withItems = ticket("c", "PREPARING", "cooking", {
+    items: [
+      { name: "Smash burger", quantity: 1, unitPriceCents: 1200, doneAt: "2030-01-01T12:00:00.000Z" },
+      { name: "Fries", quantity: 1, unitPriceCents: 450 },
+      { name: "Cola", quantity: 1, unitPriceCents: 300 },
+    ],
+  });
+
+  it("U recalls, E changes items, P prints, K opens the kitchen panel", () => {
+    expect(act("u")).toEqual({ action: { kind: "recall", orderId: "m1.p" } });
+    expect(act("e")).toEqual({ action: { kind: "open-adjust", orderId: "m1.p" } });
+    expect(act("p")).toEqual({ action: { kind: "print", orderId: "m1.p" } });
+    expect(act("k")).toEqual({ action: { kind: "toggle-panel" } });
+    expect(act("k", ctx({ focused: undefined }))).toEqual({ action: { kind: "toggle-panel" } });
+  });
+
+  it("D marks the next item not yet done — of this screen's station", () => {
+    expect(act("d", ctx({ focused: withItems }))).toEqual({
+      action: { kind: "item-done", orderId: "m1.c", index: 1, done: true },
+    });
+    const bar = { id: "bar", name: "Bar", match: ["cola"] };
+    expect(act("d", ctx({ focused: withItems, station: bar }))).toEqual({
+      action: { kind: "item-done", orderId: "m1.c", index: 2, done: true },
+    });
+  });
+
+  it("sold out: digits pick the item (reject + 86), Enter just rejects, Esc goes back to the reasons", () => {
+    const menu = ctx({ focused: withItems, rejectMenu: "m1.c", rejectStep: "item", rejectTicket: withItems });
+    expect(act("2", menu)).toEqual({
+      action: { kind: "reject", orderId: "m1.c", reason: "Item sold out", soldOut: "Fries" },
+    });
+    expect(act("9", menu)).toEqual({ action: { kind: "open-reject", orderId: "m1.c" } });
+    expect(act("Enter", menu)).toEqual({ action: { kind: "reject", orderId: "m1.c", reason: "Item sold out" } });
+    expect(act("Escape", menu)).toEqual({ action: { kind: "open-reject", orderId: "m1.c" } });
+  });
+
+  it("Esc closes the kitchen panel first, then the item editor; Enter does not bump a ticket being edited", () => {
+    expect(act("Escape", ctx({ panel: true, adjusting: "m1.p" }))).toEqual({ action: { kind: "toggle-panel" } });
+    expect(act("Escape", ctx({ adjusting: "m1.p", rejectMenu: null }))).toEqual({ action: { kind: "close-adjust" } });
+    expect(act("Enter", ctx({ adjusting: "m1.p" }))).toEqual({ action: null });
   });
 });
 

@@ -1,7 +1,14 @@
 /** This screen's own state, pure: focus, selection, the reject menu and notices under screen actions. */
 import { describe, expect, it } from "vitest";
-import { applyScreenAction, addNotice, initialScreen, pruneScreen, type ScreenState } from "../src/kds/screen.ts";
-import { boardOf, T0, ticket } from "./kds-fixtures.ts";
+import {
+  applyScreenAction,
+  addNotice,
+  focusLanes,
+  initialScreen,
+  pruneScreen,
+  type ScreenState,
+} from "../src/kds/screen.ts";
+import { boardOf, iso, T0, ticket } from "./kds-fixtures.ts";
 
 describe("screen actions", () => {
   it("selecting toggles, looks at the ticket, and never takes a leaving one", () => {
@@ -44,5 +51,62 @@ describe("screen actions", () => {
     expect(s.notices.map((n) => n.title)).toEqual(["n2", "n3", "n4", "n5"]);
     s = applyScreenAction(s, boardOf(), { kind: "dismiss", noticeId: 3 }).screen;
     expect(s.notices.map((n) => n.title)).toEqual(["n2", "n4", "n5"]);
+  });
+
+  it("the item editor starts at the order's quantities, steps down to 0 and back up to them, never beyond", () => {
+    const t = ticket("c", "ACCEPTED", "cooking", {
+      items: [
+        { name: "Fries", quantity: 2, unitPriceCents: 450 },
+        { name: "Cola", quantity: 1, unitPriceCents: 300 },
+      ],
+    });
+    const board = boardOf(t);
+    let s = applyScreenAction(initialScreen(), board, { kind: "open-adjust", orderId: "m1.c" }).screen;
+    expect(s.adjusting).toEqual({ orderId: "m1.c", quantities: [2, 1] });
+    for (const _ of [1, 2, 3])
+      s = applyScreenAction(s, board, { kind: "adjust-step", orderId: "m1.c", index: 0, delta: -1 }).screen;
+    expect(s.adjusting?.quantities).toEqual([0, 1]);
+    for (const _ of [1, 2, 3])
+      s = applyScreenAction(s, board, { kind: "adjust-step", orderId: "m1.c", index: 0, delta: 1 }).screen;
+    expect(s.adjusting?.quantities).toEqual([2, 1]);
+    // Not on a new ticket; gone when the order is ready (another screen bumped it).
+    expect(
+      applyScreenAction(initialScreen(), boardOf(ticket("p", "PLACED")), { kind: "open-adjust", orderId: "m1.p" })
+        .screen.adjusting,
+    ).toBe(null);
+    expect(pruneScreen(s, boardOf(ticket("c", "READY", "ready"))).adjusting).toBe(null);
+  });
+
+  it("reject: the sold-out step, and back", () => {
+    const board = boardOf(ticket("a", "PLACED"));
+    let s = applyScreenAction(initialScreen(), board, { kind: "pick-sold-out", orderId: "m1.a" }).screen;
+    expect(s).toMatchObject({ rejectMenu: "m1.a", rejectStep: "item" });
+    s = applyScreenAction(s, board, { kind: "open-reject", orderId: "m1.a" }).screen;
+    expect(s).toMatchObject({ rejectMenu: "m1.a", rejectStep: "reason" });
+  });
+
+  it("a station's screen walks only its tickets, the Scheduled strip first; focus leaves a ticket it no longer shows", () => {
+    const burger = { name: "Smash burger", quantity: 1, unitPriceCents: 1200 };
+    const cola = { name: "Cola", quantity: 1, unitPriceCents: 300 };
+    const board = {
+      ...boardOf(
+        ticket("n", "PLACED", "new", { items: [burger] }),
+        ticket("c", "PREPARING", "cooking", { items: [cola] }),
+        { ...ticket("s", "PLACED", "new", { items: [burger], fireAt: iso(T0 + 9e6) }), column: "scheduled" as const },
+      ),
+      merchant: {
+        id: "m1",
+        name: "x",
+        acceptWindowSeconds: 600,
+        defaultPrepMinutes: 15,
+        stations: [{ id: "grill", name: "Grill", match: ["*burger*"] }],
+      },
+    };
+    expect(focusLanes(initialScreen(), board)).toEqual([["m1.s"], ["m1.n"], ["m1.c"], []]);
+    const grill = initialScreen("grill");
+    expect(focusLanes(grill, board)).toEqual([["m1.s"], ["m1.n"], [], []]);
+    const focusedOnCola = { ...initialScreen(), focused: "m1.c" };
+    const picked = applyScreenAction(focusedOnCola, board, { kind: "pick-station", station: "grill" }).screen;
+    expect(picked).toMatchObject({ station: "grill", focused: null });
   });
 });

@@ -1,16 +1,17 @@
 /**
  * The product's face: a realistic Friday-evening board at 1920×1080 (wall screen) and
- * 1024×768 (tablet), the cancellation alarm, and a customer's tracking page — written to
+ * 1024×768 (tablet), the cancellation alarm, a customer's tracking page, and the kitchen
+ * operations — the Scheduled strip, a station's screen, a paused kitchen — written to
  * dashboard/screenshots/*.png (committed, shown in dashboard/README.md). The screens' clocks
  * run 2½ minutes ahead so the countdowns show on-time, due-soon and late tickets at once.
  */
 import { mkdirSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { apiCall } from "../src/api.ts";
 import type { Order, OrderItem } from "../../schema/index.ts";
 import {
+  baseUrl,
   client,
   launchChromium,
   merchantPost,
@@ -18,17 +19,15 @@ import {
   openBoard,
   openTracking,
   placeOrder,
+  SHOTS,
   ticket,
   token,
   uniqueId,
 } from "./helpers.ts";
+import { osteria, type Osteria } from "./osteria.ts";
 
 // Every run takes the screenshots; only `UPDATE_SCREENSHOTS=1 npm test` replaces the committed
-// ones, so an ordinary test run leaves the working tree clean.
-const SHOTS =
-  process.env.UPDATE_SCREENSHOTS === "1"
-    ? fileURLToPath(new URL("../screenshots/", import.meta.url))
-    : fileURLToPath(new URL("../../test-results/screenshots/", import.meta.url));
+// ones (SHOTS), so an ordinary test run leaves the working tree clean.
 const AHEAD_MS = 150_000;
 
 let browser: Browser;
@@ -138,11 +137,13 @@ async function settle(page: Page): Promise<void> {
 }
 
 let kitchen: Kitchen;
+let ops: Osteria;
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   browser = await launchChromium();
   kitchen = await friday();
+  ops = await osteria();
 });
 
 afterAll(async () => {
@@ -204,5 +205,39 @@ describe("screenshots", () => {
     await settle(page);
     expect(await page.locator(".alarm").innerText()).toContain("CANCELLED while cooking");
     await page.screenshot({ path: `${SHOTS}board-cancel-alarm.png` });
+  });
+
+  it("kitchen operations: the Scheduled strip, the 86 list and all-day counts on a wall screen", async () => {
+    const page = await openBoard(await screen(1920, 1080), ops.merchantId, "Marco");
+    for (const o of ops.scheduled) await page.locator(`.strip .ticket[data-order-id="${o.id}"]`).waitFor();
+    await ticket(page, ops.cooking[0]!.id).locator(".ticket-no").click();
+    await settle(page);
+    expect(await page.locator(".strip .col-count").innerText()).toBe(String(ops.scheduled.length));
+    await page.screenshot({ path: `${SHOTS}board-scheduled.png` });
+  });
+
+  it("kitchen operations: the grill's screen on a tablet", async () => {
+    const ctx = await screen(1024, 768);
+    const page = await ctx.newPage();
+    await page.goto(`${baseUrl()}/?station=grill`);
+    await page.locator("#signin-merchant").fill(ops.merchantId);
+    await page.locator("#signin-staff").fill("Giulio");
+    await page.locator("#signin-dev").click();
+    await page.locator(".link[data-status=live]").waitFor();
+    await page.locator(".station-tag", { hasText: "Grill" }).waitFor();
+    await settle(page);
+    expect(await page.locator(".all-day").innerText()).toContain("ALL DAY · GRILL");
+    await page.screenshot({ path: `${SHOTS}board-station-grill.png` });
+  });
+
+  it("kitchen operations: a paused kitchen, on a tablet", async () => {
+    await apiCall(client(), "PUT", `/api/merchants/${ops.merchantId}/availability`, {
+      token: await token.dispatch(),
+      body: { mode: "PAUSED", until: new Date(Date.now() + 45 * 60_000).toISOString(), reason: "Oven repair" },
+    });
+    const page = await openBoard(await screen(1024, 768), ops.merchantId, "Marco");
+    await page.locator('.availability-banner[data-mode="PAUSED"]').waitFor();
+    await settle(page);
+    await page.screenshot({ path: `${SHOTS}board-paused.png` });
   });
 });

@@ -10,35 +10,19 @@
  *   a banner; a cancellation of an order already cooking stays until someone acknowledges it.
  */
 import {
+  type Actor,
+  type Availability,
   isActiveStatus,
+  type Merchant,
   type MerchantEventName,
   type Order,
-  type OrderStatus,
+  type SoldOutItem,
   type StreamEventName,
 } from "../../../schema/index.ts";
 import { judgeSeq, emptyStats, type StreamCursor, type StreamStats } from "../stream.ts";
+import { type Column, laneOf } from "./lanes.ts";
 
-export type Column = "new" | "cooking" | "ready";
-
-export const COLUMNS: ReadonlyArray<{ id: Column; title: string }> = [
-  { id: "new", title: "New" },
-  { id: "cooking", title: "Cooking" },
-  { id: "ready", title: "Ready" },
-];
-
-export function columnOf(status: OrderStatus): Column | null {
-  switch (status) {
-    case "PLACED":
-      return "new";
-    case "ACCEPTED":
-    case "PREPARING":
-      return "cooking";
-    case "READY":
-      return "ready";
-    default:
-      return null;
-  }
-}
+export { type Column, COLUMNS, columnOf, LANES, laneOf, waitsToFire } from "./lanes.ts";
 
 /** How long a rejected / expired / cancelled (not yet cooking) ticket keeps its banner. */
 export const LEAVE_MS = 10_000;
@@ -64,6 +48,8 @@ export interface Ticket {
 export interface BoardState {
   cursor: StreamCursor | null;
   tickets: Readonly<Record<string, Ticket>>;
+  /** The kitchen itself (settings, availability, 86 list): from SNAPSHOT, kept current by its events. */
+  merchant: Merchant | null;
   stats: StreamStats;
   /** When the last snapshot or stream event arrived (ms). */
   lastEventAt: number | null;
@@ -72,6 +58,11 @@ export interface BoardState {
 export type BoardEffect =
   | { kind: "new-order"; orderId: string }
   | { kind: "cancelled-while-cooking"; orderId: string }
+  /** A scheduled order's time has come: it leaves the strip and joins the line. */
+  | { kind: "fired"; orderId: string }
+  /** Accepted, by any screen (a screen that prints on accept prints it). */
+  | { kind: "accepted"; orderId: string }
+  | { kind: "availability"; availability: Availability; actor: Actor }
   | { kind: "gap"; expected: number; got: number };
 
 export interface BoardUpdate {
@@ -80,20 +71,21 @@ export interface BoardUpdate {
 }
 
 export function initialBoard(): BoardState {
-  return { cursor: null, tickets: {}, stats: emptyStats(), lastEventAt: null };
+  return { cursor: null, tickets: {}, merchant: null, stats: emptyStats(), lastEventAt: null };
 }
 
 export interface SnapshotInput {
   seq: number;
   epoch: string;
   orders: Order[];
+  merchant?: Merchant;
 }
 
 export function applySnapshot(state: BoardState, snap: SnapshotInput, now: number): BoardUpdate {
   const tickets: Record<string, Ticket> = {};
   const effects: BoardEffect[] = [];
   for (const order of snap.orders) {
-    const column = columnOf(order.status);
+    const column = laneOf(order);
     if (!column) continue;
     const before = state.tickets[order.id];
     const isNewToScreen = before === undefined;
@@ -114,6 +106,7 @@ export function applySnapshot(state: BoardState, snap: SnapshotInput, now: numbe
     state: {
       cursor: { epoch: snap.epoch, since: snap.seq },
       tickets,
+      merchant: snap.merchant ?? state.merchant,
       stats: { ...state.stats, snapshots: state.stats.snapshots + 1 },
       lastEventAt: now,
     },
@@ -123,9 +116,15 @@ export function applySnapshot(state: BoardState, snap: SnapshotInput, now: numbe
 
 export interface StreamInput {
   seq: number;
-  event: StreamEventName | MerchantEventName;
-  /** Absent for an event about the merchant rather than one order: it only advances the stream. */
+  /** A name this screen does not know only advances the stream (CONTRACT.md, Additions v2). */
+  event: StreamEventName | MerchantEventName | (string & {});
+  /** Absent for an event about the merchant rather than one order. */
   order?: Order;
+  /** MERCHANT_AVAILABILITY_CHANGED. */
+  availability?: Availability;
+  /** SOLD_OUT_CHANGED: the whole list, as it is now. */
+  soldOut?: SoldOutItem[];
+  actor?: Actor;
 }
 
 export function applyStreamEvent(state: BoardState, ev: StreamInput, now: number): BoardUpdate {
@@ -141,25 +140,39 @@ export function applyStreamEvent(state: BoardState, ev: StreamInput, now: number
     };
   }
   const tickets = { ...state.tickets };
-  let effect: BoardEffect | null = null;
+  const effects: BoardEffect[] = [];
   if (ev.order) {
     const before = tickets[ev.order.id];
     // Versions only grow; an older copy of an order never overwrites a newer one.
     const order = before && before.order.version > ev.order.version ? before.order : ev.order;
     const next = nextTicket(before, order, now);
-    effect = next.effect ?? null;
+    if (next.effect) effects.push(next.effect);
     if (next.ticket) tickets[order.id] = next.ticket;
     else delete tickets[order.id];
+    if (ev.event === "MERCHANT_ACCEPTED") effects.push({ kind: "accepted", orderId: order.id });
   }
+  const merchant = merchantAfter(state.merchant, ev);
+  if (ev.availability && ev.actor)
+    effects.push({ kind: "availability", availability: ev.availability, actor: ev.actor });
   return {
     state: {
       cursor: { epoch: state.cursor.epoch, since: ev.seq },
       tickets,
+      merchant,
       stats: { ...state.stats, applied: state.stats.applied + 1 },
       lastEventAt: now,
     },
-    effects: effect ? [effect] : [],
+    effects,
   };
+}
+
+/** The kitchen after an event about it: availability or the 86 list replaced; anything else, as it was. */
+function merchantAfter(merchant: Merchant | null, ev: StreamInput): Merchant | null {
+  if (!merchant) return merchant;
+  if (ev.event === "MERCHANT_AVAILABILITY_CHANGED" && ev.availability)
+    return { ...merchant, availability: ev.availability };
+  if (ev.event === "SOLD_OUT_CHANGED" && ev.soldOut) return { ...merchant, soldOut: ev.soldOut };
+  return merchant;
 }
 
 /**
@@ -167,20 +180,21 @@ export function applyStreamEvent(state: BoardState, ev: StreamInput, now: number
  * cancelled); or gone (undefined) — picked up, or never on this board.
  */
 function nextTicket(before: Ticket | undefined, order: Order, now: number): { ticket?: Ticket; effect?: BoardEffect } {
-  const column = columnOf(order.status);
+  const column = laneOf(order);
   if (column) {
     const fresh = before === undefined;
-    const seen = fresh ? order.status !== "PLACED" : before.seen || order.status !== "PLACED";
+    // Fired: it joins the line flashing, like a new order, until someone looks at it.
+    const fired = before?.column === "scheduled" && column !== "scheduled" && order.firedAt !== undefined;
+    const seen = fresh ? order.status !== "PLACED" : !fired && (before.seen || order.status !== "PLACED");
     const ticket = { order, column, firstSeenAt: before?.firstSeenAt ?? now, seen };
-    return fresh && order.status === "PLACED"
-      ? { ticket, effect: { kind: "new-order", orderId: order.id } }
-      : { ticket };
+    if (fresh && order.status === "PLACED") return { ticket, effect: { kind: "new-order", orderId: order.id } };
+    return fired ? { ticket, effect: { kind: "fired", orderId: order.id } } : { ticket };
   }
   if (order.status === "PICKED_UP" || order.status === "DELIVERED" || !before) return {};
   if (before.leaving) return { ticket: { ...before, order } };
   // REJECTED, EXPIRED, CANCELLED: a banner first, so nobody wonders where the ticket went.
-  const wasCooking =
-    before.order.status === "ACCEPTED" || before.order.status === "PREPARING" || before.order.status === "READY";
+  // A scheduled order still waiting in the strip was never started: no alarm for it.
+  const wasCooking = before.column === "cooking" || before.column === "ready";
   const alarm = order.status === "CANCELLED" && wasCooking;
   const ticket = {
     ...before,
@@ -250,6 +264,7 @@ export function markSeen(state: BoardState, orderIds: Iterable<string>): BoardSt
 export function ticketsIn(state: BoardState, column: Column): Ticket[] {
   const key = (t: Ticket): string => {
     const o = t.order;
+    if (column === "scheduled") return o.fireAt ?? o.placedAt;
     if (column === "new") return o.acceptBy;
     if (column === "cooking") return o.readyBy ?? o.acceptedAt ?? o.placedAt;
     return o.readyAt ?? o.placedAt;

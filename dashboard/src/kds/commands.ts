@@ -10,8 +10,9 @@ import {
   type Order,
   type OrderStatus,
   PrepMinutesSchema,
+  RECALL_WINDOW_MS,
 } from "../../../schema/index.ts";
-import type { BulkCommand, OrderCommand } from "./actions.ts";
+import type { BulkCommand, KitchenCommand, OrderCommand } from "./actions.ts";
 import type { BoardState, Column, Ticket } from "./board.ts";
 
 /** An action frame before the request tracker gives it its requestId. */
@@ -22,20 +23,22 @@ export type CommandFrame = MerchantAction extends infer A
   : never;
 
 /**
- * What a command asks of the room: a status transition, or a change that is not one. (Recall,
- * READY → PREPARING, will want a `from` here too: start also ends in PREPARING.)
+ * What a command asks of the room: a status transition (`as` names a move only one action makes:
+ * recall and start both end in PREPARING), or a change that is not one.
  */
-export type RoomChange = { to: OrderStatus } | { change: keyof typeof NON_STATUS_CHANGES };
+export type RoomChange = { to: OrderStatus; as?: "RECALL" } | { change: keyof typeof NON_STATUS_CHANGES };
 
 /** The contract's answer to "may a merchant make this change to an order in `status`?". */
 export function merchantMay(change: RoomChange, status: OrderStatus): boolean {
-  if ("to" in change) return canTransition(status, change.to, "merchant");
+  if ("to" in change) return canTransition(status, change.to, "merchant", change.as);
   const rule = NON_STATUS_CHANGES[change.change];
   return (rule.by as readonly string[]).includes("merchant") && (rule.in as readonly OrderStatus[]).includes(status);
 }
 
 interface OrderCommandSpec<A extends OrderCommand> {
   change: RoomChange;
+  /** A time limit the contract puts on the change, beyond the status (recall: 10 min after ready). */
+  inTime?: (order: Order, now: number) => boolean;
   /** The frame for this order; null when there is nothing to change. */
   frame: (action: A, order: Order) => CommandFrame | null;
   /** Shown on the ticket until the room answers. */
@@ -61,7 +64,11 @@ export const ORDER_COMMANDS: OrderCommandSpecs = {
   },
   reject: {
     change: { to: "REJECTED" },
-    frame: ({ orderId, reason }) => ({ action: "MERCHANT_REJECT", payload: { orderId, reason } }),
+    // The customer is told which item ran out.
+    frame: ({ orderId, reason, soldOut }) => ({
+      action: "MERCHANT_REJECT",
+      payload: { orderId, reason: soldOut ? `${reason} (${soldOut})` : reason },
+    }),
     pending: "Rejecting…",
     verb: "reject",
   },
@@ -90,11 +97,45 @@ export const ORDER_COMMANDS: OrderCommandSpecs = {
     pending: "Updating prep time…",
     verb: "change the prep time",
   },
+  recall: {
+    change: { to: "PREPARING", as: "RECALL" },
+    inTime: (order, now) => now - Date.parse(order.readyAt ?? new Date(now).toISOString()) <= RECALL_WINDOW_MS,
+    frame: ({ orderId }) => ({ action: "MERCHANT_RECALL", payload: { orderId } }),
+    pending: "Recalling…",
+    verb: "recall",
+  },
+  "item-done": {
+    change: { change: "ITEM_DONE" },
+    frame: ({ orderId, index, done }, order) => {
+      const item = order.items[index];
+      if (!item || item.quantity === 0 || (item.doneAt !== undefined) === done) return null;
+      return { action: "MERCHANT_ITEM_DONE", payload: { orderId, index, done } };
+    },
+    pending: "Marking the item…",
+    verb: "mark the item",
+  },
+  adjust: {
+    change: { change: "ORDER_ADJUSTED" },
+    // Quantities only go down, and at least one item stays (the room says the same).
+    frame: ({ orderId, reason, changes }, order) => {
+      const lower = changes.filter((c) => {
+        const item = order.items[c.index];
+        return item !== undefined && c.quantity >= 0 && c.quantity < item.quantity;
+      });
+      const after = order.items.map((item, i) => lower.find((c) => c.index === i)?.quantity ?? item.quantity);
+      if (lower.length === 0 || after.every((q) => q === 0)) return null;
+      return { action: "MERCHANT_ADJUST_ITEMS", payload: { orderId, changes: lower, reason } };
+    },
+    pending: "Changing items…",
+    verb: "change the items",
+  },
 };
 
-/** May the merchant ask for this command on this ticket now, by the contract's tables? */
-export function canCommand(kind: OrderCommand["kind"], ticket: Ticket | undefined): boolean {
-  return ticket !== undefined && merchantMay(ORDER_COMMANDS[kind].change, ticket.order.status);
+/** May the merchant ask for this command on this ticket now, by the contract's tables (and time limits)? */
+export function canCommand(kind: OrderCommand["kind"], ticket: Ticket | undefined, now = Date.now()): boolean {
+  if (ticket === undefined || ticket.leaving) return false;
+  const spec = ORDER_COMMANDS[kind] as OrderCommandSpec<OrderCommand>;
+  return merchantMay(spec.change, ticket.order.status) && (spec.inTime?.(ticket.order, now) ?? true);
 }
 
 interface BulkCommandSpec {
@@ -139,7 +180,7 @@ export function bulkMembers(kind: BulkCommand["kind"], board: BoardState, select
 
 /** One request to the room, before it has a requestId. */
 export interface CommandRequest {
-  command: OrderCommand | BulkCommand;
+  command: OrderCommand | BulkCommand | KitchenCommand;
   frame: CommandFrame;
   /** The tickets it is about: each shows `pending` until the room answers. */
   orderIds: readonly string[];
@@ -147,9 +188,9 @@ export interface CommandRequest {
 }
 
 /** The request for one order, or null: the contract does not allow it now, or nothing would change. */
-export function orderRequest(command: OrderCommand, board: BoardState): CommandRequest | null {
+export function orderRequest(command: OrderCommand, board: BoardState, now = Date.now()): CommandRequest | null {
   const ticket = board.tickets[command.orderId];
-  if (!ticket || !canCommand(command.kind, ticket)) return null;
+  if (!ticket || !canCommand(command.kind, ticket, now)) return null;
   // The row for command.kind takes exactly this command; TypeScript cannot correlate the two.
   const spec = ORDER_COMMANDS[command.kind] as OrderCommandSpec<OrderCommand>;
   const frame = spec.frame(command, ticket.order);

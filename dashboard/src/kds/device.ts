@@ -1,7 +1,7 @@
 /**
  * This device's side of the kitchen display: sounds (a chime per new order, an alarm that
  * repeats while an order cancelled mid-cook is unacknowledged), the dev rush, and the device
- * actions — sound, mute, rush, sign-out (and printing, when it comes).
+ * actions — sound, mute, rush, sign-out (printing needs the board: display.ts runs it).
  */
 import { browserClient } from "../api.ts";
 import { runRush } from "../rush.ts";
@@ -29,7 +29,7 @@ export class KitchenDevice {
     this.rush = { available: opts.devMode, running: false, placed: 0 };
   }
 
-  perform(action: DeviceAction): void {
+  perform(action: Extract<DeviceAction, { kind: "sound" | "mute" | "rush" | "sign-out" }>): void {
     switch (action.kind) {
       case "sound":
         void this.toggleSound();
@@ -47,13 +47,18 @@ export class KitchenDevice {
     this.opts.changed();
   }
 
-  get soundState(): "off" | "on" | "muted" {
-    return !this.sound.enabled ? "off" : this.sound.muted ? "muted" : "on";
+  /** `asleep`: this device chose sound, and the browser waits for a first touch or key to play it. */
+  get soundState(): "off" | "on" | "muted" | "asleep" {
+    if (this.sound.muted) return this.sound.enabled || this.sound.wanted ? "muted" : "off";
+    if (this.sound.enabled) return "on";
+    return this.sound.wanted ? "asleep" : "off";
   }
 
-  /** A key press is a user gesture: the first one may unlock sound. */
-  gesture(): void {
-    if (!this.sound.enabled && !this.sound.muted) void this.sound.enable().then(() => this.opts.changed());
+  /** A key press or a touch is a user gesture: it wakes the sound this device chose (or a key unlocks it). */
+  gesture(kind: "key" | "touch"): void {
+    if (this.sound.enabled) return;
+    if (this.sound.wanted) void this.sound.wake().then(() => this.opts.changed());
+    else if (kind === "key" && !this.sound.muted) void this.sound.enable().then(() => this.opts.changed());
   }
 
   newOrder(): void {
@@ -68,12 +73,15 @@ export class KitchenDevice {
     this.sound.alarm();
   }
 
+  /** The sound button: on (a click is the gesture audio needs), muted, back on. */
   private async toggleSound(): Promise<void> {
-    if (!this.sound.enabled) {
-      await this.sound.enable();
+    if (this.sound.muted) {
       this.sound.setMuted(false);
+      if (!this.sound.enabled) await this.sound.enable();
+    } else if (!this.sound.enabled) {
+      await this.sound.enable();
     } else {
-      this.sound.setMuted(!this.sound.muted);
+      this.sound.setMuted(true);
     }
     this.opts.changed();
   }

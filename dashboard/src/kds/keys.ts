@@ -3,8 +3,19 @@
  * whole board. Pure: a key and what is under the cursor → an Action (actions.ts), the same
  * actions the buttons stand for; and focus movement over the visible columns.
  */
-import { type Action, bumpAction, PREP_STEP_MINUTES, QUICK_PREP_MINUTES, REJECT_REASONS } from "./actions.ts";
+import type { Station } from "../../../schema/index.ts";
+import {
+  type Action,
+  bumpAction,
+  PREP_STEP_MINUTES,
+  QUICK_PREP_MINUTES,
+  REJECT_REASONS,
+  rejectMenuOffers,
+  SOLD_OUT_REASON,
+  soldOutPicks,
+} from "./actions.ts";
 import type { Ticket } from "./board.ts";
+import { stationLines } from "./stations.ts";
 
 export interface KeyInput {
   key: string;
@@ -20,6 +31,16 @@ export interface KeyContext {
   focused: Ticket | undefined;
   /** The ticket whose reject reasons are open: digits pick a reason instead of a prep time. */
   rejectMenu: string | null;
+  /** Which step of the reject menu is open (sold out: digits pick the item that ran out). */
+  rejectStep?: "reason" | "item";
+  /** The ticket of the open reject menu (to name its items). */
+  rejectTicket?: Ticket | undefined;
+  /** The order whose item editor is open: Esc closes it. */
+  adjusting?: string | null;
+  /** The station this screen shows: D marks its next item done. */
+  station?: Station | null;
+  /** The kitchen panel is open: Esc closes it first. */
+  panel?: boolean;
   /** The oldest unacknowledged cancellation alarm: Enter answers it first. */
   alarm: string | null;
 }
@@ -51,7 +72,7 @@ export function keyAction(e: KeyInput, ctx: KeyContext): KeyResult {
     case " ":
       return onFocused((id) => ({ kind: "select", orderId: id }));
     case "Escape":
-      return take(ctx.rejectMenu ? { kind: "close-reject" } : { kind: "clear-selection" });
+      return take(stepBack(ctx));
     case "+":
     case "=":
       return onFocused((id) => ({ kind: "prep-time", orderId: id, delta: PREP_STEP_MINUTES }));
@@ -69,25 +90,62 @@ export function keyAction(e: KeyInput, ctx: KeyContext): KeyResult {
       return onFocused((id) => ({ kind: "start", orderId: id }));
     case "x":
       return onFocused((id) => ({ kind: "open-reject", orderId: id }));
+    case "u":
+      return onFocused((id) => ({ kind: "recall", orderId: id }));
+    case "e":
+      return onFocused((id) => ({ kind: "open-adjust", orderId: id }));
+    case "d":
+      return take(ctx.focused ? nextItemDone(ctx.focused, ctx.station ?? null) : null);
+    case "p":
+      return onFocused((id) => ({ kind: "print", orderId: id }));
+    case "k":
+      return take({ kind: "toggle-panel" });
     case "m":
       return take({ kind: "mute" });
   }
   return null;
 }
 
-/** Enter: the cancellation alarm first, then the focused ticket's next step (not while its reasons are open). */
+/** Esc steps back: the kitchen panel, the item editor, the sold-out step, the reasons, then the selection. */
+function stepBack(ctx: KeyContext): Action {
+  if (ctx.panel) return { kind: "toggle-panel" };
+  if (ctx.adjusting) return { kind: "close-adjust" };
+  if (ctx.rejectMenu && ctx.rejectStep === "item") return { kind: "open-reject", orderId: ctx.rejectMenu };
+  if (ctx.rejectMenu) return { kind: "close-reject" };
+  return { kind: "clear-selection" };
+}
+
+/** D: the next line of this station (every line, with none) not yet done; all done asks again, to be told so. */
+function nextItemDone(t: Ticket, station: Station | null): Action {
+  const lines = stationLines(t.order, station).filter((i) => (t.order.items[i]?.quantity ?? 0) > 0);
+  const index = lines.find((i) => t.order.items[i]?.doneAt === undefined) ?? lines[0] ?? 0;
+  return { kind: "item-done", orderId: t.order.id, index, done: true };
+}
+
+/**
+ * Enter: the cancellation alarm first, then the focused ticket's next step — but not while its
+ * reasons are open, except at the sold-out step, where Enter rejects without 86ing an item.
+ */
 function bump(ctx: KeyContext): Action | null {
   if (ctx.alarm) return { kind: "acknowledge", orderId: ctx.alarm };
+  if (ctx.rejectMenu && ctx.rejectStep === "item") {
+    return { kind: "reject", orderId: ctx.rejectMenu, reason: SOLD_OUT_REASON };
+  }
   const t = ctx.focused;
-  if (!t || ctx.rejectMenu === t.order.id) return null;
+  if (!t || ctx.rejectMenu === t.order.id || ctx.adjusting === t.order.id) return null;
   return bumpAction(t);
 }
 
 function digit(n: number, ctx: KeyContext, onFocused: (make: (orderId: string) => Action) => KeyResult): KeyResult {
+  if (ctx.rejectMenu && ctx.rejectStep === "item") {
+    // 1–n: the item that ran out (rejected and 86'd); any other digit goes back to the reasons.
+    const items = ctx.rejectTicket ? soldOutPicks(ctx.rejectTicket) : [];
+    return take(items[n - 1] ?? { kind: "open-reject", orderId: ctx.rejectMenu });
+  }
   if (ctx.rejectMenu) {
-    const reason = REJECT_REASONS[n - 1];
     // A digit with no reason behind it closes the menu, as Back does.
-    return take(reason ? { kind: "reject", orderId: ctx.rejectMenu, reason } : { kind: "close-reject" });
+    const pick = REJECT_REASONS[n - 1] ? rejectMenuOffers(ctx.rejectMenu)[n - 1] : undefined;
+    return take(pick ?? { kind: "close-reject" });
   }
   const prepMinutes = QUICK_PREP_MINUTES[n - 1];
   return prepMinutes === undefined ? null : onFocused((id) => ({ kind: "accept", orderId: id, prepMinutes }));
@@ -103,10 +161,15 @@ export const SHORTCUTS: ReadonlyArray<{ keys: string; what: string }> = [
   { keys: "R", what: "ready" },
   { keys: "X", what: "reject" },
   { keys: "+ −", what: `prep ±${PREP_STEP_MINUTES} min` },
+  { keys: "D", what: "item done" },
+  { keys: "U", what: "recall" },
+  { keys: "E", what: "change items" },
+  { keys: "P", what: "print" },
   { keys: "Space", what: "select" },
   { keys: "⇧A / ⇧R", what: "accept / ready selected" },
+  { keys: "K", what: "kitchen" },
   { keys: "M", what: "mute" },
-  { keys: "Esc", what: "clear" },
+  { keys: "Esc", what: "back" },
 ];
 
 /**

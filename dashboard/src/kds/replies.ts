@@ -5,9 +5,10 @@
  */
 import type { BulkItemResult, ErrorBody } from "../../../schema/index.ts";
 import { shortOrderNumber } from "../format.ts";
-import { isBulkCommand } from "./actions.ts";
+import { isBulkCommand, isKitchenCommand } from "./actions.ts";
 import type { BoardState } from "./board.ts";
 import { BULK_COMMANDS, type CommandRequest, ORDER_COMMANDS } from "./commands.ts";
+import { kitchenVerb } from "./kitchen-commands.ts";
 import type { Outcome, Reply, Unanswered } from "./requests.ts";
 import type { NoticeDraft } from "./screen.ts";
 
@@ -34,6 +35,15 @@ export function reportOutcome(outcome: Outcome<CommandRequest>, board: BoardStat
       return { notice: warnUnknown(`${title}: outcome unknown`, outcome.unanswered, undefined, 20_000), deselect: [] };
     }
     return { notice: bulkNotice(command.kind, outcome.reply, board), deselect: orderIds };
+  }
+  if (isKitchenCommand(command)) {
+    const verb = kitchenVerb(command);
+    if ("unanswered" in outcome)
+      return { ...NOTHING, notice: warnUnknown(`${verb}: outcome unknown`, outcome.unanswered, undefined, 15_000) };
+    if (outcome.reply.event !== "ERROR") return NOTHING;
+    const { message, code } = outcome.reply.payload;
+    const lines = [{ ok: false, text: `${message} [${code}]` }];
+    return { ...NOTHING, notice: { tone: "error", title: `Could not ${verb}`, lines, ttlMs: 15_000 } };
   }
   const { verb } = ORDER_COMMANDS[command.kind];
   const orderId = command.orderId;

@@ -82,6 +82,11 @@ export class RequestTracker<R extends Trackable> {
     return labels;
   }
 
+  /** Every request in flight (oldest first). */
+  inFlightRequests(): R[] {
+    return [...this.inFlight.values()].map((e) => e.request);
+  }
+
   get size(): number {
     return this.inFlight.size;
   }

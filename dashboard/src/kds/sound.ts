@@ -1,6 +1,9 @@
 /**
  * Kitchen sounds with WebAudio (no audio files to load). Browsers only allow audio after a user
- * gesture, so the board shows "Enable sound" until someone taps it; mute is remembered.
+ * gesture, so the board shows "Enable sound" until someone taps it. Both choices are remembered
+ * on this device: once sound was enabled here, a reload never asks again — audio resumes by
+ * itself where the browser allows it (kiosk: `--autoplay-policy=no-user-gesture-required`), else
+ * at the first touch or key anywhere.
  */
 
 type Tone = { freq: number; ms: number; type: OscillatorType; gain: number };
@@ -19,13 +22,19 @@ const ALARM: Tone[] = [
 ];
 
 const MUTE_KEY = "ticketRail.muted";
+/** "on": sound was enabled on this device once; it is not asked for again. */
+const SOUND_KEY = "ticketRail.sound";
 
 export class KitchenSound {
   private ctx: AudioContext | null = null;
   muted: boolean;
+  /** This device chose sound (remembered across reloads). */
+  readonly wanted: boolean;
 
   constructor() {
     this.muted = localStorage.getItem(MUTE_KEY) === "1";
+    this.wanted = localStorage.getItem(SOUND_KEY) === "on";
+    if (this.wanted) void this.wake();
   }
 
   /** True once a gesture has unlocked audio. */
@@ -39,9 +48,20 @@ export class KitchenSound {
       this.ctx ??= new AudioContext();
       if (this.ctx.state !== "running") await this.ctx.resume();
       this.play(CHIME);
+      if (this.enabled) localStorage.setItem(SOUND_KEY, "on");
       return this.enabled;
     } catch {
       return false;
+    }
+  }
+
+  /** Resumes audio this device already chose, silently (it works where a gesture or policy allows). */
+  async wake(): Promise<void> {
+    try {
+      this.ctx ??= new AudioContext();
+      if (this.ctx.state !== "running") await this.ctx.resume();
+    } catch {
+      // Still waiting for a gesture.
     }
   }
 

@@ -33,8 +33,13 @@ function describe(a: Action): Attrs {
     "data-action": a.kind,
     "data-order-id": "orderId" in a ? a.orderId : undefined,
     "data-prep": a.kind === "accept" ? a.prepMinutes : undefined,
-    "data-delta": a.kind === "prep-time" ? a.delta : undefined,
+    "data-delta": a.kind === "prep-time" || a.kind === "adjust-step" ? a.delta : undefined,
     "data-reason": a.kind === "reject" ? REJECT_REASONS.indexOf(a.reason) : undefined,
+    "data-sold-out": a.kind === "reject" ? a.soldOut : undefined,
+    "data-index": a.kind === "item-done" || a.kind === "adjust-step" ? a.index : undefined,
+    "data-mode": a.kind === "availability" ? a.mode : undefined,
+    "data-minutes": a.kind === "availability" ? a.minutes : undefined,
+    "data-item": a.kind === "eighty-six" || a.kind === "un-eighty-six" ? a.name : undefined,
     "data-notice": a.kind === "dismiss" ? a.noticeId : undefined,
   };
 }

@@ -1,109 +1,91 @@
-/** The kitchen board's frame, built once: top bar, banners, three columns, bulk bar, notices, legend. */
+/**
+ * The kitchen board's frame, built once: the top bar (banner), the board (main: banners, the
+ * kitchen bar, the Scheduled strip, three columns, the bulk bar, notices), the key legend
+ * (contentinfo), the kitchen panel (complementary) and the print area outside them all.
+ */
 import { h } from "../../dom.ts";
-import { type Column, COLUMNS } from "../board.ts";
+import { COLUMNS } from "../board.ts";
 import { SHORTCUTS } from "../keys.ts";
-import { actionButton } from "./buttons.ts";
+import { buildPanel, type PanelDom } from "./panel.ts";
+import { buildTopBar, type TopBarDom } from "./topbar.ts";
 
-export interface BoardDom {
+export interface LaneDom {
+  section: HTMLElement;
+  count: HTMLElement;
+  late: HTMLElement;
+  list: HTMLElement;
+}
+
+export interface BoardDom extends TopBarDom {
   root: HTMLElement;
-  /** The kitchen's name in the top bar (its id until the first SNAPSHOT names it). */
-  kitchen: HTMLElement;
-  link: HTMLElement;
-  linkWord: HTMLElement;
-  linkDetail: HTMLElement;
-  soundButton: HTMLButtonElement;
-  rushButton: HTMLButtonElement;
   notLive: HTMLElement;
   alarm: HTMLElement;
-  columns: Record<Column, { section: HTMLElement; count: HTMLElement; late: HTMLElement; list: HTMLElement }>;
+  /** Paused / busy, said in words across the board. */
+  availability: HTMLElement;
+  soldOut: HTMLElement;
+  allDay: HTMLElement;
+  strip: LaneDom;
+  columns: Record<(typeof COLUMNS)[number]["id"], LaneDom>;
   bulk: HTMLElement;
   notices: HTMLElement;
   help: HTMLElement;
+  panel: PanelDom;
+  /** What window.print() prints (hidden on screen). */
+  print: HTMLElement;
 }
 
 export function buildBoard(kitchen: string, staff: string): BoardDom {
-  const { header, ...topBar } = buildTopBar(kitchen, staff);
-  const { main, columns } = buildColumns();
+  const top = buildTopBar(kitchen, staff);
+  const columns = {} as BoardDom["columns"];
+  const grid = h("div", { class: "board" });
+  for (const c of COLUMNS) {
+    columns[c.id] = lane(c.id, c.title);
+    grid.appendChild(columns[c.id].section);
+  }
+  const strip = lane("scheduled", "Scheduled", "strip");
+  strip.section.hidden = true;
   const parts = {
     notLive: h("div", { class: "not-live", role: "alert", hidden: true }),
     alarm: h("div", { class: "alarm", role: "alert", hidden: true }),
+    availability: h("div", { class: "availability-banner", role: "status", hidden: true }),
+    soldOut: h("div", { class: "sold-out-bar", "aria-label": "Sold out (86)", role: "group", hidden: true }),
+    allDay: h("section", { class: "all-day", "aria-label": "All day", hidden: true }),
     bulk: h("div", { class: "bulk", hidden: true }),
-    notices: h("aside", { class: "notices", "aria-live": "polite" }),
+    notices: h("div", { class: "notices", role: "status", "aria-live": "polite" }),
     help: h(
       "footer",
       { class: "shortcuts", "aria-label": "Keyboard shortcuts" },
       ...SHORTCUTS.map((s) => h("span", { class: "shortcut" }, h("kbd", {}, s.keys), " ", s.what)),
     ),
   };
-  const root = h(
-    "div",
-    { class: "kds" },
-    header,
+  const main = h(
+    "main",
+    { class: "kds-main" },
     parts.notLive,
     parts.alarm,
-    main,
+    parts.availability,
+    h("div", { class: "kitchen-bar" }, parts.soldOut, parts.allDay),
+    strip.section,
+    grid,
     parts.bulk,
-    parts.notices,
-    parts.help,
   );
-  return { root, columns, ...topBar, ...parts };
+  // Inside the columns' area: a notice never covers the top bar, the bulk bar or the key legend.
+  grid.appendChild(parts.notices);
+  const panel = buildPanel(staff);
+  const root = h("div", { class: "kds" }, top.header, main, parts.help, panel.root);
+  const print = h("div", { class: "print-root", "aria-hidden": "true" });
+  return { root, ...top, strip, columns, ...parts, panel, print };
 }
 
-type TopBar = Pick<BoardDom, "kitchen" | "link" | "linkWord" | "linkDetail" | "soundButton" | "rushButton"> & {
-  header: HTMLElement;
-};
-
-function buildTopBar(kitchenName: string, staff: string): TopBar {
-  const kitchen = h("span", { class: "kitchen" }, kitchenName);
-  const linkWord = h("span", { class: "link-word" }, "CONNECTING");
-  const linkDetail = h("span", { class: "link-detail" });
-  const link = h(
-    "div",
-    { class: "link", id: "link-status", role: "status", "data-status": "connecting" },
-    h("span", { class: "link-icon", "aria-hidden": "true" }),
-    linkWord,
-    linkDetail,
+function lane(id: string, title: string, kind: "column" | "strip" = "column"): LaneDom {
+  const count = h("span", { class: "col-count" }, "0");
+  const late = h("span", { class: "col-late" });
+  const list = h("div", { class: "tickets" });
+  const section = h(
+    "section",
+    { class: `${kind} col-${id}`, "data-column": id, "aria-label": title },
+    h("h2", { class: "col-head" }, h("span", { class: "col-title" }, title), count, late),
+    list,
   );
-  const soundButton = actionButton({ kind: "sound" }, "Enable sound", { class: "tool" });
-  const rushButton = actionButton({ kind: "rush" }, "Simulate rush", { class: "tool rush", hidden: true });
-  const header = h(
-    "header",
-    { class: "topbar" },
-    h(
-      "div",
-      { class: "brand" },
-      h("span", { class: "logo", "aria-hidden": "true" }, "▤"),
-      h("span", { class: "brand-name" }, "Ticket Rail"),
-      kitchen,
-    ),
-    link,
-    h(
-      "div",
-      { class: "tools" },
-      rushButton,
-      soundButton,
-      h("span", { class: "staff" }, staff),
-      actionButton({ kind: "sign-out" }, "Sign out", { class: "tool" }),
-    ),
-  );
-  return { header, kitchen, link, linkWord, linkDetail, soundButton, rushButton };
-}
-
-function buildColumns(): { main: HTMLElement; columns: BoardDom["columns"] } {
-  const columns = {} as BoardDom["columns"];
-  const main = h("main", { class: "board" });
-  for (const c of COLUMNS) {
-    const count = h("span", { class: "col-count" }, "0");
-    const late = h("span", { class: "col-late" });
-    const list = h("div", { class: "tickets" });
-    const section = h(
-      "section",
-      { class: `column col-${c.id}`, "data-column": c.id, "aria-label": c.title },
-      h("h2", { class: "col-head" }, h("span", { class: "col-title" }, c.title), count, late),
-      list,
-    );
-    columns[c.id] = { section, count, late, list };
-    main.appendChild(section);
-  }
-  return { main, columns };
+  return { section, count, late, list };
 }
