@@ -198,6 +198,8 @@ export const AvailabilitySchema = z.object({
   extraPrepMinutes: z.number().int().min(1).max(120).optional(),
   /** Why (free text; "auto" when the room paused itself). */
   reason: TextSchema(200).optional(),
+  /** With reason "auto": why the room paused itself, in words (an addition). */
+  detail: TextSchema(200).optional(),
   since: IsoTimeSchema.optional(),
 });
 export type Availability = z.infer<typeof AvailabilitySchema>;

@@ -123,6 +123,7 @@ function boardWith(tickets: ReturnType<typeof ticket>[]): BoardState {
     merchant,
     stats: { applied: 0, duplicates: 0, gaps: 0, snapshots: 0, replays: 0 },
     lastEventAt: null,
+    delivery: null,
     tickets: Object.fromEntries(tickets.map((t) => [t.order.id, t])),
   };
 }

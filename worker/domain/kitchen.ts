@@ -53,12 +53,9 @@ export function decideKitchen(order: Order, change: KitchenChange, who: Principa
       if (now.getTime() - Date.parse(order.readyAt ?? at) > RECALL_WINDOW_MS) {
         return refuse("INVALID_TRANSITION", "too late to recall: it has been READY for more than 10 minutes");
       }
-      // Ready again later means a new readyAt; the recall window counts from the latest.
-      return {
-        ok: true,
-        patch: { status: "PREPARING", recalledAt: at, readyAt: undefined },
-        event: "MERCHANT_RECALLED",
-      };
+      // readyAt stays (an order keeps the time of every status it has had); ready again later
+      // sets a new one, and the recall window counts from the latest.
+      return { ok: true, patch: { status: "PREPARING", recalledAt: at }, event: "MERCHANT_RECALLED" };
     }
     case "FIRE": {
       const no = blocked(inStatus(order, NON_STATUS_CHANGES.ORDER_FIRED.in, "fire"));

@@ -283,11 +283,15 @@ export class MerchantOrderRoom extends LiveRoom {
       return;
     }
     const { action, requestId, payload } = parsed.data;
-    if (who.role !== "merchant" || who.merchantId !== this.desk?.settings.get()?.id) {
+    const staff = who.role === "merchant" && who.merchantId === this.desk?.settings.get()?.id;
+    // Dispatch and a platform may set the kitchen's availability and 86 list here as over REST
+    // (same operation); everything else on this socket is the kitchen's own.
+    const operatorMay = (who.role === "dispatch" || who.role === "platform") && KITCHEN_STATE_ACTIONS.has(action);
+    if (!staff && !operatorMay) {
       this.sendError(ws, { code: "FORBIDDEN", message: "only this merchant's staff may act on its orders" }, requestId);
       return;
     }
-    const principal = { role: who.role, id: who.sub, merchantId: who.merchantId };
+    const principal = { role: who.role, id: who.sub, ...(who.merchantId ? { merchantId: who.merchantId } : {}) };
     const result = this.perform({ principal, via: "socket", key: requestId }, { action, payload } as Operation);
     if (!result.ok) this.sendError(ws, result.error, requestId);
     else if ("results" in result.value) trySend(ws, bulkResultFrame(result.value.results, requestId));
@@ -304,6 +308,9 @@ export class MerchantOrderRoom extends LiveRoom {
     await this.desk?.alarm(); // only a configured room ever sets one
   }
 }
+
+/** Socket actions about the merchant's own state, which dispatch and a platform may take too. */
+const KITCHEN_STATE_ACTIONS = new Set<string>(["MERCHANT_SET_AVAILABILITY", "MERCHANT_SET_SOLD_OUT"]);
 
 /** The ACK of a socket action: the order it changed, or the merchant setting it set. */
 function ackPayload(value: Exclude<OperationValue, { results: unknown }>): AckEnvelope["payload"] {

@@ -15,8 +15,9 @@ import { tokens } from "./support/credentials.ts";
 import { DRIVER, merchantStub, orderStub, placeOrder, setupMerchant } from "./support/fixtures.ts";
 import { api } from "./support/http.ts";
 import { historyRow, historyRowsOf } from "./support/history.ts";
-import { inMerchantRoom, merchantLog } from "./support/room-seams.ts";
-import { openOrderSocket } from "./support/sockets.ts";
+import { advanceRoomClock, inMerchantRoom, merchantLog } from "./support/room-seams.ts";
+import { openMerchantSocket, openOrderSocket } from "./support/sockets.ts";
+import { checkAndClose } from "./support/frames.ts";
 
 /**
  * Wraps the live room's delivery targets; the returned object is the room's (same isolate):
@@ -334,4 +335,28 @@ describe("a change D1 can never take", () => {
     // The customer's view never depended on D1.
     expect((await orderStub(poisoned.body.id).getOrder())?.version).toBe(1);
   }, 60_000);
+});
+
+describe("the kitchen is told when customers' views fall behind", () => {
+  it("a DELIVERY_STATUS when relays to order rooms back up past 5 s, and again when they catch up; SNAPSHOT carries it", async () => {
+    const { merchantId, staff } = await setupMerchant();
+    const faults = await injectFaults(merchantId, (f) => (f.orderRoomUntil = Number.POSITIVE_INFINITY));
+    const screen = await openMerchantSocket(merchantId, staff);
+    await placeOrder(merchantId);
+    await advanceRoomClock(merchantId, 6_000);
+    await merchantStub(merchantId).deliverPending();
+    const behind = await screen.next((e) => e.event === "DELIVERY_STATUS", 5_000);
+    expect(behind).toMatchObject({ payload: { customersBehind: true } });
+    expect(behind.seq).toBeUndefined();
+    const late = await openMerchantSocket(merchantId, staff);
+    expect(late.envelopes[0].payload.delivery).toMatchObject({ customersBehind: true });
+
+    faults.orderRoomUntil = 0;
+    await merchantStub(merchantId).deliverPending();
+    await screen.until((envs) => envs.filter((e) => e.event === "DELIVERY_STATUS").length === 2, 5_000, "caught up");
+    expect(screen.envelopes.filter((e) => e.event === "DELIVERY_STATUS").at(-1)).toMatchObject({
+      payload: { customersBehind: false, pending: 0 },
+    });
+    checkAndClose("merchant", screen, late);
+  });
 });

@@ -123,7 +123,7 @@ describe("recall", () => {
       preparingAt: order.preparingAt,
     });
     // READY again later is a new readyAt: the window counts from the latest.
-    expect(res.body.readyAt).toBeUndefined();
+    expect(res.body.readyAt).toBe(order.readyAt); // kept: the time of every status it has had
     const [recalled] = (await streamCount(screen, 5)).slice(4);
     expect(recalled).toMatchObject({
       event: "MERCHANT_RECALLED",

@@ -4,12 +4,12 @@
  * subscription's dead endpoint delays nothing else: not another subscription, not the order
  * rooms, not D1. Endpoints are served inside the test (webhook-support.ts).
  */
-import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import type { Order } from "../../schema/index.ts";
 import { deliveriesOf, drain, serveWebhooks, subscribe, TestEndpoint } from "./webhook-support.ts";
 import { tokens } from "./support/credentials.ts";
 import { DRIVER, merchantStub, orderStub, placeOrder, setupMerchant } from "./support/fixtures.ts";
+import { historyRow } from "./support/history.ts";
 import { api } from "./support/http.ts";
 import { inMerchantRoom, merchantLog } from "./support/room-seams.ts";
 
@@ -98,10 +98,7 @@ describe("webhook delivery", () => {
         for (const o of orders) {
           const truth = (await merchantStub(merchantId).getOrder(o.id))!;
           expect((await orderStub(o.id).getOrder())?.version).toBe(truth.version);
-          const row = await env.DB.prepare(`SELECT version FROM orders WHERE id = ?`)
-            .bind(o.id)
-            .first<{ version: number }>();
-          expect(row?.version).toBe(truth.version);
+          expect((await historyRow(o.id))?.version).toBe(truth.version);
         }
       },
       { timeout: 15_000, interval: 100 },

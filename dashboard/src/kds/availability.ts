@@ -21,7 +21,7 @@ export interface AvailabilityWords {
   auto: boolean;
 }
 
-/** The room marks its own pauses `auto` or `auto: <why>`. */
+/** The room marks its own pauses `reason: "auto"` (the why in `detail`). */
 export function isAutoPause(a: Availability): boolean {
   return a.mode === "PAUSED" && /^auto\b/i.test(a.reason ?? "");
 }
@@ -29,7 +29,7 @@ export function isAutoPause(a: Availability): boolean {
 export function describeAvailability(a: Availability): AvailabilityWords {
   const till = a.until ? ` · till ${timeOfDay(a.until)}` : "";
   const auto = isAutoPause(a);
-  const said = a.reason?.replace(/^auto:?\s*/i, "").trim();
+  const said = a.detail ?? a.reason?.replace(/^auto:?\s*/i, "").trim();
   const why = auto ? `Paused automatically${said ? `: ${said}` : ""}` : a.reason ? `Reason: ${a.reason}` : null;
   switch (a.mode) {
     case "OPEN":

@@ -12,6 +12,7 @@
 import {
   type Actor,
   type Availability,
+  type DeliveryStatus,
   isActiveStatus,
   type Merchant,
   type MerchantEventName,
@@ -53,6 +54,8 @@ export interface BoardState {
   stats: StreamStats;
   /** When the last snapshot or stream event arrived (ms). */
   lastEventAt: number | null;
+  /** Whether customers' live views are behind (the room's DELIVERY_STATUS; null: not told). */
+  delivery: DeliveryStatus | null;
 }
 
 export type BoardEffect =
@@ -71,7 +74,7 @@ export interface BoardUpdate {
 }
 
 export function initialBoard(): BoardState {
-  return { cursor: null, tickets: {}, merchant: null, stats: emptyStats(), lastEventAt: null };
+  return { cursor: null, tickets: {}, merchant: null, stats: emptyStats(), lastEventAt: null, delivery: null };
 }
 
 export interface SnapshotInput {
@@ -79,6 +82,7 @@ export interface SnapshotInput {
   epoch: string;
   orders: Order[];
   merchant?: Merchant;
+  delivery?: DeliveryStatus;
 }
 
 export function applySnapshot(state: BoardState, snap: SnapshotInput, now: number): BoardUpdate {
@@ -109,9 +113,15 @@ export function applySnapshot(state: BoardState, snap: SnapshotInput, now: numbe
       merchant: snap.merchant ?? state.merchant,
       stats: { ...state.stats, snapshots: state.stats.snapshots + 1 },
       lastEventAt: now,
+      delivery: snap.delivery ?? state.delivery,
     },
     effects,
   };
+}
+
+/** The room says whether customers' views are behind (DELIVERY_STATUS; not a stream event). */
+export function applyDeliveryStatus(state: BoardState, delivery: DeliveryStatus): BoardUpdate {
+  return { state: { ...state, delivery }, effects: [] };
 }
 
 export interface StreamInput {
@@ -161,6 +171,7 @@ export function applyStreamEvent(state: BoardState, ev: StreamInput, now: number
       merchant,
       stats: { ...state.stats, applied: state.stats.applied + 1 },
       lastEventAt: now,
+      delivery: state.delivery,
     },
     effects,
   };

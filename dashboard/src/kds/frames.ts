@@ -11,7 +11,14 @@ import {
   StreamEventNameSchema,
 } from "../../../schema/index.ts";
 import { unknownStreamEvent } from "../stream.ts";
-import { applyReplayDone, applySnapshot, applyStreamEvent, type BoardState, type BoardUpdate } from "./board.ts";
+import {
+  applyDeliveryStatus,
+  applyReplayDone,
+  applySnapshot,
+  applyStreamEvent,
+  type BoardState,
+  type BoardUpdate,
+} from "./board.ts";
 import { isReply, type Reply } from "./requests.ts";
 
 export type RoomEvent = Exclude<MerchantServerEnvelope, Reply> | { event: string; seq: number; unknown: true };
@@ -26,6 +33,7 @@ const KNOWN = new Set<string>([
   "ACK",
   "BULK_RESULT",
   "ERROR",
+  "DELIVERY_STATUS",
 ]);
 
 /** null: not a frame of the contract (ignored, with a warning). */
@@ -42,13 +50,20 @@ export function parseFrame(raw: unknown): RoomFrame | null {
 export function applyRoomEvent(board: BoardState, env: RoomEvent, now: number): BoardUpdate & { synced: boolean } {
   if ("unknown" in env) return { ...applyStreamEvent(board, { seq: env.seq, event: env.event }, now), synced: false };
   if (env.event === "SNAPSHOT") {
-    const { epoch, orders, merchant } = env.payload;
+    const { epoch, orders, merchant, delivery } = env.payload;
+    const snapshot = {
+      seq: env.seq,
+      epoch,
+      orders,
+      ...(merchant ? { merchant } : {}),
+      ...(delivery ? { delivery } : {}),
+    };
     return {
-      ...applySnapshot(board, { seq: env.seq, epoch, orders, ...(merchant ? { merchant } : {}) }, now),
+      ...applySnapshot(board, snapshot, now),
       synced: true,
     };
   }
-  if (env.event === "DELIVERY_STATUS") return { state: board, effects: [], synced: false };
+  if (env.event === "DELIVERY_STATUS") return { ...applyDeliveryStatus(board, env.payload), synced: false };
   if (env.event === "REPLAY_DONE") {
     const update = applyReplayDone(board, { seq: env.seq, epoch: env.payload.epoch });
     return { ...update, synced: update.effects.length === 0 };

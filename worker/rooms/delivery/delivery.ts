@@ -300,6 +300,13 @@ export class Delivery {
     return out;
   }
 
+  /** How long the oldest change past a receiver's cursor has waited (0 if none). */
+  cursorAgeMs(name: string, nowMs: number): number {
+    const s = this.states.get(name);
+    const [oldest] = s ? this.log.range(s.cursor, 1) : [];
+    return oldest ? Math.max(0, nowMs - oldest.atMs) : 0;
+  }
+
   /** Changes a receiver could never take, newest first. */
   parked(limit = 100): ParkedChange[] {
     return this.parkedChanges.list(limit);

@@ -226,8 +226,8 @@ export class Desk {
       case "no-screen": {
         if (this.h.screens() > 0) return refused("CONFLICT", "a screen is back");
         const minutes = autoPauseRules(this.settings.get()!).noScreenMinutes;
-        const reason = `auto: no kitchen screen connected for ${minutes} min`;
-        return system(SYSTEM_AVAILABILITY, { action: "AUTO_PAUSE", payload: { reason } });
+        const detail = `no kitchen screen connected for ${minutes} min`;
+        return system(SYSTEM_AVAILABILITY, { action: "AUTO_PAUSE", payload: { detail } });
       }
     }
   }
@@ -251,7 +251,8 @@ export class Desk {
 
   /** Whether customers' live views are current: the relays to order rooms are not backed up. */
   deliveryStatus(): DeliveryStatus {
-    return deliveryStatusOf(this.delivery, this.h.clock());
+    const now = this.h.clock();
+    return deliveryStatusOf(this.delivery, now, this.h.relayQuietMs(), this.relays.side.status(now)?.oldestAgeMs ?? 0);
   }
 
   private async afterDelivery(): Promise<void> {

@@ -38,7 +38,7 @@ export type Operation =
   | { action: "FIRE"; payload: { orderId: string } }
   | { action: "REOPEN"; payload: Record<string, never> }
   | { action: "END_SOLD_OUT"; payload: Record<string, never> }
-  | { action: "AUTO_PAUSE"; payload: { reason: string } };
+  | { action: "AUTO_PAUSE"; payload: { detail: string } };
 
 export type OperationName = Operation["action"];
 /** A placement answers whether it made the order (a platform's repeated externalId does not). */
@@ -84,6 +84,13 @@ const withPrep = (prepMinutes: number | undefined) => (prepMinutes !== undefined
 const systemOnly = (call: CallContext): Result<never> | null =>
   call.principal.role === "system" ? null : refused("FORBIDDEN", "only the room itself does that");
 
+function settle({ writer, merchant, now }: OperationContext, call: CallContext): Result<OperationValue> {
+  const no = systemOnly(call);
+  if (no) return no;
+  if (!writer.settleEnded(now)) return refused("CONFLICT", "nothing has ended");
+  return { ok: true, value: { availability: availabilityAt(merchant, now.getTime()) } };
+}
+
 export const OPERATIONS: { [A in OperationName]: Handler<A> } = {
   PLACE_ORDER: place,
   MERCHANT_ACCEPT: change((p) => ({ kind: "ACCEPT", ...withPrep(p.prepMinutes) })),
@@ -120,29 +127,14 @@ export const OPERATIONS: { [A in OperationName]: Handler<A> } = {
   DELIVER: change(() => ({ kind: "DELIVER" })),
   EXPIRE: change(() => ({ kind: "EXPIRE" })),
   FIRE: change(() => ({ kind: "FIRE" })),
-  REOPEN: ({ writer, merchant, now }, call) => {
-    const no = systemOnly(call);
-    if (no) return no;
-    const a = merchant.availability;
-    // Only a timed state that has ended; a later change may have replaced it meanwhile.
-    if (!a?.until || Date.parse(a.until) > now.getTime()) return refused("CONFLICT", "nothing to reopen");
-    const open = { ...OPEN, since: now.toISOString() };
-    writer.commitAvailability(open, call, now);
-    return { ok: true, value: { availability: open } };
-  },
-  END_SOLD_OUT: ({ writer, merchant, now }, call) => {
-    const no = systemOnly(call);
-    if (no) return no;
-    const left = soldOutAt(merchant, now.getTime());
-    if (left.length === (merchant.soldOut ?? []).length) return refused("CONFLICT", "nothing has ended");
-    writer.commitSoldOut(left, call, now);
-    return { ok: true, value: { items: left } };
-  },
+  // The alarm at a timed state's or an 86's end: announce it (if nothing announced it already).
+  REOPEN: settle,
+  END_SOLD_OUT: settle,
   AUTO_PAUSE: ({ writer, merchant, now }, call, p) => {
     const no = systemOnly(call);
     if (no) return no;
     if (availabilityAt(merchant, now.getTime()).mode === "PAUSED") return refused("CONFLICT", "already paused");
-    const paused: Availability = { mode: "PAUSED", reason: p.reason, since: now.toISOString() };
+    const paused: Availability = { mode: "PAUSED", reason: "auto", detail: p.detail, since: now.toISOString() };
     writer.commitAvailability(paused, call, now);
     return { ok: true, value: { availability: paused } };
   },

@@ -17,12 +17,22 @@ export interface MerchantOps {
   alarmAt: string | null;
 }
 
-export function deliveryStatusOf(delivery: Delivery, nowMs: number): DeliveryStatus {
+/**
+ * Whether customers' live views are current. A change of an order nobody watches may wait
+ * `quietMs` on purpose (relay-quiet), so only waiting past that, or a relay that failed and waits
+ * in the backlog, counts as being behind.
+ */
+export function deliveryStatusOf(
+  delivery: Delivery,
+  nowMs: number,
+  quietMs: number,
+  backlogAgeMs: number,
+): DeliveryStatus {
   const relays = delivery.status(nowMs)["order-rooms"];
-  const oldestPendingAgeMs = relays?.oldestPendingAgeMs ?? 0;
+  const behindMs = Math.max(backlogAgeMs, delivery.cursorAgeMs("order-rooms", nowMs) - quietMs);
   return {
-    customersBehind: oldestPendingAgeMs >= CUSTOMERS_BEHIND_MS,
+    customersBehind: behindMs >= CUSTOMERS_BEHIND_MS,
     pending: relays?.pending ?? 0,
-    oldestPendingAgeMs,
+    oldestPendingAgeMs: relays?.oldestPendingAgeMs ?? 0,
   };
 }

@@ -14,7 +14,7 @@ import type {
   StreamEventName,
   Via,
 } from "../../../schema/index.ts";
-import { defaultPrepMinutes } from "../../domain/availability.ts";
+import { availabilityAt, defaultPrepMinutes, soldOutAt } from "../../domain/availability.ts";
 import { type Change, decide, type Principal, SYSTEM_DEADLINE } from "../../domain/changes.ts";
 import type { EventLog } from "../event-log.ts";
 import { merchantChangeFrame, orderChangeFrame } from "../frames.ts";
@@ -173,10 +173,11 @@ export class Writer {
     this.p.settings.setCounter("expiredInARow", n);
     const merchant = this.p.settings.get();
     const limit = merchant ? autoPauseRules(merchant).afterExpiredInARow : 0;
-    if (!merchant || limit === 0 || n < limit || merchant.availability?.mode === "PAUSED") return;
-    const reason = `auto: ${n} orders in a row expired unanswered`;
+    if (!merchant || limit === 0 || n < limit) return;
+    if (availabilityAt(merchant, now.getTime()).mode === "PAUSED") return;
+    const detail = `${n} orders in a row expired unanswered`;
     this.commitAvailability(
-      { mode: "PAUSED", reason, since: now.toISOString() },
+      { mode: "PAUSED", reason: "auto", detail, since: now.toISOString() },
       { principal: SYSTEM_AVAILABILITY, via: "system" },
       now,
     );
@@ -184,12 +185,46 @@ export class Writer {
 
   /** Writes the merchant's new availability and its stream event. Inside a transaction. */
   commitAvailability(availability: Availability, call: CallContext, now: Date): void {
-    if (availability.mode === "OPEN" || availability.mode === "BUSY") this.p.settings.setCounter("expiredInARow", 0);
-    this.commitMerchant((m) => ({ ...m, availability }), "MERCHANT_AVAILABILITY_CHANGED", { availability }, call, now);
+    this.settleEnded(now);
+    this.writeAvailability(availability, call, now);
   }
 
   /** Writes the merchant's new sold-out list and its stream event. Inside a transaction. */
   commitSoldOut(items: SoldOutItem[], call: CallContext, now: Date): void {
+    this.settleEnded(now);
+    this.writeSoldOut(items, call, now);
+  }
+
+  /**
+   * Announces a timed state or 86 that has ended (as the system) if the alarm has not yet — it
+   * may be late, and a change landing first would otherwise replace it unannounced, leaving
+   * screens showing a pause that is over. True if it announced anything.
+   */
+  settleEnded(now: Date): boolean {
+    const merchant = this.p.settings.get();
+    if (!merchant) return false;
+    const nowMs = now.getTime();
+    const system: CallContext = { principal: SYSTEM_AVAILABILITY, via: "system" };
+    let announced = false;
+    const until = merchant.availability?.until;
+    if (until !== undefined && Date.parse(until) <= nowMs) {
+      this.writeAvailability({ mode: "OPEN", since: now.toISOString() }, system, now);
+      announced = true;
+    }
+    const left = soldOutAt(merchant, nowMs);
+    if (left.length !== (merchant.soldOut ?? []).length) {
+      this.writeSoldOut(left, system, now);
+      announced = true;
+    }
+    return announced;
+  }
+
+  private writeAvailability(availability: Availability, call: CallContext, now: Date): void {
+    if (availability.mode === "OPEN" || availability.mode === "BUSY") this.p.settings.setCounter("expiredInARow", 0);
+    this.commitMerchant((m) => ({ ...m, availability }), "MERCHANT_AVAILABILITY_CHANGED", { availability }, call, now);
+  }
+
+  private writeSoldOut(items: SoldOutItem[], call: CallContext, now: Date): void {
     this.commitMerchant((m) => ({ ...m, soldOut: items }), "SOLD_OUT_CHANGED", { items }, call, now);
   }
 

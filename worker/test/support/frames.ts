@@ -10,6 +10,8 @@ import type { TestSocket } from "./sockets.ts";
 
 /** Replies to one socket's request (no seq). */
 export const REPLIES = new Set(["ACK", "BULK_RESULT", "ERROR"]);
+/** Notices to every screen that are not stream events (no seq, never replayed). */
+const NOTICES = new Set(["DELIVERY_STATUS"]);
 /** Where a socket's stream stands (the room's seq). */
 const POSITIONS = new Set(["SNAPSHOT", "REPLAY_DONE"]);
 /** The envelope's fields; anything else is a protocol leak. */
@@ -49,6 +51,12 @@ export function checkFrames(socket: TestSocket, room: "merchant" | "order", opts
       expect(IsoTimeSchema.safeParse(e.at).success, `at is an ISO time: ${e.at}`).toBe(true);
       expect(e.payload, "payload is an object").toBeTypeOf("object");
       expect("seq" in e.payload, `seq is on the envelope, never in the payload (${e.event})`).toBe(false);
+      if (NOTICES.has(e.event)) {
+        expect(e.seq, `a notice carries no seq (${e.event})`).toBeUndefined();
+        expect(room, `${e.event} comes only from the merchant room`).toBe("merchant");
+        out.push(e);
+        continue;
+      }
       if (REPLIES.has(e.event)) {
         expect(e.seq, `a reply carries no seq (${e.event})`).toBeUndefined();
         expect(room, "the order room sends no ACK / BULK_RESULT").toSatisfy(

@@ -3,7 +3,7 @@
  * pill, and a banner while busy or paused, with why and a one-tap way back), the 86 list, and the
  * "all day" counts for the station this screen shows.
  */
-import type { Availability, Merchant, Station } from "../../../../schema/index.ts";
+import type { Availability, DeliveryStatus, Merchant, Station } from "../../../../schema/index.ts";
 import { h, setText } from "../../dom.ts";
 import { timeOfDay } from "../../format.ts";
 import type { AllDayLine } from "../allday.ts";
@@ -89,5 +89,25 @@ export function renderAllDay(el: HTMLElement, lines: AllDayLine[], station: Stat
         ),
       ),
     ),
+  );
+}
+
+/**
+ * Quiet on purpose: the kitchen can do nothing about it but should know that customers are not
+ * seeing its changes live (their apps catch up once the relays recover; nothing is lost).
+ */
+export function renderDelivery(el: HTMLElement, delivery: DeliveryStatus | null): void {
+  const behind = delivery?.customersBehind === true;
+  el.hidden = !behind;
+  const sig = behind ? String(delivery?.pending) : "";
+  if (el.dataset.sig === sig) return;
+  el.dataset.sig = sig;
+  el.replaceChildren(
+    ...(behind
+      ? [
+          h("span", { class: "delivery-icon", "aria-hidden": "true" }, "⏳"),
+          ` Customers' live updates are delayed (${delivery?.pending} waiting) — nothing is lost, they catch up on their own.`,
+        ]
+      : []),
   );
 }

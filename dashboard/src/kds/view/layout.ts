@@ -22,6 +22,8 @@ export interface BoardDom extends TopBarDom {
   alarm: HTMLElement;
   /** Paused / busy, said in words across the board. */
   availability: HTMLElement;
+  /** A quiet line when customers' live views are behind (the room's DELIVERY_STATUS). */
+  delivery: HTMLElement;
   soldOut: HTMLElement;
   allDay: HTMLElement;
   strip: LaneDom;
@@ -48,6 +50,7 @@ export function buildBoard(kitchen: string, staff: string): BoardDom {
     notLive: h("div", { class: "not-live", role: "alert", hidden: true }),
     alarm: h("div", { class: "alarm", role: "alert", hidden: true }),
     availability: h("div", { class: "availability-banner", role: "status", hidden: true }),
+    delivery: h("div", { class: "delivery-notice", role: "status", hidden: true }),
     soldOut: h("div", { class: "sold-out-bar", "aria-label": "Sold out (86)", role: "group", hidden: true }),
     allDay: h("section", { class: "all-day", "aria-label": "All day", hidden: true }),
     bulk: h("div", { class: "bulk", hidden: true }),
@@ -64,6 +67,7 @@ export function buildBoard(kitchen: string, staff: string): BoardDom {
     parts.notLive,
     parts.alarm,
     parts.availability,
+    parts.delivery,
     h("div", { class: "kitchen-bar" }, parts.soldOut, parts.allDay),
     strip.section,
     grid,

@@ -11,7 +11,7 @@ import { COLUMNS, type Ticket } from "../board.ts";
 import { isPossible } from "../actions.ts";
 import { ticketsShown } from "../stations.ts";
 import { renderAlarm, renderBulk, renderNotices } from "./bars.ts";
-import { renderAllDay, renderAvailability, renderSoldOut } from "./kitchen-bar.ts";
+import { renderAllDay, renderAvailability, renderDelivery, renderSoldOut } from "./kitchen-bar.ts";
 import type { BoardDom, LaneDom } from "./layout.ts";
 import { renderPanel } from "./panel.ts";
 import type { ViewState } from "./state.ts";
@@ -31,6 +31,7 @@ export function renderBoard(dom: BoardDom, v: ViewState, now: number): void {
   const merchant = v.board.merchant;
   renderAvailability(dom.availabilityButton, dom.availability, merchant, live);
   renderSoldOut(dom.soldOut, merchant, now, live);
+  renderDelivery(dom.delivery, v.board.delivery);
   renderAllDay(dom.allDay, allDay(v.board, v.station), v.station);
   const scheduled = ticketsShown(v.board, "scheduled", v.station);
   dom.strip.section.hidden = scheduled.length === 0;
