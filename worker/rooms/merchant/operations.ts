@@ -14,7 +14,7 @@ import type {
   PlaceOrderBody,
   SoldOutItem,
 } from "../../../schema/index.ts";
-import { availabilityAt, OPEN, soldOutAt } from "../../domain/availability.ts";
+import { availabilityAt } from "../../domain/availability.ts";
 import type { Change } from "../../domain/changes.ts";
 import { checkPlacement, createOrder } from "../../domain/placement.ts";
 import { requestedAvailability, requestedSoldOut } from "./merchant-changes.ts";
