@@ -10,26 +10,24 @@
  *   node bench/run.mjs [--quick] [--out FILE] [--only fanout,relay,...] [--profile SCENARIO] [--ks 1,50]
  *                      [--ref GIT_REF | --app-dir DIR]
  */
-import { execFileSync, fork } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { httpClient, now, round, sleep, summarize, median } from "./lib/common.mjs";
+import { httpClient, now, round, sleep, summarize, median, split } from "./lib/common.ts";
+import { cpuMsOf, pressure, processesOfGroup, waitQuiet } from "./lib/proc.ts";
 import {
-  cleanupAll,
-  cpuMsOf,
-  ensureDir,
-  freePort,
-  killAllSync,
+  DevServer,
+  distinctPorts,
+  forkHelper,
+  interrupted,
   onCleanup,
-  processesOfGroup,
-  rmrf,
-  runToCompletion,
-  startWrangler,
-  waitQuiet,
-} from "./lib/servers.mjs";
-import { captureProfile } from "./lib/profile.mjs";
+  runWrangler,
+  stopAll,
+  stopOnSignals,
+} from "./lib/processes.ts";
+import { captureProfile } from "./lib/profile.ts";
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH_DIR, "..");
@@ -89,7 +87,7 @@ if (option("--ks")) PLAN.fanout.ks = option("--ks").split(",").map(Number);
 class Agent {
   constructor(name) {
     this.name = name;
-    this.child = fork(AGENT, [name], { serialization: "advanced", stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    this.child = forkHelper(AGENT, [name], { advanced: true });
     this.pending = new Map();
     this.nextId = 1;
     this.child.on("message", (m) => {
@@ -107,9 +105,15 @@ class Agent {
 
   call(cmd, args = {}) {
     return new Promise((resolve, reject) => {
+      if (!this.child.connected) return reject(new Error(`load process ${this.name} is gone`));
       const id = this.nextId++;
       this.pending.set(id, { resolve, reject });
-      this.child.send({ id, cmd, args });
+      // With a callback a closed channel is this call's error, not an uncaught 'error' event.
+      this.child.send({ id, cmd, args }, (err) => {
+        if (!err) return;
+        this.pending.delete(id);
+        reject(err);
+      });
     });
   }
 
@@ -165,8 +169,9 @@ async function main() {
   );
 
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ticket-rail-bench-"));
-  onCleanup(() => rmrf(tmp));
-  const logs = ensureDir(path.join(tmp, "logs"));
+  onCleanup(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  const logs = path.join(tmp, "logs");
+  fs.mkdirSync(logs);
   // The servers' logs outlive the temp dir (registered after it, so copied before it goes).
   onCleanup(() => fs.cpSync(logs, path.join(BENCH_DIR, "results", "logs"), { recursive: true }));
   let app = path.join(tmp, "app");
@@ -179,7 +184,7 @@ async function main() {
   const [port, inspectorPort, echoPort, echoInspectorPort, wsPort] = await distinctPorts(5);
 
   // The echo floor starts while the product's D1 is migrated.
-  const echoP = startWrangler({
+  const echo = new DevServer({
     cwd: path.join(BENCH_DIR, "echo"),
     port: echoPort,
     inspectorPort: echoInspectorPort,
@@ -187,32 +192,27 @@ async function main() {
     logFile: path.join(logs, "echo.log"),
     healthPath: "/health",
   });
+  const echoP = echo.start(90_000);
   echoP.catch(() => {}); // awaited below
   log("applying D1 migrations to a fresh local database");
-  await runToCompletion(
-    "npx",
-    ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", path.join(tmp, "product")],
-    {
-      cwd: app,
-      logFile: path.join(logs, "migrations.log"),
-      env: { CI: "1", WRANGLER_SEND_METRICS: "false" },
-    },
-  );
+  await runWrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", path.join(tmp, "product")], {
+    cwd: app,
+    logFile: path.join(logs, "migrations.log"),
+  });
   log(`starting the product: wrangler dev on 127.0.0.1:${port}`);
-  const product = await startWrangler({
+  const product = new DevServer({
     cwd: app,
     port,
     inspectorPort,
     persistTo: path.join(tmp, "product"),
     vars: RATE_LIMITS,
     logFile: path.join(logs, "product.log"),
-    healthPath: "/api/health",
   });
-  const echo = await echoP;
+  await product.start(90_000);
+  await echoP;
   log(`echo floor worker on 127.0.0.1:${echoPort}`);
 
-  const wsServer = fork(WS_BASELINE, [String(wsPort)], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
-  onCleanup(() => wsServer.kill("SIGTERM"));
+  const wsServer = forkHelper(WS_BASELINE, [String(wsPort)]);
   await new Promise((resolve, reject) => {
     wsServer.once("message", resolve);
     wsServer.once("exit", (c) => reject(new Error(`ws baseline server exited (${c})`)));
@@ -224,9 +224,6 @@ async function main() {
     placer: new Agent("placer"),
     solo: new Agent("solo"),
   };
-  onCleanup(() => {
-    for (const a of Object.values(agents)) a.stop();
-  });
   const base = `http://127.0.0.1:${port}`;
   await Promise.all(Object.values(agents).map((a) => a.call("init", { base })));
 
@@ -277,7 +274,7 @@ async function main() {
     ops: () => opsScenario(ctx),
   };
   for (const name of SCENARIOS) {
-    if (interrupted) return;
+    if (interrupted()) return;
     if (!runs(name)) continue;
     const started = now();
     log(`scenario ${name}…`);
@@ -310,7 +307,7 @@ async function main() {
   }
 
   // An interrupted run writes nothing: half a run must not replace the last complete figures.
-  if (interrupted) return;
+  if (interrupted()) return;
   machine.loadavg_end = os.loadavg().map((x) => round(x, 2));
   machine.pressure_end = pressure();
   const report = buildReport(machine, { product, echo });
@@ -359,12 +356,6 @@ function snapshotProduct(dir, ref) {
   return source;
 }
 
-async function distinctPorts(n) {
-  const ports = new Set();
-  while (ports.size < n) ports.add(await freePort());
-  return [...ports];
-}
-
 async function mintToken(ctx, body) {
   const r = await ctx.api("POST", "/api/dev/token", { body });
   if (r.status !== 200) throw new Error(`dev token: ${r.status} ${r.text} (is DEV_MODE=true in .dev.vars?)`);
@@ -379,12 +370,6 @@ async function createMerchant(ctx, prefix) {
   });
   if (r.status !== 201) throw new Error(`creating merchant ${id}: ${r.status} ${r.text}`);
   return { id, token: (sub) => mintToken(ctx, { role: "merchant", sub, merchantId: id }) };
-}
-
-function split(list, parts) {
-  const out = Array.from({ length: parts }, () => []);
-  for (const [i, x] of list.entries()) out[i % parts].push(x);
-  return out;
 }
 
 // ---------------------------------------------------------------- scenario: floor (baseline a)
@@ -828,22 +813,6 @@ async function opsScenario(ctx) {
 
 // ---------------------------------------------------------------- report
 
-/**
- * Linux pressure stall information: the share of the last 10 s in which some task waited for a
- * CPU (or for I/O). On a shared machine this says how much of a run's noise came from others.
- */
-function pressure() {
-  const read = (kind) => {
-    try {
-      const m = /some avg10=([\d.]+)/.exec(fs.readFileSync(`/proc/pressure/${kind}`, "utf8"));
-      return m ? Number(m[1]) : null;
-    } catch {
-      return null;
-    }
-  };
-  return { cpu_some_avg10_pct: read("cpu"), io_some_avg10_pct: read("io") };
-}
-
 function machineInfo() {
   const cpus = os.cpus();
   const version = (cmd, args) => {
@@ -917,7 +886,7 @@ function buildReport(machine, servers) {
     scenarios: s,
     ...(Object.keys(results.profiles).length ? { profiles: results.profiles } : {}),
     errors: results.errors,
-    servers: { product: servers.product.args.join(" "), echo: servers.echo.args.join(" ") },
+    servers: { product: servers.product.command, echo: servers.echo.command },
   };
   const t = (name, target, value, met) =>
     r.targets.push({ name, target, value, met: value === null || value === undefined ? null : met });
@@ -1107,21 +1076,7 @@ function printTable(r) {
 
 // ---------------------------------------------------------------- lifecycle
 
-let stopping = false;
-let interrupted = false;
-async function stop(code) {
-  interrupted = true;
-  if (stopping) return;
-  stopping = true;
-  await cleanupAll();
-  process.exit(code);
-}
-process.on("SIGINT", () => {
-  log("interrupted: stopping everything the bench started");
-  void stop(130);
-});
-process.on("SIGTERM", () => void stop(143));
-process.on("exit", killAllSync);
+stopOnSignals((signal) => log(`${signal}: stopping everything the bench started`));
 
 try {
   await main();
@@ -1129,5 +1084,5 @@ try {
   console.error(err instanceof Error ? err.stack : err);
   process.exitCode = 1;
 } finally {
-  await cleanupAll();
+  await stopAll();
 }

@@ -23,7 +23,17 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { DevServer, freePort, killEverything, REPO, sleep, wrangler } from "./server.mjs";
+import { sleep } from "../lib/common.ts";
+import {
+  DevServer,
+  freePort,
+  interrupted,
+  onCleanup,
+  REPO,
+  runWrangler,
+  stopAll,
+  stopOnSignals,
+} from "../lib/processes.ts";
 import { canonical, Watcher } from "./stream.mjs";
 import { isFinal, STATUS_TRANSITIONS } from "../../schema/transitions.ts";
 
@@ -915,9 +925,9 @@ async function finalChecks() {
   log("server stopped; reading D1 directly");
   const d1 = async (sql) =>
     JSON.parse(
-      await wrangler(
+      await runWrangler(
         ["d1", "execute", "DB", "--local", "--persist-to", path.join(tmp, "state"), "--json", "--command", sql],
-        path.join(tmp, "d1.log"),
+        { logFile: path.join(tmp, "d1.log") },
       ),
     )[0].results;
   const d1Orders = new Map((await d1("SELECT id, version, json FROM orders")).map((r) => [r.id, r]));
@@ -963,14 +973,18 @@ async function main() {
   if (!fs.existsSync(path.join(REPO, "dashboard", "dist", "index.html")))
     throw new Error("dashboard/dist is missing: run `npm run build` (npm run chaos does)");
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ticket-rail-chaos-"));
+  // A failed run keeps its state and wrangler log to look at; a passed or interrupted one does not.
+  onCleanup(() => {
+    if ((exitCode === 0 || interrupted()) && !CFG.keep) fs.rmSync(tmp, { recursive: true, force: true });
+    else console.log(`kept ${tmp} (wrangler.log, state)`);
+  });
   const persistTo = path.join(tmp, "state");
   log(
     `seed ${CFG.seed}; temp dir ${tmp}; goals: ${CFG.orders} orders, ${CFG.restarts} restarts, ${CFG.faults} socket drops and relay faults of each kind, ${CFG.deadlines} deadlines; at most ${CFG.maxMinutes} min`,
   );
-  await wrangler(
-    ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo],
-    path.join(tmp, "migrations.log"),
-  );
+  await runWrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo], {
+    logFile: path.join(tmp, "migrations.log"),
+  });
   server = new DevServer({ port: await freePort(), persistTo, logFile: path.join(tmp, "wrangler.log") });
   await server.start();
   log(`wrangler dev up on ${server.base} in ${server.startMs[0]} ms`);
@@ -1073,20 +1087,10 @@ async function main() {
 }
 
 let exitCode = 1;
-const cleanup = async () => {
+stopOnSignals((signal) => {
+  console.log(`${signal}: stopping everything the chaos run started`);
   stopping = true;
-  if (server) await server.stop().catch(() => undefined);
-  killEverything();
-  if (tmp) {
-    if (exitCode === 0 && !CFG.keep) fs.rmSync(tmp, { recursive: true, force: true });
-    else console.log(`kept ${tmp} (wrangler.log, state)`);
-  }
-};
-process.on("SIGINT", () => {
-  console.log("interrupted");
-  cleanup().finally(() => process.exit(130));
 });
-process.on("exit", killEverything);
 
 try {
   exitCode = (await main()) ? 0 : 1;
@@ -1094,5 +1098,6 @@ try {
   console.error(`chaos run failed: ${err?.stack ?? err}`);
   exitCode = 1;
 }
-await cleanup();
+stopping = true;
+await stopAll();
 process.exit(exitCode);

@@ -1,7 +1,7 @@
 /**
  * A load process. The orchestrator (bench/run.mjs) forks several of these and drives them over
  * IPC; they talk to the servers over 127.0.0.1 only. Every latency is measured here, by the
- * clients: send time and receive time on the same system-wide monotonic clock (common.mjs now()).
+ * clients: send time and receive time on the same system-wide monotonic clock (common.ts now()).
  *
  * Roles a process can play (one or several per process):
  * - screens: N kitchen screens on one socket URL each; they track every stream event's seq
@@ -21,8 +21,8 @@ import {
   round,
   sleep,
   summarize,
-} from "../lib/common.mjs";
-import { cpuMsOf, waitQuiet } from "../lib/servers.mjs";
+} from "../lib/common.ts";
+import { cpuMsOf, waitQuiet } from "../lib/proc.ts";
 
 let request = null; // HTTP client of the origin given to `init`
 const clients = new Map();
