@@ -3,8 +3,8 @@
  * and writes a JSON report with every field issue 5 asks for. It checks the harness works, not
  * the product's figures (those depend on the machine), so no target is asserted here.
  *
- * Not part of the workerd test pool (vitest only includes worker/ and schema/). Run it with
- * Node 24 from node_modules:   npx node --test bench/smoke.test.mjs
+ * Not part of the workerd test pool (vitest only includes worker/ and schema/); .ci/run runs it
+ * after npm test, with Node 24 from node_modules:   npx node --test bench/smoke.test.ts
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -20,7 +20,7 @@ const KS = ["1", "10", "50", "200"];
 test("bench --quick runs, stops what it started and writes a complete latest.json", { timeout: 600_000 }, () => {
   const out = path.join(os.tmpdir(), `ticket-rail-bench-smoke-${process.pid}.json`);
   fs.rmSync(out, { force: true });
-  const run = spawnSync(process.execPath, ["bench/run.mjs", "--quick", "--out", out], {
+  const run = spawnSync(process.execPath, ["bench/run.ts", "--quick", "--out", out], {
     cwd: ROOT,
     stdio: "inherit",
     timeout: 590_000,
@@ -31,7 +31,7 @@ test("bench --quick runs, stops what it started and writes a complete latest.jso
   fs.rmSync(out, { force: true });
   assert.equal(report.mode, "quick");
   assert.deepEqual(report.errors, []);
-  const isNumber = (v) => typeof v === "number" && Number.isFinite(v);
+  const isNumber = (v: unknown) => typeof v === "number" && Number.isFinite(v);
   for (const key of ["fanout_p50_ms", "fanout_p99_ms", "ws_baseline_fanout_p50_ms"]) {
     for (const k of KS) assert.ok(isNumber(report[key]?.[k]), `${key}[${k}] is a number`);
   }
