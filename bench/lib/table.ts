@@ -38,7 +38,10 @@ export function printTable(r: Report): void {
     latency(`fan-out K=${k} (last screen)`, p, `${fmt((p.p50 ?? Number.NaN) / (b.p50 ?? Number.NaN))}×`);
     latency(`  bare Node ws K=${k}`, b);
   }
-  if (s.relay) latency("relay accept → customer socket", s.relay.customer_socket);
+  if (s.relay) {
+    latency("relay accept → customer socket", s.relay.customer_socket);
+    latency("  accept → ACK on kitchen socket", s.relay.merchant_ack);
+  }
   if (s.floor) {
     latency("floor: echo Worker → DO socket", s.floor.echo);
     latency("  product socket ping/pong", s.floor.product_ping_pong);
