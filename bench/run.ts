@@ -71,7 +71,7 @@ async function main() {
   const appDir = opts["app-dir"] ? path.resolve(opts["app-dir"]) : null;
   const app = appDir ?? path.join(tmp, "app");
   machine.product_source = appDir ? `directory ${appDir} (--app-dir)` : snapshotProduct(app, opts.ref);
-  log(`benchmarking ${machine.product_source}`);
+  log(`benchmarking ${machine.product_source}; temp dir ${tmp}`);
 
   const ports = (await distinctPorts(5)) as [number, number, number, number, number];
   const [port, inspectorPort, echoPort, echoInspectorPort, wsPort] = ports;

@@ -16,49 +16,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { descendants, type Proc, processes, stillRunning } from "./lib/proc.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-
-interface Proc {
-  pid: number;
-  ppid: number;
-  pgid: number;
-  /** Start time in clock ticks since boot: a pid reused by someone else will not match. */
-  started: string;
-  cmdline: string;
-}
-
-function processes(): Map<number, Proc> {
-  const all = new Map<number, Proc>();
-  for (const entry of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").join(" ").trim();
-      all.set(Number(entry), { pid: Number(entry), ppid: Number(f[1]), pgid: Number(f[2]), started: f[19]!, cmdline });
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return all;
-}
-
-/** `root` and everything below it, whatever process group each one is in. */
-function descendants(root: number): Proc[] {
-  const all = processes();
-  const found: Proc[] = [];
-  const queue = [root];
-  while (queue.length > 0) {
-    const pid = queue.shift()!;
-    const p = all.get(pid);
-    if (p) found.push(p);
-    for (const child of all.values()) if (child.ppid === pid) queue.push(child.pid);
-  }
-  return found;
-}
-
-const alive = (p: Proc) => processes().get(p.pid)?.started === p.started;
 
 interface Case {
   script: string[];
@@ -100,6 +60,7 @@ for (const c of CASES) {
       setTimeout(() => reject(new Error(`servers not up in 180 s:\n${output}`)), 180_000).unref();
     });
     let started: Proc[] = [];
+    let tmp: string | undefined;
     try {
       await ready;
       started = descendants(pid);
@@ -108,16 +69,17 @@ for (const c of CASES) {
         servers.some((p) => p.pgid !== pid),
         `a wrangler dev in a process group of its own is running:\n${servers.map((p) => p.cmdline).join("\n")}`,
       );
-      const tmp = /(\/\S*ticket-rail-(?:bench|chaos)-[A-Za-z0-9]+)/.exec(servers.map((p) => p.cmdline).join(" "))?.[1];
+      tmp = /(\/\S*ticket-rail-(?:bench|chaos)-[A-Za-z0-9]+)/.exec(servers.map((p) => p.cmdline).join(" "))?.[1];
       assert.ok(tmp && fs.existsSync(tmp), `its temp dir (${tmp}) exists`);
+      const dir = tmp;
 
       process.kill(c.to === "npm" ? pid : -pid, c.signal);
       // npm may go first (it does not wait on SIGHUP): wait for the script itself, bounded.
       await exited;
       const deadline = Date.now() + 60_000;
-      while (started.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      while (started.some(stillRunning) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
 
-      const left = started.filter(alive);
+      const left = started.filter(stillRunning);
       assert.deepEqual(
         left.map((p) => `${p.pid} ${p.cmdline}`),
         [],
@@ -129,23 +91,29 @@ for (const c of CASES) {
         [],
         "its process group is empty",
       );
-      const usingTmp = [...processes().values()].filter((p) => p.cmdline.includes(tmp));
+      const usingTmp = [...processes().values()].filter((p) => p.cmdline.includes(dir));
       assert.deepEqual(
         usingTmp.map((p) => `${p.pid} ${p.cmdline}`),
         [],
         "nothing runs on its temp dir",
       );
-      assert.equal(fs.existsSync(tmp), false, `its temp dir ${tmp} is gone`);
+      assert.equal(fs.existsSync(dir), false, `its temp dir ${dir} is gone`);
       assert.match(output, new RegExp(`${c.signal}: stopping everything`));
     } finally {
-      // Whatever happened above, this test leaves nothing running either.
-      for (const p of [...started.filter(alive), ...descendants(pid)]) {
+      // Whatever happened above, this test leaves nothing running either. A script that ignored
+      // the signal may have started servers since: their wrangler runs on its temp dir, and
+      // leads a process group of its own with its workerd.
+      const kill = (target: number) => {
         try {
-          process.kill(p.pid, "SIGKILL");
+          process.kill(target, "SIGKILL");
         } catch {
           // gone
         }
-      }
+      };
+      for (const p of [...started.filter(stillRunning), ...descendants(pid)]) kill(p.pid);
+      const ours = processes().get(process.pid)?.pgid;
+      for (const p of processes().values())
+        if (tmp && p.cmdline.includes(tmp) && p.pgid > 1 && p.pgid !== ours) kill(-p.pgid);
     }
   });
 }

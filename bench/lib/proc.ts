@@ -1,6 +1,6 @@
 /**
- * What the bench reads about running processes and the machine from Linux's /proc: the members of
- * a process group, CPU time per process, whether the servers have gone idle, pressure stalls.
+ * What the bench reads about running processes and the machine from Linux's /proc: processes (a
+ * group's members, a tree's), CPU time per process, whether the servers have gone idle, pressure.
  */
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -12,21 +12,58 @@ function statFields(pid: number | string): string[] {
   return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
 }
 
-/** Pids of the processes in a process group, with their command lines. */
-export function processesOfGroup(pgid: number): { pid: number; cmdline: string }[] {
-  const found: { pid: number; cmdline: string }[] = [];
+export interface Proc {
+  pid: number;
+  ppid: number;
+  pgid: number;
+  /** Start time in clock ticks since boot: a pid reused by another process will not match. */
+  started: string;
+  cmdline: string;
+}
+
+/** Every process of the machine, by pid. */
+export function processes(): Map<number, Proc> {
+  const all = new Map<number, Proc>();
   for (const entry of fs.readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (Number(statFields(entry)[2]) !== pgid) continue;
+      const f = statFields(entry);
       const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").join(" ").trim();
-      found.push({ pid: Number(entry), cmdline });
+      all.set(Number(entry), {
+        pid: Number(entry),
+        ppid: Number(f[1]),
+        pgid: Number(f[2]),
+        started: f[19] ?? "",
+        cmdline,
+      });
     } catch {
       // exited meanwhile
     }
   }
+  return all;
+}
+
+/** The processes in a process group, with their command lines. */
+export function processesOfGroup(pgid: number): Proc[] {
+  return [...processes().values()].filter((p) => p.pgid === pgid);
+}
+
+/** `root` and everything below it, whatever process group each one is in. */
+export function descendants(root: number): Proc[] {
+  const all = [...processes().values()];
+  const found: Proc[] = [];
+  const queue = [root];
+  for (let pid = queue.shift(); pid !== undefined; pid = queue.shift()) {
+    const parent = pid;
+    const p = all.find((x) => x.pid === parent);
+    if (p) found.push(p);
+    for (const child of all) if (child.ppid === parent) queue.push(child.pid);
+  }
   return found;
 }
+
+/** Still the same process (not gone, its pid not reused)? */
+export const stillRunning = (p: Proc): boolean => processes().get(p.pid)?.started === p.started;
 
 const CLK_TCK = (() => {
   try {
