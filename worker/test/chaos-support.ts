@@ -1,13 +1,12 @@
 /**
  * Shared by replay-property.test.ts and chaos.test.ts: a client that watches one room's stream
  * across any number of connections (resuming with `since`) — its bookkeeping and checks are the
- * chaos core's (bench/chaos/core/, which `npm run chaos` uses too), the sockets the test pool's —
- * and readers of what the rooms themselves hold, to compare against.
+ * chaos core's (bench/chaos/core/, which `npm run chaos` uses too), the sockets the test pool's.
  */
-import { runInDurableObject } from "cloudflare:test";
 import { Checks, canonical, checkStream, type StreamKind, StreamView } from "../../bench/chaos/core/index.ts";
 import type { Order } from "../../schema/index.ts";
-import { merchantStub, open, orderStub, type TestSocket } from "./helpers.ts";
+import { inMerchantRoom } from "./support/room-seams.ts";
+import { open, type TestSocket } from "./support/sockets.ts";
 
 export { boardDiff, canonical } from "../../bench/chaos/core/index.ts";
 
@@ -124,29 +123,9 @@ export class StreamWatcher extends StreamView {
   }
 }
 
-/** The merchant room's stream as stored: seq → envelope text. */
-export async function merchantLog(merchantId: string): Promise<Map<number, string>> {
-  const rows = await runInDurableObject(merchantStub(merchantId), (_, state) =>
-    state.storage.sql
-      .exec<{ seq: number; envelope: string }>(`SELECT seq, envelope FROM events ORDER BY seq`)
-      .toArray(),
-  );
-  return new Map(rows.map((r) => [r.seq, r.envelope]));
-}
-
-/** An order room's stream as stored: seq → envelope text. */
-export async function orderLog(orderId: string): Promise<Map<number, string>> {
-  const rows = await runInDurableObject(orderStub(orderId), (_, state) =>
-    state.storage.sql
-      .exec<{ seq: number; envelope: string }>(`SELECT seq, envelope FROM events ORDER BY seq`)
-      .toArray(),
-  );
-  return new Map(rows.map((r) => [r.seq, r.envelope]));
-}
-
 /** Every order the merchant room holds (board and history), by id. */
 export async function merchantOrders(merchantId: string): Promise<Map<string, Order>> {
-  const rows = await runInDurableObject(merchantStub(merchantId), (_, state) =>
+  const rows = await inMerchantRoom(merchantId, (_, state) =>
     state.storage.sql.exec<{ json: string }>(`SELECT json FROM orders`).toArray(),
   );
   return new Map(rows.map((r) => [(JSON.parse(r.json) as Order).id, JSON.parse(r.json) as Order]));

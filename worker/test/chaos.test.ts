@@ -37,9 +37,12 @@ import {
 } from "../../bench/chaos/core/index.ts";
 import type { Order } from "../../schema/index.ts";
 import { type Faults, faultyTargets, noFaults } from "../rooms/delivery/faulty-targets.ts";
-import { api, inMerchantRoom, ITEMS, merchantStub, orderStub, setupMerchant, token, tokens } from "./helpers.ts";
-import { merchantLog, merchantOrders, orderLog, StreamWatcher } from "./chaos-support.ts";
+import { merchantOrders, StreamWatcher } from "./chaos-support.ts";
+import { token, tokens } from "./support/credentials.ts";
+import { ITEMS, merchantStub, orderStub, setupMerchant } from "./support/fixtures.ts";
 import { historyRowsOf } from "./support/history.ts";
+import { api } from "./support/http.ts";
+import { bySeq, inMerchantRoom, merchantLog, orderLog } from "./support/room-seams.ts";
 
 const CONFIG = {
   merchants: 4,
@@ -455,7 +458,8 @@ it("chaos: orders and actions under drops, evictions, relay failures and deadlin
   };
   for (const m of world) {
     const board = (await merchantStub(m.id).board())!;
-    const log = await merchantLog(m.id);
+    const logged = await merchantLog(m.id);
+    const log = bySeq(logged);
     const orders = await merchantOrders(m.id);
     counts.events += board.seq;
     counts.expired += [...orders.values()].filter((o) => o.status === "EXPIRED").length;
@@ -463,12 +467,8 @@ it("chaos: orders and actions under drops, evictions, relay failures and deadlin
     // The log: seqs 1..seq; per order, versions 1..v exactly once, only table moves; every event
     // has its change in the ledger (or is the deadline's) and every change its event, once.
     checkLog(checks, m.id, [...log.keys()], board.seq);
-    const events: AuditEvent[] = [...log.entries()].flatMap(([seq, text]) => {
-      const e = JSON.parse(text) as { event: string; requestId?: string; payload: Partial<AuditEvent> };
-      const { order, actor } = e.payload;
-      if (!order || !actor) return []; // a merchant-level event: no order changed
-      return [{ seq, event: e.event, order, actor, ...(e.requestId !== undefined ? { requestId: e.requestId } : {}) }];
-    });
+    // (A merchant-level event changes no order: it has none.)
+    const events: AuditEvent[] = logged.filter((e) => e.order !== undefined);
     const entries = [...ledger.values()].filter((e) => e.merchantId === m.id);
     checkTrail(checks, { merchantId: m.id, orders, events, changes: events.length, entries });
 
@@ -489,7 +489,10 @@ it("chaos: orders and actions under drops, evictions, relay failures and deadlin
       const orderId = t.path.split("/").pop()!;
       const info = await orderStub(orderId).streamInfo();
       await t.reach(info.seq);
-      checkStream(checks, t, info.seq, sameAs(await orderLog(orderId)), { stream: "trackers", diverged: "trackers" });
+      checkStream(checks, t, info.seq, sameAs(bySeq(await orderLog(orderId))), {
+        stream: "trackers",
+        diverged: "trackers",
+      });
       checkOrder(checks, "trackers", t.name, t.order, orders.get(orderId));
     }
     // D1 keeps one lean row per order (the room keeps the order and its trail): at the room's version.
