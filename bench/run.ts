@@ -26,7 +26,7 @@ import {
   stopAll,
   stopOnSignals,
 } from "./lib/processes.ts";
-import { machineInfo, snapshotProduct } from "./lib/product.ts";
+import { machineInfo, migrateLocal, snapshotProduct } from "./lib/product.ts";
 import { captureProfile } from "./lib/profile.ts";
 import { buildReport, RATE_LIMITS, type RunResults, rateLimitsText } from "./lib/report.ts";
 import { printTable } from "./lib/table.ts";
@@ -86,10 +86,9 @@ async function main() {
   // The echo floor starts while the product's D1 is migrated.
   const echoUp = echo.start(90_000);
   echoUp.catch(() => {}); // awaited below
-  log("applying D1 migrations to a fresh local database");
+  log("applying D1 migrations to fresh local databases (every history shard)");
   const persistTo = path.join(tmp, "product");
-  const migrate = ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo];
-  await runWrangler(migrate, { cwd: app, logFile: path.join(logs, "migrations.log") });
+  await migrateLocal(app, persistTo, path.join(logs, "migrations.log"));
   log(`starting the product: wrangler dev on 127.0.0.1:${port}`);
   const logFile = path.join(logs, "product.log");
   const product = new DevServer({ cwd: app, port, inspectorPort, persistTo, vars: RATE_LIMITS, logFile });

@@ -24,16 +24,8 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { sleep } from "../lib/common.ts";
-import {
-  DevServer,
-  freePort,
-  interrupted,
-  onCleanup,
-  REPO,
-  runWrangler,
-  stopAll,
-  stopOnSignals,
-} from "../lib/processes.ts";
+import { DevServer, freePort, interrupted, onCleanup, REPO, stopAll, stopOnSignals } from "../lib/processes.ts";
+import { migrateLocal } from "../lib/product.ts";
 import { finalChecks } from "./final.ts";
 import { type Config, Harness, type Merchant } from "./harness.ts";
 import { Watcher } from "./stream.ts";
@@ -90,9 +82,7 @@ async function main(): Promise<boolean> {
   run.log(
     `seed ${CFG.seed}; temp dir ${tmp}; goals: ${CFG.orders} orders, ${CFG.restarts} restarts, ${CFG.faults} socket drops and relay faults of each kind, ${CFG.deadlines} deadlines; at most ${CFG.maxMinutes} min`,
   );
-  await runWrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo], {
-    logFile: path.join(tmp, "migrations.log"),
-  });
+  await migrateLocal(REPO, persistTo, path.join(tmp, "migrations.log"));
   await server.start();
   run.log(`wrangler dev up on ${server.base} in ${server.startMs[0]} ms`);
 

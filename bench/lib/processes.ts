@@ -58,16 +58,16 @@ function wranglerEntry(cwd: string): string {
   return fs.existsSync(own) ? own : path.join(REPO, "node_modules", "wrangler", "bin", "wrangler.js");
 }
 
-/** Starts `wrangler ...args` as the leader of a new process group, tracked until it exits. */
-function spawnWrangler(args: string[], cwd: string, stdio: "pipe" | number): ChildProcess {
-  const child = spawn(process.execPath, [wranglerEntry(cwd), ...args], {
+/** Starts `node ...argv` as the leader of a new process group, tracked until the group is gone. */
+function spawnGroup(argv: string[], cwd: string, stdio: "pipe" | number): ChildProcess {
+  const child = spawn(process.execPath, argv, {
     cwd,
     env: CHILD_ENV,
     stdio: ["ignore", stdio, stdio],
     detached: true,
   });
   const pgid = child.pid;
-  if (pgid === undefined) throw new Error(`could not start wrangler ${args.join(" ")}`);
+  if (pgid === undefined) throw new Error(`could not start ${argv.join(" ")}`);
   groups.add(pgid);
   // The leader going does not mean its group went (a workerd may outlive a crashed wrangler).
   child.on("exit", () => {
@@ -76,19 +76,27 @@ function spawnWrangler(args: string[], cwd: string, stdio: "pipe" | number): Chi
   return child;
 }
 
+type RunOptions = { cwd?: string; logFile: string };
+
 /** Runs `wrangler ...args` to completion; resolves with its stdout, appends all output to `logFile`. */
-export function runWrangler(args: string[], { cwd = REPO, logFile }: { cwd?: string; logFile: string }) {
+export function runWrangler(args: string[], { cwd = REPO, logFile }: RunOptions): Promise<string> {
+  return runNode([wranglerEntry(cwd), ...args], { cwd, logFile });
+}
+
+/** Runs a Node script (its own process group) to completion; stdout resolved, all output logged. */
+export function runNode(argv: string[], { cwd = REPO, logFile }: RunOptions): Promise<string> {
+  const shown = argv.map((a) => path.basename(a)).join(" ");
   return new Promise<string>((resolve, reject) => {
-    const child = spawnWrangler(args, cwd, "pipe");
+    const child = spawnGroup(argv, cwd, "pipe");
     let out = "";
     let err = "";
     child.stdout?.on("data", (d: Buffer) => (out += d));
     child.stderr?.on("data", (d: Buffer) => (err += d));
     child.on("error", reject);
     child.on("exit", (code, signal) => {
-      fs.appendFileSync(logFile, `$ wrangler ${args.join(" ")}\n${out}${err}\n`);
+      fs.appendFileSync(logFile, `$ ${shown}\n${out}${err}\n`);
       if (code === 0) resolve(out);
-      else reject(new Error(`wrangler ${args.join(" ")} exited ${code ?? signal}:\n${(out + err).slice(-3000)}`));
+      else reject(new Error(`${shown} exited ${code ?? signal}:\n${(out + err).slice(-3000)}`));
     });
   });
 }
@@ -135,7 +143,7 @@ export class DevServer {
     for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
     const out = fs.openSync(logFile, "a");
     fs.writeSync(out, `\n=== start ${this.startMs.length + 1} at ${new Date().toISOString()} ===\n`);
-    const child = spawnWrangler(args, cwd, out);
+    const child = spawnGroup([wranglerEntry(cwd), ...args], cwd, out);
     fs.closeSync(out);
     this.pgid = child.pid ?? null;
     this.command = ["wrangler", ...args].join(" ");

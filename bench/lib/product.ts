@@ -1,6 +1,6 @@
 /**
- * What the bench measures and on what: a private snapshot of the product to serve, and a
- * description of the machine and toolchain for the report.
+ * What the bench and the chaos run serve and on what: a private snapshot of the product, its local
+ * D1 databases migrated, and a description of the machine and toolchain for the report.
  */
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { round } from "./common.ts";
 import { type Pressure, pressure } from "./proc.ts";
-import { REPO } from "./processes.ts";
+import { REPO, runWrangler } from "./processes.ts";
 
 /**
  * A private copy of the product for this run. `wrangler dev` watches its sources and reloads on
@@ -49,6 +49,24 @@ export function snapshotProduct(dir: string, ref: string | undefined): string {
     );
   fs.symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"));
   return source;
+}
+
+/**
+ * The product's D1 databases, as its wrangler.toml binds them at the top level: the history
+ * shards DB, DB_1, … (worker/db/shards.ts), or just DB for a product from before sharding.
+ */
+export function d1Bindings(appDir: string): string[] {
+  const toml = fs.readFileSync(path.join(appDir, "wrangler.toml"), "utf8").split(/^\[env\./m)[0] ?? "";
+  return [...toml.matchAll(/^\[\[d1_databases\]\][^[]*?^binding\s*=\s*"([^"]+)"/gms)].map((m) => m[1] ?? "DB");
+}
+
+/** Applies the migrations to every one of the product's local D1 databases in `persistTo`. */
+export async function migrateLocal(appDir: string, persistTo: string, logFile: string): Promise<void> {
+  for (const binding of d1Bindings(appDir))
+    await runWrangler(["d1", "migrations", "apply", binding, "--local", "--persist-to", persistTo], {
+      cwd: appDir,
+      logFile,
+    });
 }
 
 export interface Machine {
