@@ -53,6 +53,7 @@ test("bench --quick runs, stops what it started and writes a complete latest.jso
   for (const key of [
     "relay_p50_ms",
     "relay_p99_ms",
+    "webhook_p50_ms",
     "rush_sustained_orders_per_s",
     "rush_lost_events",
     "rush_duplicated_events",

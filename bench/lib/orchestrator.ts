@@ -136,9 +136,11 @@ export async function mintToken(api: HttpClient, body: Record<string, string>): 
   return r.json.token;
 }
 
+/** A fresh merchant id. */
+export const merchantIdFor = (prefix: string) => `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
+
 /** A new merchant (accept window 1 h: the bench's orders must not expire under it). */
-export async function createMerchant(ctx: BenchContext, prefix: string) {
-  const id = `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
+export async function createMerchant(ctx: BenchContext, prefix: string, id = merchantIdFor(prefix)) {
   const r = await ctx.api("PUT", `/api/merchants/${id}`, {
     token: ctx.dispatch,
     body: { name: `Bench ${prefix}`, acceptWindowSeconds: 3600 },

@@ -58,6 +58,8 @@ export function buildReport(args: {
     relay_p95_ms: s.relay?.customer_socket.p95 ?? null,
     relay_p99_ms: s.relay?.customer_socket.p99 ?? null,
     relay_samples: s.relay?.customer_socket.n ?? null,
+    webhook_p50_ms: s.webhook?.committed_to_receiver.p50 ?? null,
+    webhook_p99_ms: s.webhook?.committed_to_receiver.p99 ?? null,
     rush_sustained_orders_per_s: s.rush?.sustained_orders_per_s ?? null,
     rush_lost_events: s.rush?.lost_events ?? null,
     rush_duplicated_events: s.rush?.duplicated_events ?? null,

@@ -42,6 +42,10 @@ export function printTable(r: Report): void {
     latency("relay accept → customer socket", s.relay.customer_socket);
     latency("  accept → ACK on kitchen socket", s.relay.merchant_ack);
   }
+  if (s.webhook) {
+    latency("webhook committed → receiver", s.webhook.committed_to_receiver);
+    latency("  from the REST request", s.webhook.request_to_receiver);
+  }
   if (s.floor) {
     latency("floor: echo Worker → DO socket", s.floor.echo);
     latency("  product socket ping/pong", s.floor.product_ping_pong);

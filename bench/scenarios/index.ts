@@ -14,8 +14,9 @@ import * as polling from "./polling.ts";
 import * as relay from "./relay.ts";
 import * as resume from "./resume.ts";
 import * as rush from "./rush.ts";
+import * as webhook from "./webhook.ts";
 
-export const SCENARIOS = { floor, fanout, relay, bulk, resume, polling, rush, ops } satisfies Record<
+export const SCENARIOS = { floor, fanout, relay, webhook, bulk, resume, polling, rush, ops } satisfies Record<
   string,
   { orchestrate: (ctx: BenchContext) => Promise<void>; agent: object }
 >;
@@ -31,6 +32,7 @@ export const agentHandlers = {
   ...floor.agent,
   ...fanout.agent,
   ...relay.agent,
+  ...webhook.agent,
   ...bulk.agent,
   ...resume.agent,
   ...polling.agent,
@@ -44,6 +46,7 @@ export interface ScenarioResults {
   floor?: floor.FloorResult;
   fanout?: fanout.FanoutResult;
   relay?: relay.RelayResult;
+  webhook?: webhook.WebhookResult;
   bulk?: bulk.BulkResult;
   resume?: resume.ResumeResult;
   polling?: polling.PollingResult;
