@@ -1,19 +1,48 @@
 /**
  * A short fault run inside the test pool (the long one against a real `wrangler dev` is
- * `npm run chaos`, bench/chaos/run.mjs). Several merchants, kitchen screens and customer
- * tracking sockets; a stream of orders and actions over REST and sockets, bulk, races on one
- * order, idempotent retries; while, at random, sockets drop and resume with `since`, rooms are
- * evicted, relays to order rooms and to D1 fail for a while (before or after the receiver
- * applied them), and deadlines fire. At the end every view, stream, projection and retry is
- * checked against the merchant rooms, the single source of truth, and the counts are printed.
+ * `npm run chaos`, bench/chaos/; both use the chaos core, bench/chaos/core/). Several merchants,
+ * kitchen screens and customer tracking sockets; a stream of orders and actions over REST and
+ * sockets, bulk, races on one order, idempotent retries; while, at random, sockets drop and
+ * resume with `since`, rooms are evicted, relays to order rooms and to D1 fail for a while
+ * (before or after the receiver applied them), and deadlines fire. At the end every view, stream,
+ * projection and retry is checked against the merchant rooms, the single source of truth, and
+ * the counts are printed.
  */
 import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { expect, it } from "vitest";
-import { isFinal, STATUS_TRANSITIONS, type Order, type OrderStatus } from "../../schema/index.ts";
+import {
+  type ActionKind,
+  type AuditEvent,
+  boardDiff,
+  Checks,
+  canonical,
+  checkLog,
+  checkOrder,
+  checkProjection,
+  checkScreensAgree,
+  checkStream,
+  checkTrail,
+  committedOrders,
+  type LedgerEntry,
+  learn,
+  nextAction,
+  type Outcome,
+  outcomeOfBody,
+  outcomeOfReply,
+  planAction,
+  planPlacement,
+  recordAnswer,
+  seededRandom,
+  trafficCounts,
+} from "../../bench/chaos/core/index.ts";
+import type { Order } from "../../schema/index.ts";
 import { type Faults, faultyTargets, noFaults } from "../rooms/delivery/faulty-targets.ts";
-import { api, inMerchantRoom, ITEMS, merchantStub, orderStub, setupMerchant, token, tokens } from "./helpers.ts";
-import { boardDiff, canonical, merchantLog, merchantOrders, orderLog, StreamWatcher } from "./chaos-support.ts";
+import { merchantOrders, StreamWatcher } from "./chaos-support.ts";
+import { token, tokens } from "./support/credentials.ts";
+import { ITEMS, merchantStub, orderStub, setupMerchant } from "./support/fixtures.ts";
 import { historyRowsOf } from "./support/history.ts";
+import { api } from "./support/http.ts";
+import { bySeq, inMerchantRoom, merchantLog, orderLog } from "./support/room-seams.ts";
 
 const CONFIG = {
   merchants: 4,
@@ -32,17 +61,8 @@ const CONFIG = {
 // ------------------------------------------------------------------ randomness (seeded, printed)
 
 const SEED = Date.now() % 2 ** 31;
-let rngState = SEED;
-function random(): number {
-  // mulberry32
-  rngState = (rngState + 0x6d2b79f5) | 0;
-  let t = Math.imul(rngState ^ (rngState >>> 15), 1 | rngState);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
-const chance = (p: number) => random() < p;
-const between = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
+const rng = seededRandom(SEED);
+const { random, pick, chance, between } = rng;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // ------------------------------------------------------------------ the world
@@ -61,40 +81,12 @@ interface Merchant {
   faults: Faults;
 }
 
-/** A normalised answer, the same shape for REST and socket, so retries can be compared. */
-interface Outcome {
-  ok: boolean;
-  code?: string;
-  orders?: Order[];
-  results?: { orderId: string; ok: boolean; code?: string; order?: Order }[];
-}
-
-interface LedgerEntry {
-  key: string;
-  scope: string;
-  kind: string;
-  channel: "rest" | "socket";
-  rest: { method: string; path: string; body?: unknown; token: string };
-  frame?: { action: string; payload: unknown };
-  screen?: StreamWatcher;
-  /** The first definitive answer; every later answer to the same key must equal it. */
-  first?: Outcome;
-  answers: number;
-  retries: number;
-}
+type Entry = LedgerEntry<StreamWatcher>;
 
 const counts = {
   seed: SEED,
   merchants: 0,
-  orders: 0,
-  actions: 0,
-  socketActions: 0,
-  bulk: 0,
-  races: 0,
-  refused: 0,
-  idempotentRetries: 0,
-  ambiguousRetried: 0,
-  rateLimited: 0,
+  ...trafficCounts(),
   disconnects: 0,
   resumes: 0,
   evictions: 0,
@@ -109,7 +101,7 @@ const counts = {
   diverged: 0,
 };
 
-const ledger = new Map<string, LedgerEntry>();
+const ledger = new Map<string, Entry>();
 let keySeq = 0;
 const newKey = (kind: string) => `chaos-${SEED}-${++keySeq}-${kind}`;
 
@@ -129,55 +121,10 @@ async function ensureSeams(m: Merchant): Promise<void> {
 
 // ------------------------------------------------------------------ operations
 
-function learn(m: Merchant, orders: Order[]): void {
-  for (const o of orders) {
-    const had = m.known.get(o.id);
-    if (!had || had.version < o.version) m.known.set(o.id, o);
-  }
-}
-
-function normaliseRest(status: number, body: unknown): Outcome | null {
-  if (status === 429 || status >= 500) return null; // not an answer: never stored, retry
-  if (typeof body !== "object" || body === null) return null;
-  const b = body as {
-    error?: { code: string };
-    results?: { orderId: string; ok: boolean; order?: Order; error?: { code: string } }[];
-  };
-  if (b.error) return { ok: false, code: b.error.code };
-  if (b.results)
-    return {
-      ok: true,
-      results: b.results.map((r) => ({
-        orderId: r.orderId,
-        ok: r.ok,
-        ...(r.order ? { order: r.order } : {}),
-        ...(r.error ? { code: r.error.code } : {}),
-      })),
-    };
-  return { ok: true, orders: [body as Order] };
-}
-
-function normaliseReply(env: { event: string; payload: Record<string, unknown> }): Outcome {
-  if (env.event === "ERROR") return { ok: false, code: env.payload.code as string };
-  if (env.event === "BULK_RESULT") {
-    const results = env.payload.results as { orderId: string; ok: boolean; order?: Order; error?: { code: string } }[];
-    return {
-      ok: true,
-      results: results.map((r) => ({
-        orderId: r.orderId,
-        ok: r.ok,
-        ...(r.order ? { order: r.order } : {}),
-        ...(r.error ? { code: r.error.code } : {}),
-      })),
-    };
-  }
-  return { ok: true, orders: [env.payload.order as Order] };
-}
-
 const REPLIES = new Set(["ACK", "ERROR", "BULK_RESULT"]);
 
 /** One attempt of an entry over its channel; null when the answer was lost or was no answer. */
-async function attempt(entry: LedgerEntry, useSocket: boolean): Promise<Outcome | null> {
+async function attempt(entry: Entry, useSocket: boolean): Promise<Outcome | null> {
   const screen = entry.screen;
   if (useSocket && entry.frame && screen) {
     await screen.noticeClosed();
@@ -202,7 +149,7 @@ async function attempt(entry: LedgerEntry, useSocket: boolean): Promise<Outcome 
       const reply = socket.envelopes.slice(before).find((e) => e.requestId === entry.key && REPLIES.has(e.event));
       if (!reply) return null; // closed before answering: the action may or may not have happened
       if (reply.event === "ERROR" && reply.payload.code === "RATE_LIMITED") return null;
-      return normaliseReply(reply);
+      return outcomeOfReply(reply);
     }
   }
   try {
@@ -212,14 +159,15 @@ async function attempt(entry: LedgerEntry, useSocket: boolean): Promise<Outcome 
       headers: { "Idempotency-Key": entry.key },
     });
     if (res.status === 429) counts.rateLimited++;
-    return normaliseRest(res.status, res.body);
+    if (res.status === 429 || res.status >= 500) return null; // not an answer: never stored, retry
+    return outcomeOfBody(res.body);
   } catch {
     return null;
   }
 }
 
 /** Runs an entry until it has a definitive answer (retrying with the same key), and records it. */
-async function execute(m: Merchant, entry: LedgerEntry): Promise<Outcome> {
+async function execute(m: Merchant, entry: Entry): Promise<Outcome> {
   ledger.set(entry.key, entry);
   let useSocket = entry.channel === "socket";
   for (let tries = 0; tries < 40; tries++) {
@@ -237,36 +185,25 @@ async function execute(m: Merchant, entry: LedgerEntry): Promise<Outcome> {
   throw new Error(`no definitive answer for ${entry.key}`);
 }
 
-function record(m: Merchant, entry: LedgerEntry, outcome: Outcome): void {
-  entry.answers++;
-  if (!entry.first) entry.first = outcome;
-  else if (canonical(entry.first) !== canonical(outcome)) {
-    throw new Error(`idempotency broken for ${entry.key}: first ${canonical(entry.first)}, now ${canonical(outcome)}`);
-  }
+function record(m: Merchant, entry: Entry, outcome: Outcome): void {
+  const differs = recordAnswer(entry, outcome);
+  if (differs) throw new Error(`idempotency broken for ${differs}`);
   if (!outcome.ok) counts.refused++;
-  learn(m, outcome.orders ?? []);
-  learn(
-    m,
-    (outcome.results ?? []).flatMap((r) => (r.order ? [r.order] : [])),
-  );
+  learn(m.known, committedOrders(outcome));
 }
 
 async function placeOrder(m: Merchant): Promise<void> {
   const customer = `cust-${between(1, 12)}`;
-  const entry: LedgerEntry = {
-    key: newKey("place"),
-    scope: `customer:${customer}`,
-    kind: "place",
-    channel: "rest",
-    rest: {
-      method: "POST",
-      path: "/api/orders",
-      body: { merchantId: m.id, items: ITEMS, notes: `chaos ${keySeq}` },
-      token: await tokens.customer(customer),
-    },
-    answers: 0,
-    retries: 0,
-  };
+  const key = newKey("place");
+  const token = await tokens.customer(customer);
+  const entry: Entry = planPlacement({
+    key,
+    merchantId: m.id,
+    customer,
+    token,
+    items: ITEMS,
+    notes: `chaos ${keySeq}`,
+  });
   m.placed++;
   const outcome = await execute(m, entry);
   const order = outcome.orders?.[0];
@@ -274,181 +211,31 @@ async function placeOrder(m: Merchant): Promise<void> {
   m.orders.push(order.id);
   counts.orders++;
   if (m.trackers.length < CONFIG.trackersPerMerchant && chance(0.5)) {
-    const tracker = new StreamWatcher(
-      "order",
-      `/ws/order/${order.id}`,
-      await tokens.customer(customer),
-      `${m.id} tracker ${order.id}`,
-    );
+    const tracker = new StreamWatcher("order", `/ws/order/${order.id}`, token, `${m.id} tracker ${order.id}`);
     await tracker.connect();
     m.trackers.push(tracker);
   }
 }
 
-type ActionKind =
-  | "accept"
-  | "reject"
-  | "preparing"
-  | "ready"
-  | "prep-time"
-  | "cancel"
-  | "driver"
-  | "arrived"
-  | "pickup"
-  | "deliver"
-  | "bulk-accept"
-  | "bulk-ready";
-
-/** What a sensible actor would do next with an order in this status (and sometimes not). */
-function nextAction(order: Order | undefined): ActionKind {
-  const any: ActionKind[] = [
-    "accept",
-    "reject",
-    "preparing",
-    "ready",
-    "prep-time",
-    "cancel",
-    "driver",
-    "arrived",
-    "pickup",
-    "deliver",
-  ];
-  if (!order || chance(0.1)) return pick(any);
-  const byStatus: Record<OrderStatus, ActionKind[]> = {
-    PLACED: ["accept", "accept", "accept", "bulk-accept", "reject", "cancel", "driver"],
-    ACCEPTED: ["preparing", "preparing", "ready", "prep-time", "driver", "arrived", "bulk-ready", "cancel"],
-    PREPARING: ["ready", "ready", "bulk-ready", "prep-time", "driver", "arrived"],
-    READY: order.driver ? ["pickup", "pickup", "arrived", "driver"] : ["driver", "driver", "cancel"],
-    PICKED_UP: ["deliver"],
-    DELIVERED: any,
-    REJECTED: any,
-    CANCELLED: any,
-    EXPIRED: any,
-  };
-  return pick(byStatus[order.status]);
-}
-
 async function act(m: Merchant, orderId: string, kind: ActionKind, channelHint?: "rest" | "socket"): Promise<Outcome> {
-  const order = m.known.get(orderId);
   const useSocket = channelHint ? channelHint === "socket" : chance(0.5);
   const screen = pick(m.screens);
-  const screenSub = screen.name.replace(/^.* /, "");
-  const merchantBase = `/api/merchants/${m.id}/orders`;
-  const staffToken = useSocket ? screen.token : await tokens.merchant(m.id, "staff-rest");
-  const staffScope = `merchant:${useSocket ? screenSub : "staff-rest"}`;
-  const base = { answers: 0, retries: 0 } as const;
-  let entry: LedgerEntry;
-  const merchantAction = (
-    action: string,
-    path: string,
-    body: unknown,
-    payload: Record<string, unknown>,
-  ): LedgerEntry => ({
-    ...base,
-    key: newKey(kind),
-    scope: staffScope,
+  const sub = useSocket ? screen.name.replace(/^.* /, "") : "staff-rest";
+  const entry = await planAction({
+    merchantId: m.id,
+    orderId,
+    order: m.known.get(orderId),
     kind,
-    channel: useSocket ? "socket" : "rest",
-    rest: { method: "POST", path, body, token: staffToken },
-    frame: { action, payload },
+    key: newKey(kind),
+    useSocket,
     screen,
+    staff: { sub, token: useSocket ? screen.token : await tokens.merchant(m.id, "staff-rest") },
+    tokenFor: (role, who) => token(role, who),
+    rng,
+    bulkWith: () => m.orders.filter((id) => id !== orderId && chance(0.15)).slice(0, 4),
+    drivers: 4,
   });
-  switch (kind) {
-    case "accept":
-      entry = merchantAction(
-        "MERCHANT_ACCEPT",
-        `${merchantBase}/${orderId}/accept`,
-        { prepMinutes: 12 },
-        { orderId, prepMinutes: 12 },
-      );
-      break;
-    case "reject":
-      entry = merchantAction(
-        "MERCHANT_REJECT",
-        `${merchantBase}/${orderId}/reject`,
-        { reason: "sold out" },
-        { orderId, reason: "sold out" },
-      );
-      break;
-    case "preparing":
-      entry = merchantAction("MERCHANT_MARK_PREPARING", `${merchantBase}/${orderId}/preparing`, undefined, { orderId });
-      break;
-    case "ready":
-      entry = merchantAction("MERCHANT_MARK_READY", `${merchantBase}/${orderId}/ready`, undefined, { orderId });
-      break;
-    case "prep-time":
-      entry = merchantAction(
-        "MERCHANT_UPDATE_PREP_TIME",
-        `${merchantBase}/${orderId}/prep-time`,
-        { prepMinutes: 25 },
-        { orderId, prepMinutes: 25 },
-      );
-      break;
-    case "bulk-accept":
-    case "bulk-ready": {
-      const others = m.orders.filter((id) => id !== orderId && chance(0.15)).slice(0, 4);
-      const orderIds = [orderId, ...others];
-      const accept = kind === "bulk-accept";
-      entry = merchantAction(
-        accept ? "BULK_ACCEPT" : "BULK_MARK_READY",
-        `${merchantBase}/bulk`,
-        { action: accept ? "accept" : "ready", orderIds },
-        { orderIds },
-      );
-      counts.bulk++;
-      break;
-    }
-    case "cancel": {
-      const byCustomer = order?.status === "PLACED" && chance(0.5);
-      const who = byCustomer ? order!.customerId : "ops";
-      entry = {
-        ...base,
-        key: newKey(kind),
-        scope: byCustomer ? `customer:${who}` : `dispatch:${who}`,
-        kind,
-        channel: "rest",
-        rest: {
-          method: "POST",
-          path: `/api/orders/${orderId}/cancel`,
-          body: { reason: "chaos cancel" },
-          token: byCustomer ? await tokens.customer(who) : await tokens.dispatch(who),
-        },
-      };
-      break;
-    }
-    case "driver": {
-      const driverId = `drv-${between(1, 4)}`;
-      entry = {
-        ...base,
-        key: newKey(kind),
-        scope: "dispatch:ops",
-        kind,
-        channel: "rest",
-        rest: {
-          method: "POST",
-          path: `/api/orders/${orderId}/driver`,
-          body: { driverId, name: `Driver ${driverId}` },
-          token: await tokens.dispatch("ops"),
-        },
-      };
-      break;
-    }
-    case "arrived":
-    case "pickup":
-    case "deliver": {
-      // Mostly the assigned driver; sometimes another one (who must be refused).
-      const driverId = order?.driver && chance(0.9) ? order.driver.id : `drv-${between(1, 4)}`;
-      entry = {
-        ...base,
-        key: newKey(kind),
-        scope: `driver:${driverId}`,
-        kind,
-        channel: "rest",
-        rest: { method: "POST", path: `/api/orders/${orderId}/${kind}`, token: await token("driver", driverId) },
-      };
-      break;
-    }
-  }
+  if (kind.startsWith("bulk")) counts.bulk++;
   if (entry.channel === "socket") counts.socketActions++;
   counts.actions++;
   m.actions++;
@@ -459,7 +246,7 @@ async function act(m: Merchant, orderId: string, kind: ActionKind, channelHint?:
 }
 
 /** Sends an entry again under its key; the answer must equal the first and nothing may change. */
-async function retryEntry(m: Merchant, entry: LedgerEntry): Promise<void> {
+async function retryEntry(m: Merchant, entry: Entry): Promise<void> {
   entry.retries++;
   counts.idempotentRetries++;
   for (let tries = 0; tries < 40; tries++) {
@@ -488,7 +275,6 @@ async function race(m: Merchant): Promise<void> {
   if (winners > 1) throw new Error(`race on ${orderId}: ${winners} winners`);
 }
 
-/** Every kind of fault has happened a few times (a slow eviction must not starve the others). */
 const faultsEnough = () =>
   counts.disconnects >= 3 &&
   counts.evictions >= 2 &&
@@ -508,11 +294,11 @@ async function worker(world: Merchant[], deadline: number): Promise<void> {
     if (m.placed < CONFIG.ordersPerMerchant && (r < 0.3 || m.orders.length < 3)) await placeOrder(m);
     else if (r < 0.36) await race(m);
     else if (r < 0.42 && ledger.size > 0) {
-      const mine = [...ledger.values()].filter((e) => e.first && e.rest.path.includes(m.id) && e.kind !== "place");
+      const mine = [...ledger.values()].filter((e) => e.first && e.merchantId === m.id && e.kind !== "place");
       if (mine.length) await retryEntry(m, pick(mine));
     } else if (m.orders.length > 0) {
       const orderId = pick(m.orders);
-      await act(m, orderId, nextAction(m.known.get(orderId)));
+      await act(m, orderId, nextAction(m.known.get(orderId), rng, 0.1));
     }
   }
 }
@@ -654,153 +440,68 @@ it("chaos: orders and actions under drops, evictions, relay failures and deadlin
   }
   await reconnectSome(world, 1);
 
+  // What the rooms hold, checked by the chaos core against the ledger and every client's stream.
+  const checks = new Checks([
+    "streams",
+    "views",
+    "screensAgree",
+    "changes",
+    "table",
+    "retries",
+    "trackers",
+    "orderRooms",
+    "projection",
+  ]);
+  const sameAs = (log: Map<number, string>) => (seq: number, got: unknown) => {
+    const stored = log.get(seq);
+    return stored !== undefined && canonical(got) === canonical(JSON.parse(stored));
+  };
   for (const m of world) {
     const board = (await merchantStub(m.id).board())!;
-    const log = await merchantLog(m.id);
+    const logged = await merchantLog(m.id);
+    const log = bySeq(logged);
     const orders = await merchantOrders(m.id);
     counts.events += board.seq;
+    counts.expired += [...orders.values()].filter((o) => o.status === "EXPIRED").length;
 
-    // The log: seqs 1..seq without gaps; per order, versions 1..v exactly once; only table moves.
-    const events = [...log.entries()].map(([seq, text]) => ({
-      seq,
-      env: JSON.parse(text) as {
-        event: string;
-        requestId?: string;
-        payload: { order: Order; actor: { role: string; id: string } };
-      },
-    }));
-    if (events.length !== board.seq || events.some((e, i) => e.seq !== i + 1))
-      problems.push(`${m.id}: log is not 1..${board.seq}`);
-    const byOrder = new Map<string, Order[]>();
-    for (const { env: e } of events)
-      byOrder.set(e.payload.order.id, [...(byOrder.get(e.payload.order.id) ?? []), e.payload.order]);
-    for (const [id, order] of orders) {
-      const versions = (byOrder.get(id) ?? []).map((o) => o.version);
-      if (canonical(versions) !== canonical(Array.from({ length: order.version }, (_, i) => i + 1))) {
-        problems.push(`${m.id}: ${id} at v${order.version} has events for versions ${versions.join(",")}`);
-      }
-      const history = byOrder.get(id) ?? [];
-      if (canonical(history.at(-1)) !== canonical(order))
-        problems.push(`${m.id}: ${id}'s last event differs from the order`);
-      for (let i = 1; i < history.length; i++) {
-        const [from, to] = [history[i - 1]!.status, history[i]!.status];
-        if (from !== to && !STATUS_TRANSITIONS.some((t) => t.from === from && t.to === to))
-          problems.push(`${m.id}: ${id} went ${from} → ${to}`);
-        if (isFinal(from)) problems.push(`${m.id}: ${id} changed after final ${from}`);
-      }
-      if (order.status === "EXPIRED") counts.expired++;
-    }
-    for (const id of byOrder.keys()) if (!orders.has(id)) problems.push(`${m.id}: events for unknown order ${id}`);
-
-    // Every event has its change in the ledger (or is the deadline's); every change its event.
-    const seenKeys = new Map<string, number>();
-    for (const { seq, env: e } of events) {
-      if (e.requestId === undefined) {
-        if (e.payload.actor.role !== "system" || e.event !== "ORDER_EXPIRED")
-          problems.push(`${m.id}: seq ${seq} ${e.event} has no requestId`);
-        continue;
-      }
-      const entry = ledger.get(e.requestId);
-      const k = `${e.requestId}|${e.payload.order.id}`;
-      seenKeys.set(k, (seenKeys.get(k) ?? 0) + 1);
-      if (!entry) {
-        problems.push(`${m.id}: seq ${seq} carries unknown requestId ${e.requestId}`);
-        continue;
-      }
-      if (`${e.payload.actor.role}:${e.payload.actor.id}` !== entry.scope)
-        problems.push(`${m.id}: seq ${seq} actor differs from ${entry.scope}`);
-      const committed = [
-        ...(entry.first?.orders ?? []),
-        ...(entry.first?.results ?? []).flatMap((r) => (r.order ? [r.order] : [])),
-      ];
-      if (!committed.some((o) => canonical(o) === canonical(e.payload.order))) {
-        counts.diverged++;
-        problems.push(
-          `${m.id}: seq ${seq} (${e.event} ${e.payload.order.id} v${e.payload.order.version}) is not what ${e.requestId} answered`,
-        );
-      }
-    }
-    for (const [k, n] of seenKeys) {
-      if (n > 1) {
-        counts.duplicated += n - 1;
-        problems.push(`${m.id}: ${k} applied ${n} times`);
-      }
-    }
-    for (const entry of ledger.values()) {
-      if (
-        !entry.rest.path.includes(m.id) &&
-        !(entry.rest.body as { merchantId?: string } | undefined)?.merchantId?.includes(m.id)
-      )
-        continue;
-      const committed = [
-        ...(entry.first?.orders ?? []),
-        ...(entry.first?.results ?? []).flatMap((r) => (r.order ? [r.order] : [])),
-      ];
-      for (const o of committed) {
-        if (!o.id.startsWith(`${m.id}.`)) continue;
-        if (!seenKeys.has(`${entry.key}|${o.id}`)) {
-          counts.lost++;
-          problems.push(`${m.id}: ${entry.key} answered ${o.id} v${o.version} but no event has it`);
-        }
-      }
-    }
+    // The log: seqs 1..seq; per order, versions 1..v exactly once, only table moves; every event
+    // has its change in the ledger (or is the deadline's) and every change its event, once.
+    checkLog(checks, m.id, [...log.keys()], board.seq);
+    // (A merchant-level event changes no order: it has none.)
+    const events: AuditEvent[] = logged.filter((e) => e.order !== undefined);
+    const entries = [...ledger.values()].filter((e) => e.merchantId === m.id);
+    checkTrail(checks, { merchantId: m.id, orders, events, changes: events.length, entries });
 
     // Screens: exactly-once streams equal to the log, and views equal to the board.
     for (const s of m.screens) {
       await s.reach(board.seq);
-      const c = s.check(log, board.seq);
-      counts.lost += c.lost;
-      counts.duplicated += c.duplicated;
-      counts.diverged += c.diverged;
-      problems.push(...c.problems, ...boardDiff(s.name, s.board, board.orders));
+      checkStream(checks, s, board.seq, sameAs(log));
+      for (const p of boardDiff(s.name, s.board, board.orders)) checks.fail("views", p);
       if (s.received.size + s.skipped.size !== board.seq - (s.firstSeq ?? 0))
         problems.push(`${s.name}: received ${s.received.size} of ${board.seq}`);
     }
+    checkScreensAgree(checks, m.id, m.screens);
 
     // Order rooms and their trackers, and D1: equal to the merchant room once delivered.
-    for (const [id, order] of orders) {
-      const inRoom = await orderStub(id).getOrder();
-      if (canonical(inRoom) !== canonical(order)) {
-        counts.diverged++;
-        problems.push(`${m.id}: order room ${id} at v${inRoom?.version}, merchant room at v${order.version}`);
-      }
-    }
+    for (const [id, order] of orders)
+      checkOrder(checks, "orderRooms", `order room ${id}`, await orderStub(id).getOrder(), order);
     for (const t of m.trackers) {
       const orderId = t.path.split("/").pop()!;
       const info = await orderStub(orderId).streamInfo();
       await t.reach(info.seq);
-      const c = t.check(await orderLog(orderId), info.seq);
-      counts.lost += c.lost;
-      counts.duplicated += c.duplicated;
-      counts.diverged += c.diverged;
-      problems.push(...c.problems);
-      if (canonical(t.order) !== canonical(orders.get(orderId)))
-        problems.push(`${t.name}: shows v${t.order?.version}, room has v${orders.get(orderId)?.version}`);
+      checkStream(checks, t, info.seq, sameAs(bySeq(await orderLog(orderId))), {
+        stream: "trackers",
+        diverged: "trackers",
+      });
+      checkOrder(checks, "trackers", t.name, t.order, orders.get(orderId));
     }
     // D1 keeps one lean row per order (the room keeps the order and its trail): at the room's version.
-    const d1ById = new Map((await historyRowsOf(m.id)).map((r) => [r.id, r]));
-    if (d1ById.size !== orders.size) problems.push(`${m.id}: D1 has ${d1ById.size} orders, the room ${orders.size}`);
-    for (const [id, order] of orders) {
-      const row = d1ById.get(id);
-      const same =
-        row?.version === order.version &&
-        row.status === order.status &&
-        row.total_cents === order.totalCents &&
-        row.customer_id === order.customerId &&
-        (row.driver_id ?? undefined) === order.driver?.id;
-      if (!same) {
-        counts.diverged++;
-        problems.push(`${m.id}: D1 has ${id} at v${row?.version}, the room at v${order.version}`);
-      }
-    }
+    checkProjection(checks, { orders, d1Orders: await historyRowsOf(m.id) });
   }
-
-  // Every retried key answered the same each time (checked as answers came) and applied once.
-  for (const entry of ledger.values())
-    if (entry.retries > 0 && entry.answers < 2)
-      problems.push(`${entry.key}: retried but answered ${entry.answers} time(s)`);
+  Object.assign(counts, checks.tally);
 
   for (const w of world.flatMap((m) => [...m.screens, ...m.trackers])) await w.drop();
+  problems.push(...checks.failures());
   console.log(
     `chaos (workerd pool) in ${((Date.now() - started) / 1000).toFixed(1)} s: ${JSON.stringify(counts)}` +
       (problems.length ? `\nproblems:\n  ${problems.slice(0, 40).join("\n  ")}` : ""),

@@ -1,6 +1,7 @@
 /**
- * Kept only for chaos.test.ts, chaos-support.ts and socket-latency.test.ts (another owner's
- * files): every helper lives in support/, one module per idea, and new tests import from there.
+ * Kept only for the sign-in tests (devices, jwks, pairing, pairing-limits, device-support), written
+ * before support/ existed: every helper lives in support/, one module per idea, and new tests
+ * import from there. Delete this file once those do too.
  */
 export { token, tokens } from "./support/credentials.ts";
 export { flushOutbox, ITEMS, merchantStub, orderStub, placeOrder, setupMerchant } from "./support/fixtures.ts";

@@ -1,3 +1,3 @@
-/** Kept only for socket-latency.test.ts (another owner's file): the socket helpers live in support/sockets.ts and support/frames.ts. */
+/** Kept only for the sign-in tests (devices, pairing): the socket helpers live in support/sockets.ts and support/frames.ts. */
 export { checkFrames } from "./support/frames.ts";
 export { act, barrier, openMerchantSocket, openOrderSocket, rid, streamCount, waitFor } from "./support/sockets.ts";

@@ -9,20 +9,31 @@ import { WebSocket } from "ws";
  * Milliseconds on CLOCK_MONOTONIC (process.hrtime). The clock is system-wide on Linux, so a send
  * time taken in one load process and a receive time taken in another are comparable.
  */
-export const now = () => Number(process.hrtime.bigint()) / 1e6;
+export const now = (): number => Number(process.hrtime.bigint()) / 1e6;
 
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Linear-interpolated percentile of an already sorted array. */
-export function percentileSorted(sorted, p) {
+export function percentileSorted(sorted: ArrayLike<number>, p: number): number | null {
   if (sorted.length === 0) return null;
   const rank = (p / 100) * (sorted.length - 1);
-  const lo = Math.floor(rank);
-  const hi = Math.ceil(rank);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo);
+  const lo = sorted[Math.floor(rank)]!;
+  const hi = sorted[Math.ceil(rank)]!;
+  return lo + (hi - lo) * (rank - Math.floor(rank));
 }
 
-export function summarize(values) {
+/** Percentiles of a sample, rounded to 0.01 ms; every figure null when there is no sample. */
+export interface Summary {
+  n: number;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+  min: number | null;
+  max: number | null;
+  mean: number | null;
+}
+
+export function summarize(values: Iterable<number>): Summary {
   const sorted = Float64Array.from(values).sort();
   const n = sorted.length;
   if (n === 0) return { n: 0, p50: null, p95: null, p99: null, min: null, max: null, mean: null };
@@ -39,28 +50,47 @@ export function summarize(values) {
   };
 }
 
-export function median(values) {
+export function median(values: Iterable<number>): number | null {
   return summarize(values).p50;
 }
 
-export function round(v, digits = 2) {
+export function round(v: number | null | undefined, digits = 2): number | null {
   if (v === null || v === undefined || !Number.isFinite(v)) return v ?? null;
   const f = 10 ** digits;
   return Math.round(v * f) / f;
 }
 
-/**
- * A keep-alive HTTP client for one origin. Every call resolves (never rejects) with the status
- * (0 on a transport error), the parsed JSON body if any, and t0/t1: taken just before the
- * request is created and when its last byte arrived.
- */
-export function httpClient(base, { maxSockets = 64 } = {}) {
+/** What every HTTP call resolves with: status 0 on a transport error (then `error` says why). */
+export interface HttpResult<T = unknown> {
+  status: number;
+  /** The parsed body, typed as the caller expects it from the contract (not validated). */
+  json?: T;
+  text?: string;
+  error?: string;
+  /** Taken just before the request is created and when its last byte arrived. */
+  t0: number;
+  t1: number;
+}
+
+export interface HttpOptions {
+  token?: string | undefined;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface HttpClient {
+  <T = unknown>(method: string, path: string, opts?: HttpOptions): Promise<HttpResult<T>>;
+  close(): void;
+}
+
+/** A keep-alive HTTP client for one origin. Every call resolves (never rejects). */
+export function httpClient(base: string, { maxSockets = 64 } = {}): HttpClient {
   const url = new URL(base);
   const agent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
-  const request = (method, path, { token, body, headers = {} } = {}) =>
-    new Promise((resolve) => {
+  const request = <T>(method: string, path: string, { token, body, headers = {} }: HttpOptions = {}) =>
+    new Promise<HttpResult<T>>((resolve) => {
       const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
-      const h = { ...headers };
+      const h: Record<string, string | number> = { ...headers };
       if (token) h.authorization = `Bearer ${token}`;
       if (payload !== undefined) {
         h["content-type"] = "application/json";
@@ -68,14 +98,14 @@ export function httpClient(base, { maxSockets = 64 } = {}) {
       }
       const t0 = now();
       const req = http.request({ host: url.hostname, port: url.port, method, path, agent, headers: h }, (res) => {
-        const chunks = [];
-        res.on("data", (c) => chunks.push(c));
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
         res.on("end", () => {
           const t1 = now();
           const text = Buffer.concat(chunks).toString();
-          let json;
+          let json: T | undefined;
           try {
-            json = JSON.parse(text);
+            json = JSON.parse(text) as T;
           } catch {
             json = undefined;
           }
@@ -88,38 +118,54 @@ export function httpClient(base, { maxSockets = 64 } = {}) {
       if (payload !== undefined) req.write(payload);
       req.end();
     });
-  request.close = () => agent.destroy();
-  return request;
+  return Object.assign(request, { close: () => agent.destroy() });
 }
 
 /** Opens a client socket the way a non-browser client would (no compression, token in the URL). */
-export function openSocket(url) {
+export function openSocket(url: string): WebSocket {
   return new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 15_000 });
 }
 
 /** Resolves on open; rejects on error or an HTTP refusal, with the status if there was one. */
-export function onceOpen(ws) {
+export function onceOpen(ws: WebSocket): Promise<void> {
   return new Promise((resolve, reject) => {
-    ws.once("open", resolve);
+    ws.once("open", () => resolve());
     ws.once("unexpected-response", (_req, res) => reject(new Error(`upgrade refused: HTTP ${res.statusCode}`)));
     ws.once("error", reject);
   });
 }
 
+/** A server envelope as the bench reads it: only the fields it looks at (CONTRACT.md "Frames"). */
+export interface Envelope {
+  event: string;
+  seq?: number;
+  requestId?: string;
+  /** The echo floor's own frames carry their index instead. */
+  i?: number;
+  payload?: {
+    epoch?: string;
+    replayed?: number;
+    merchantAction?: string;
+    order?: { id: string; version: number; status: string };
+    results?: { ok: boolean }[];
+    code?: string;
+  };
+}
+
 /** The envelopes of one server frame: the server may send one envelope or a JSON array of them. */
-export function envelopesOf(text) {
-  const parsed = JSON.parse(text);
+export function envelopesOf(text: string): Envelope[] {
+  const parsed = JSON.parse(text) as Envelope | Envelope[];
   return Array.isArray(parsed) ? parsed : [parsed];
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight; results keep the input order. */
-export async function mapLimit(items, limit, fn) {
-  const out = new Array(items.length);
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>) {
+  const out = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {
     while (next < items.length) {
       const i = next++;
-      out[i] = await fn(items[i], i);
+      out[i] = await fn(items[i]!, i);
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
@@ -131,3 +177,10 @@ export const ORDER_ITEMS = [
   { name: "Margherita", quantity: 2, unitPriceCents: 1100, notes: "extra basil" },
   { name: "Lemonade", quantity: 1, unitPriceCents: 350 },
 ];
+
+/** Round-robin split of `list` into `parts` lists. */
+export function split<T>(list: readonly T[], parts: number): T[][] {
+  const out = Array.from({ length: parts }, (): T[] => []);
+  for (const [i, x] of list.entries()) out[i % parts]!.push(x);
+  return out;
+}

@@ -2,16 +2,18 @@
  * Baseline (c): what a team would hand-roll instead of the rooms. One Node process, `ws`, all in
  * memory: POST /orders builds the order and broadcasts an ORDER_CREATED envelope of the same
  * shape as the product's to every socket on /ws. No auth, no validation, no persistence, no
- * outbox. Forked by bench/run.mjs as a server process, separate from the load processes.
+ * outbox. Forked by bench/run.ts as a server process, separate from the load processes.
  */
-import http from "node:http";
 import { randomUUID } from "node:crypto";
+import http from "node:http";
 import { WebSocketServer } from "ws";
+
+type Item = { name: string; quantity: number; unitPriceCents: number };
 
 const port = Number(process.argv[2]);
 const epoch = randomUUID();
 let seq = 0;
-const orders = new Map();
+const orders = new Map<string, unknown>();
 
 const server = http.createServer((req, res) => {
   if (req.method === "GET" && req.url === "/health") {
@@ -22,10 +24,10 @@ const server = http.createServer((req, res) => {
     res.writeHead(404).end();
     return;
   }
-  const chunks = [];
-  req.on("data", (c) => chunks.push(c));
+  const chunks: Buffer[] = [];
+  req.on("data", (c: Buffer) => chunks.push(c));
   req.on("end", () => {
-    const body = JSON.parse(Buffer.concat(chunks).toString());
+    const body = JSON.parse(Buffer.concat(chunks).toString()) as { merchantId: string; items: Item[] };
     const at = new Date().toISOString();
     const order = {
       id: `${body.merchantId}.${randomUUID().replace(/-/g, "").slice(0, 16)}`,
