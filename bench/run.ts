@@ -22,7 +22,6 @@ import {
   forkHelper,
   interrupted,
   onCleanup,
-  runWrangler,
   stopAll,
   stopOnSignals,
 } from "./lib/processes.ts";
