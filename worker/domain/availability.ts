@@ -42,19 +42,31 @@ export function unavailableItems(merchant: Merchant, items: { name: string }[], 
 
 /**
  * The end of the merchant's day containing `nowMs`, in its time zone (default UTC): when an
- * `until`-less "86" ends. Found by walking the local clock forward to the next midnight.
+ * `until`-less "86" ends — the next local midnight.
  */
 export function endOfDay(timeZone: string | undefined, nowMs: number): number {
+  const zone = timeZone ?? "UTC";
+  // One wall-clock day after this morning's midnight; on a day the clocks change (23 or 25 h) that
+  // lands an hour off midnight, so it is moved by the local time it shows. Where midnight itself
+  // does not exist (clocks jump from 00:00), the day ends at the first instant of the next one.
+  const guess = nowMs - timeOfDayMs(zone, nowMs) + DAY_MS;
+  const drift = timeOfDayMs(zone, guess);
+  if (drift === 0) return guess;
+  const moved = drift > DAY_MS / 2 ? guess + (DAY_MS - drift) : guess - drift;
+  return timeOfDayMs(zone, moved) === 0 && moved > nowMs ? moved : guess;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Milliseconds since local midnight, as the wall clock in `timeZone` shows `ms`. */
+function timeOfDayMs(timeZone: string, ms: number): number {
   const parts = new Intl.DateTimeFormat("en-GB", {
-    timeZone: timeZone ?? "UTC",
+    timeZone,
     hour: "2-digit",
     minute: "2-digit",
     second: "2-digit",
     hourCycle: "h23",
-  }).formatToParts(new Date(nowMs));
+  }).formatToParts(new Date(ms));
   const n = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
-  const intoDayMs = ((n("hour") * 60 + n("minute")) * 60 + n("second")) * 1000 + (nowMs % 1000);
-  // Midnight local is one day's length after local midnight today (DST days are 23/25 h: the
-  // next call after a jump corrects by the hour at most, which is as precise as "end of day" needs).
-  return nowMs - intoDayMs + 24 * 60 * 60 * 1000;
+  return ((n("hour") * 60 + n("minute")) * 60 + n("second")) * 1000 + (((ms % 1000) + 1000) % 1000);
 }
