@@ -38,6 +38,22 @@ const CASES: Case[] = [
     signal: "SIGINT",
     to: "group",
   },
+  // The browser tests' Worker (dashboard/test/worker-server.ts): a Ctrl-C in the middle of
+  // `npm test`'s second half.
+  {
+    script: [
+      "exec",
+      "--",
+      "vitest",
+      "run",
+      "--config",
+      "dashboard/vitest.e2e.config.ts",
+      "dashboard/test/browser.test.ts",
+    ],
+    ready: /browser tests: wrangler dev up on/,
+    signal: "SIGINT",
+    to: "group",
+  },
 ];
 
 for (const c of CASES) {
@@ -69,7 +85,7 @@ for (const c of CASES) {
         servers.some((p) => p.pgid !== pid),
         `a wrangler dev in a process group of its own is running:\n${servers.map((p) => p.cmdline).join("\n")}`,
       );
-      tmp = /(\/\S*ticket-rail-(?:bench|chaos)-[A-Za-z0-9]+)/.exec(servers.map((p) => p.cmdline).join(" "))?.[1];
+      tmp = /(\/\S*ticket-rail-(?:bench|chaos|e2e)-[A-Za-z0-9]+)/.exec(servers.map((p) => p.cmdline).join(" "))?.[1];
       assert.ok(tmp && fs.existsSync(tmp), `its temp dir (${tmp}) exists`);
       const dir = tmp;
 
