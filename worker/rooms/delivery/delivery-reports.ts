@@ -4,6 +4,7 @@
  * made. The log is for people reading it; a registry outage never holds up a delivery — attempts
  * wait here (bounded) for the next batch.
  */
+import { log } from "../../log.ts";
 import type { DeliveryReport } from "../webhooks/protocol.ts";
 import { errorMessage } from "./receiver.ts";
 import { SharedRuns } from "./shared-runs.ts";
@@ -32,7 +33,7 @@ export class DeliveryReports {
         await this.send(batch);
       } catch (err) {
         this.buffer = [...batch, ...this.buffer].slice(-MAX_BUFFERED);
-        console.warn(JSON.stringify({ msg: "webhook reports not recorded", error: errorMessage(err) }));
+        log("warn", "webhook reports not recorded", { error: errorMessage(err) });
       }
     });
   }

@@ -9,6 +9,7 @@
  * removed one loses its receiver and cursor. Redelivery moves a cursor back within what the log
  * still keeps.
  */
+import { errorField, log } from "../../log.ts";
 import type { EventLog } from "../event-log.ts";
 import { notFound, type Result, refused } from "../merchant/writer.ts";
 import type { WebhookTarget } from "../../webhooks/http-target.ts";
@@ -81,7 +82,7 @@ export class WebhookReceivers implements ReceiverSource {
     try {
       return await this.refresh();
     } catch (err) {
-      console.warn(JSON.stringify({ msg: "webhook subscriptions not refreshed", error: String(err) }));
+      log("warn", "webhook subscriptions not refreshed", { error: errorField(err) });
       return false;
     }
   }
