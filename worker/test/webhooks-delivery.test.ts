@@ -112,6 +112,20 @@ describe("webhook delivery", () => {
     expect(ops.outbox.history!.pending).toBe(0);
   }, 60_000);
 
+  it("a subscription made while a room trusts its cached list gets the next event within that cache's 10 s, with no later change to carry it", async () => {
+    const { merchantId } = await setupMerchant();
+    const endpoint = new TestEndpoint();
+    await serveWebhooks(merchantId, endpoint);
+    await placeOrder(merchantId);
+    await merchantStub(merchantId).deliverPending(); // the room has just asked the registry: nothing
+    await subscribe([merchantId]);
+    const order = await placeOrder(merchantId); // its delivery still trusts the cached answer
+    await vi.waitFor(() => expect(endpoint.received.length).toBeGreaterThan(0), { timeout: 15_000, interval: 200 });
+    expect(endpoint.received.map((r) => [r.payload.type, r.payload.data.order?.id])).toEqual([
+      ["ORDER_CREATED", order.id],
+    ]);
+  }, 30_000);
+
   it("delivers only what the subscription asks for: its merchants, its events, from its creation on, until removed", async () => {
     const { merchantId, staff } = await setupMerchant();
     const other = await setupMerchant();

@@ -55,6 +55,9 @@ export class WebhookReceivers implements ReceiverSource {
   private cache: Map<string, RoomSubscription> | null = null;
   /** Wall-clock time of the last registry answer (a cache's age is not the room's business clock). */
   private fetchedAtMs = 0;
+  /** The last registry read, answered or not (wall clock), and the log's newest seq then. */
+  private askedAtMs = 0;
+  private seqWhenAsked = 0;
   private refreshing: Promise<boolean> | null = null;
   private readonly states: WebhookStates;
   private readonly context: WebhookContext;
@@ -128,9 +131,24 @@ export class WebhookReceivers implements ReceiverSource {
     return this.refreshing;
   }
 
+  /**
+   * When the room should ask the registry again (room clock), or null: a subscription created
+   * since the last read may cover events committed since, and with no later change to start a
+   * flush they would wait for whatever woke the room next. So a room that committed since it last
+   * asked asks again when its cache expires — "within SUBSCRIPTIONS_TTL_MS" holds for them too.
+   */
+  recheckAtMs(): number | null {
+    if (this.deps.merchantId() === null || this.deps.log.seq <= this.seqWhenAsked) return null;
+    return this.deps.clock() + Math.max(0, this.askedAtMs + SUBSCRIPTIONS_TTL_MS - Date.now());
+  }
+
   private async load(): Promise<boolean> {
     const merchantId = this.deps.merchantId();
     if (!merchantId) return false;
+    // Set before the read, answered or not: a failing registry is asked again after the TTL,
+    // not in a loop.
+    this.askedAtMs = Date.now();
+    this.seqWhenAsked = this.deps.log.seq;
     const subs = await withTimeout(
       this.deps.registry().subscriptionsFor(merchantId),
       REGISTRY_TIMEOUT_MS,

@@ -270,6 +270,7 @@ export class Desk {
     await this.schedule.pointAt([
       this.schedule.earliest(),
       this.delivery.nextDueMs(),
+      this.webhooks.recheckAtMs(),
       this.h.log.seq > 0 ? this.lastPruneMs + PRUNE_EVERY_MS : null,
     ]);
   }
