@@ -63,3 +63,27 @@ export function unknownStreamEvent(raw: unknown, known: ReadonlySet<string>): { 
   if (typeof seq !== "number" || !Number.isInteger(seq) || seq < 1) return null;
   return { event, seq };
 }
+
+/** A screen's stream state, as far as the resume rule needs it. */
+export interface StreamPosition {
+  cursor: StreamCursor | null;
+  stats: StreamStats;
+}
+
+/**
+ * REPLAY_DONE: after a replay the client must be exactly at the room's seq, in the room's epoch;
+ * anything else is a gap (counted, and the caller resumes again).
+ */
+export function replayDone<S extends StreamPosition>(
+  state: S,
+  done: { seq: number; epoch: string },
+): { state: S; gap: { kind: "gap"; expected: number; got: number } | null } {
+  const stats = { ...state.stats, replays: state.stats.replays + 1 };
+  if (!state.cursor || state.cursor.epoch !== done.epoch || state.cursor.since !== done.seq) {
+    return {
+      state: { ...state, stats: { ...stats, gaps: stats.gaps + 1 } },
+      gap: { kind: "gap", expected: done.seq, got: state.cursor?.since ?? 0 },
+    };
+  }
+  return { state: { ...state, stats }, gap: null };
+}

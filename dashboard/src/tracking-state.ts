@@ -3,7 +3,7 @@
  * (seq applied once, a SNAPSHOT replaces, a gap asks for a resume).
  */
 import type { MerchantActionKind, Order, OrderStatus, StreamEventName } from "../../schema/index.ts";
-import { emptyStats, judgeSeq, type StreamCursor, type StreamStats } from "./stream.ts";
+import { emptyStats, judgeSeq, replayDone, type StreamCursor, type StreamStats } from "./stream.ts";
 
 export interface TrackingState {
   cursor: StreamCursor | null;
@@ -105,14 +105,8 @@ export function trackingReplayDone(
   state: TrackingState,
   done: { seq: number; epoch: string },
 ): { state: TrackingState; effects: TrackingEffect[] } {
-  const stats = { ...state.stats, replays: state.stats.replays + 1 };
-  if (!state.cursor || state.cursor.epoch !== done.epoch || state.cursor.since !== done.seq) {
-    return {
-      state: { ...state, stats: { ...stats, gaps: stats.gaps + 1 } },
-      effects: [{ kind: "gap", expected: done.seq, got: state.cursor?.since ?? 0 }],
-    };
-  }
-  return { state: { ...state, stats }, effects: [] };
+  const { state: next, gap } = replayDone(state, done);
+  return { state: next, effects: gap ? [gap] : [] };
 }
 
 export interface TimelineStep {

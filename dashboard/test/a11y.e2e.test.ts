@@ -7,11 +7,11 @@
  */
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
 import {
   baseUrl,
-  launchChromium,
+  browserScreens,
   newMerchant,
   openBoard,
   openTracking,
@@ -22,23 +22,7 @@ import {
 
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-async function screen(width = 1024, height = 768): Promise<BrowserContext> {
-  const ctx = await browser.newContext({ viewport: { width, height } });
-  contexts.push(ctx);
-  return ctx;
-}
-
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => {});
-  await browser?.close();
-});
+const screen = browserScreens({ width: 1024, height: 768 });
 
 /** axe-core's violations of impact moderate, serious or critical, as "rule: target" lines. */
 async function axeViolations(page: Page): Promise<string[]> {

@@ -2,8 +2,8 @@
  * Browser-test helpers: REST calls against the running Worker (dev tokens), the Chromium that
  * browser.ts finds, and page helpers for the kitchen board and the tracking page.
  */
-import { inject } from "vitest";
-import type { BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, inject } from "vitest";
+import type { Browser, BrowserContext, BrowserContextOptions, Page } from "playwright-core";
 import { fileURLToPath } from "node:url";
 import { ApiError, apiCall, devToken, type ApiClient } from "../src/api.ts";
 import {
@@ -24,7 +24,36 @@ declare module "vitest" {
 export const baseUrl = (): string => inject("baseUrl");
 export const client = (): ApiClient => ({ baseUrl: baseUrl(), fetch: (input, init) => fetch(input, init) });
 
-export { launchChromium } from "./browser.ts";
+import { launchChromium } from "./browser.ts";
+
+export { launchChromium };
+
+/**
+ * One Chromium for the test file, started before its tests, and a fresh context per screen;
+ * everything is closed after the file. `screen()` takes the viewport (default: the file's) and
+ * any other context option (a scale factor, …).
+ */
+export function browserScreens(defaults: { width: number; height: number }) {
+  let browser: Browser | undefined;
+  const contexts: BrowserContext[] = [];
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    for (const c of contexts) await c.close().catch(() => {});
+    await browser?.close();
+  });
+  return async function screen(
+    width = defaults.width,
+    height = defaults.height,
+    options: BrowserContextOptions = {},
+  ): Promise<BrowserContext> {
+    if (!browser) throw new Error("screen() was called before the browser started");
+    const ctx = await browser.newContext({ viewport: { width, height }, ...options });
+    contexts.push(ctx);
+    return ctx;
+  };
+}
 
 export function uniqueId(prefix: string): string {
   return `${prefix}-${crypto.randomUUID().slice(0, 8)}`;

@@ -4,11 +4,10 @@
  * honest, an offline screen resumes with exactly the missed events, and a cook can work with
  * keys only.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Browser, BrowserContext } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import {
   cancelAsCustomer,
-  launchChromium,
+  browserScreens,
   newMerchant,
   openBoard,
   openTracking,
@@ -20,23 +19,7 @@ import {
   waitLive,
 } from "./helpers.ts";
 
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-async function screen(width = 1920, height = 1080): Promise<BrowserContext> {
-  const ctx = await browser.newContext({ viewport: { width, height } });
-  contexts.push(ctx);
-  return ctx;
-}
-
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => {});
-  await browser?.close();
-});
+const screen = browserScreens({ width: 1920, height: 1080 });
 
 describe("kitchen display", () => {
   it("shows an order placed through REST within 2 s, with its items, without a reload", async () => {

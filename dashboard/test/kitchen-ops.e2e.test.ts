@@ -3,13 +3,12 @@
  * placements and the board shows it; an item taken off after accepting reaches the tracking
  * page live; a scheduled order waits in the strip and fires into the line; recall.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Browser, BrowserContext } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import { apiCall } from "../src/api.ts";
 import { SoldOutResponseSchema } from "../../schema/index.ts";
 import {
   client,
-  launchChromium,
+  browserScreens,
   merchantPost,
   newMerchant,
   openBoard,
@@ -23,23 +22,7 @@ import {
   token,
 } from "./helpers.ts";
 
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-async function screen(width = 1920, height = 1080): Promise<BrowserContext> {
-  const ctx = await browser.newContext({ viewport: { width, height } });
-  contexts.push(ctx);
-  return ctx;
-}
-
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => {});
-  await browser?.close();
-});
+const screen = browserScreens({ width: 1920, height: 1080 });
 
 const lemonade = { name: "Lemonade", quantity: 2, unitPriceCents: 350 };
 const pizza = { name: "Margherita pizza", quantity: 1, unitPriceCents: 1100 };

@@ -5,23 +5,13 @@
  * keeps working — reconnecting with the new token — past the first token's expiry; revoked by
  * dispatch, it is back on the sign-in at once, saying why.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import type { BrowserContext, Page } from "playwright-core";
 import { apiCall } from "../src/api.ts";
 import { DeviceListResponseSchema, PairingCodeResponseSchema } from "../../schema/index.ts";
-import { client, launchChromium, newMerchant, placeOrder, ticketIn, token, waitLive } from "./helpers.ts";
+import { browserScreens, client, newMerchant, placeOrder, ticketIn, token, waitLive } from "./helpers.ts";
 
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => {});
-  await browser?.close();
-});
+const screen = browserScreens({ width: 1280, height: 800 });
 
 async function createCode(merchantId: string): Promise<string> {
   const res = await apiCall(client(), "POST", `/api/merchants/${merchantId}/pairing-codes`, {
@@ -49,8 +39,7 @@ function claims(jwt: string): { exp: number; iat: number; sub: string; merchantI
 }
 
 async function openSignIn(): Promise<{ ctx: BrowserContext; page: Page }> {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  contexts.push(ctx);
+  const ctx = await screen();
   const page = await ctx.newPage();
   page.on("pageerror", (e) => console.error(`[pairing page error] ${e.message}`));
   await page.goto(`${client().baseUrl}/`);

@@ -6,14 +6,14 @@
  * run 2½ minutes ahead so the countdowns show on-time, due-soon and late tickets at once.
  */
 import { mkdirSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { BrowserContext, Page } from "playwright-core";
 import { apiCall } from "../src/api.ts";
 import type { Order, OrderItem } from "../../schema/index.ts";
 import {
   baseUrl,
   client,
-  launchChromium,
+  browserScreens,
   merchantPost,
   newMerchantWithId,
   openBoard,
@@ -30,13 +30,12 @@ import { osteria, type Osteria } from "./osteria.ts";
 // ones (SHOTS), so an ordinary test run leaves the working tree clean.
 const AHEAD_MS = 150_000;
 
-let browser: Browser;
-const contexts: BrowserContext[] = [];
+const newScreen = browserScreens({ width: 1920, height: 1080 });
 
+/** A screen whose clock runs AHEAD_MS ahead (see above). */
 async function screen(width: number, height: number, deviceScaleFactor = 1): Promise<BrowserContext> {
-  const ctx = await browser.newContext({ viewport: { width, height }, deviceScaleFactor });
+  const ctx = await newScreen(width, height, { deviceScaleFactor });
   await ctx.clock.install({ time: Date.now() + AHEAD_MS });
-  contexts.push(ctx);
   return ctx;
 }
 
@@ -141,14 +140,8 @@ let ops: Osteria;
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  browser = await launchChromium();
   kitchen = await friday();
   ops = await osteria();
-});
-
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => {});
-  await browser?.close();
 });
 
 describe("screenshots", () => {

@@ -5,13 +5,13 @@
  * the print stylesheet (screenshot), and auto-print prints on accept.
  */
 import { mkdirSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
 import { apiCall } from "../src/api.ts";
 import {
   baseUrl,
   client,
-  launchChromium,
+  browserScreens,
   merchantPost,
   newMerchant,
   openBoard,
@@ -24,23 +24,10 @@ import {
   waitLive,
 } from "./helpers.ts";
 
-let browser: Browser;
-const contexts: BrowserContext[] = [];
+const screen = browserScreens({ width: 1920, height: 1080 });
 
-async function screen(width = 1920, height = 1080, deviceScaleFactor = 1): Promise<BrowserContext> {
-  const ctx = await browser.newContext({ viewport: { width, height }, deviceScaleFactor });
-  contexts.push(ctx);
-  return ctx;
-}
-
-beforeAll(async () => {
+beforeAll(() => {
   mkdirSync(SHOTS, { recursive: true });
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => {});
-  await browser?.close();
 });
 
 const STATIONS = [
@@ -165,7 +152,7 @@ describe("printing", () => {
       token: await token.dispatch(),
       body: { driverId: "drv-sam", name: "Sam", etaMinutes: 12 },
     });
-    const page = await openBoard(await screen(1024, 768, 2), merchantId);
+    const page = await openBoard(await screen(1024, 768, { deviceScaleFactor: 2 }), merchantId);
     await page.evaluate(() => {
       const w = window as unknown as { __prints: number; print: () => void };
       w.__prints = 0;

@@ -5,30 +5,25 @@
  * 15; a screen coming back cancels it), the room pauses its merchant as the system, a stream event
  * saying why — which a screen coming back finds in its SNAPSHOT. Per merchant; 0 turns a rule off.
  */
-import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Availability } from "../../schema/index.ts";
 import { expectError } from "./support/assertions.ts";
 import { tokens } from "./support/credentials.ts";
-import { merchantStub, setupMerchant } from "./support/fixtures.ts";
 import { checkAndClose } from "./support/frames.ts";
-import { MINUTE, merchantEvents, merchantStream, orderAction, setAvailability, tryPlace } from "./support/kitchen.ts";
+import {
+  alarmAt,
+  merchantAt,
+  merchantEvents,
+  merchantStream,
+  MINUTE,
+  orderAction,
+  setAvailability,
+  tryPlace,
+} from "./support/kitchen.ts";
 import { lastScreensLeaveRightAfter, scheduledAt, setRoomClock } from "./support/room-seams.ts";
 import { barrier, openMerchantSocket, type TestSocket, waitFor } from "./support/sockets.ts";
 
 const SYSTEM = { role: "system", id: "availability" };
-
-async function merchantAt(settings: Record<string, unknown> = {}) {
-  const m = await setupMerchant(settings);
-  const t0 = Date.now() + 5 * MINUTE;
-  await setRoomClock(m.merchantId, t0);
-  return { ...m, t0 };
-}
-
-async function alarmAt(merchantId: string, atMs: number): Promise<void> {
-  await setRoomClock(merchantId, atMs);
-  await runDurableObjectAlarm(merchantStub(merchantId));
-}
 
 async function place(merchantId: string, n = 1): Promise<string[]> {
   const ids = [];

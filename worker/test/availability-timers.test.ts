@@ -8,13 +8,15 @@
 import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { expectError, expectGapless } from "./support/assertions.ts";
-import { merchantStub, setupMerchant } from "./support/fixtures.ts";
+import { merchantStub } from "./support/fixtures.ts";
 import { checkAndClose } from "./support/frames.ts";
 import {
+  alarmAt,
   getMerchant,
-  MINUTE,
+  merchantAt,
   merchantEvents,
   merchantStream,
+  MINUTE,
   orderAction,
   setAvailability,
   setSoldOut,
@@ -24,20 +26,6 @@ import { merchantLog, setRoomClock } from "./support/room-seams.ts";
 import { barrier, openMerchantSocket, streamCount } from "./support/sockets.ts";
 
 const REOPENED_BY = { role: "system", id: "availability" };
-
-/** A fresh merchant whose room's clock stands at `t0` (ahead of real time). */
-async function merchantAt(settings: Record<string, unknown> = {}) {
-  const m = await setupMerchant(settings);
-  const t0 = Date.now() + 5 * MINUTE;
-  await setRoomClock(m.merchantId, t0);
-  return { ...m, t0 };
-}
-
-/** Sets the room's clock to `atMs` and runs its alarm. */
-async function alarmAt(merchantId: string, atMs: number): Promise<void> {
-  await setRoomClock(merchantId, atMs);
-  await runDurableObjectAlarm(merchantStub(merchantId));
-}
 
 describe("a timed state ends by itself", () => {
   it("a timed pause: nothing 1 ms before `until`; at `until` the system reopens it on every screen, and placements are taken again", async () => {

@@ -5,38 +5,33 @@
  * ORDER_FIRED on the stream, by the system, with `firedAt`. Accepting aims `readyBy` at
  * requestedFor; the acceptance deadline still counts from placement.
  */
-import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
+import { evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Order } from "../../schema/index.ts";
 import { expectError, expectZod400 } from "./support/assertions.ts";
 import { tokens } from "./support/credentials.ts";
-import { flushOutbox, merchantStub, setupMerchant } from "./support/fixtures.ts";
+import { flushOutbox, merchantStub } from "./support/fixtures.ts";
 import { checkAndClose, checkFrames } from "./support/frames.ts";
 import { api, uniqueId } from "./support/http.ts";
-import { MINUTE, merchantStream, orderAction, platformToken, setAvailability, tryPlace } from "./support/kitchen.ts";
-import { setRoomClock } from "./support/room-seams.ts";
+import {
+  alarmAt,
+  merchantAt,
+  merchantStream,
+  MINUTE,
+  orderAction,
+  platformToken,
+  setAvailability,
+  tryPlace,
+} from "./support/kitchen.ts";
 import { barrier, openMerchantSocket, openOrderSocketFromStart, streamCount } from "./support/sockets.ts";
 
 const DAY = 24 * 60 * MINUTE;
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** A merchant whose room's clock stands at `t0` (frozen, ahead of real time). */
-async function merchantAt(settings: Record<string, unknown> = {}) {
-  const m = await setupMerchant(settings);
-  const t0 = Date.now() + 5 * MINUTE;
-  await setRoomClock(m.merchantId, t0);
-  return { ...m, t0 };
-}
-
 async function schedule(merchantId: string, requestedFor: number, tok?: string): Promise<Order> {
   const res = await tryPlace(merchantId, { requestedFor: iso(requestedFor) }, tok);
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return res.body;
-}
-
-async function alarmAt(merchantId: string, atMs: number): Promise<void> {
-  await setRoomClock(merchantId, atMs);
-  await runDurableObjectAlarm(merchantStub(merchantId));
 }
 
 const fired = async (merchantId: string) =>

@@ -4,20 +4,20 @@
  * naming an item on it (trimmed, case-insensitively) is 409 ITEMS_UNAVAILABLE listing them; an
  * entry ends at its `until`, or at the end of the merchant's day in its time zone, by the alarm.
  */
-import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { expectError, expectZod400 } from "./support/assertions.ts";
 import { tokens } from "./support/credentials.ts";
-import { merchantStub, setupMerchant } from "./support/fixtures.ts";
+import { setupMerchant } from "./support/fixtures.ts";
 import { checkAndClose } from "./support/frames.ts";
 import { uniqueId } from "./support/http.ts";
 import {
   acceptedOrder,
+  alarmAt,
   callers,
   getMerchant,
   getSoldOut,
-  MINUTE,
   merchantEvents,
+  MINUTE,
   setAvailability,
   setSoldOut,
   tryPlace,
@@ -27,11 +27,6 @@ import { act, barrier, openMerchantSocket, rid, streamCount } from "./support/so
 
 const item = (name: string, quantity = 1) => ({ name, quantity, unitPriceCents: 500 });
 const iso = (ms: number) => new Date(ms).toISOString();
-
-async function alarmAt(merchantId: string, atMs: number): Promise<void> {
-  await setRoomClock(merchantId, atMs);
-  await runDurableObjectAlarm(merchantStub(merchantId));
-}
 
 describe("who may", () => {
   it("the merchant's staff, dispatch and the platform may set and read the list; another store's staff, a customer, a driver get 403", async () => {

@@ -20,7 +20,7 @@ import {
   type SoldOutItem,
   type StreamEventName,
 } from "../../../schema/index.ts";
-import { judgeSeq, emptyStats, type StreamCursor, type StreamStats } from "../stream.ts";
+import { judgeSeq, emptyStats, replayDone, type StreamCursor, type StreamStats } from "../stream.ts";
 import { type Column, laneOf } from "./lanes.ts";
 
 export { type Column, COLUMNS, columnOf, LANES, laneOf, waitsToFire } from "./lanes.ts";
@@ -218,14 +218,8 @@ function nextTicket(before: Ticket | undefined, order: Order, now: number): { ti
 
 /** After a replay the client must be exactly at the room's seq; anything else is a gap. */
 export function applyReplayDone(state: BoardState, done: { seq: number; epoch: string }): BoardUpdate {
-  const stats = { ...state.stats, replays: state.stats.replays + 1 };
-  if (!state.cursor || state.cursor.epoch !== done.epoch || state.cursor.since !== done.seq) {
-    return {
-      state: { ...state, stats: { ...stats, gaps: stats.gaps + 1 } },
-      effects: [{ kind: "gap", expected: done.seq, got: state.cursor?.since ?? 0 }],
-    };
-  }
-  return { state: { ...state, stats }, effects: [] };
+  const { state: next, gap } = replayDone(state, done);
+  return { state: next, effects: gap ? [gap] : [] };
 }
 
 /**

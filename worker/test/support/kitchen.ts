@@ -4,12 +4,28 @@
  * for one merchant; the merchant room's stream read back with its payloads, merchant-level events
  * (no order) included.
  */
+import { runDurableObjectAlarm } from "cloudflare:test";
 import type { Availability, Merchant, Order, OrderItem, SoldOutItem } from "../../../schema/index.ts";
 import { token, tokens } from "./credentials.ts";
 import { api, type ApiResponse, uniqueId } from "./http.ts";
-import { merchantLog } from "./room-seams.ts";
+import { merchantLog, setRoomClock } from "./room-seams.ts";
+import { merchantStub, setupMerchant } from "./fixtures.ts";
 
 export const MINUTE = 60_000;
+
+/** A fresh merchant whose room's clock stands at `t0`, five minutes ahead of real time (frozen). */
+export async function merchantAt(settings: Record<string, unknown> = {}) {
+  const m = await setupMerchant(settings);
+  const t0 = Date.now() + 5 * MINUTE;
+  await setRoomClock(m.merchantId, t0);
+  return { ...m, t0 };
+}
+
+/** Sets the room's clock to `atMs` and runs its alarm. */
+export async function alarmAt(merchantId: string, atMs: number): Promise<void> {
+  await setRoomClock(merchantId, atMs);
+  await runDurableObjectAlarm(merchantStub(merchantId));
+}
 
 /** The platform backend most tests act as. */
 export const platformToken = (id = "platform-1") => token("platform", id);
