@@ -277,6 +277,35 @@ describe("receivers progress independently", () => {
     }
   }, 180_000);
 
+  it("a backlog of 50,000 is read in bounded pieces: no statement of a delivery pass reads more than a batch", async () => {
+    const { merchantId } = await setupMerchant();
+    await injectFaults(merchantId, (f) => (f.historyUntil = Number.POSITIVE_INFINITY));
+    await manyChanges(merchantId, 100, 498); // 100 × (place + accept + 498 updates) = 50,000
+    const pass = await inMerchantRoom(merchantId, async (room, state) => {
+      // Every statement the pass runs, with the rows SQLite read for it (rowsRead is final once
+      // the room has consumed the cursor, which it has when the pass returns).
+      const sql = state.storage.sql;
+      const exec = sql.exec.bind(sql);
+      const ran: { query: string; cursor: { rowsRead: number } }[] = [];
+      sql.exec = ((query: string, ...bindings: unknown[]) => {
+        const cursor = exec(query, ...bindings);
+        ran.push({ query, cursor });
+        return cursor;
+      }) as typeof sql.exec;
+      try {
+        const { pending } = await room.deliverPending();
+        return { pending, reads: ran.map(({ query, cursor }) => ({ query, rowsRead: cursor.rowsRead })) };
+      } finally {
+        sql.exec = exec;
+      }
+    });
+    expect(pass.pending).toBeGreaterThanOrEqual(50_000);
+    expect(pass.reads.length).toBeGreaterThan(0);
+    const worst = pass.reads.reduce((a, b) => (b.rowsRead > a.rowsRead ? b : a));
+    // The largest batch is the order rooms' 500 events; the history receiver reads 100 at a time.
+    expect(worst.rowsRead, worst.query).toBeLessThanOrEqual(1_000);
+  }, 240_000);
+
   it("with the order rooms down and 5,000 changes queued for them, D1 keeps up; after recovery each order room has every version once", async () => {
     const { merchantId } = await setupMerchant();
     const faults = await injectFaults(merchantId, (f) => (f.orderRoomUntil = Number.POSITIVE_INFINITY));
