@@ -3,7 +3,7 @@
  * anything: it receives every committed change of its order from the merchant room's outbox,
  * in version order, and keeps its own gap-free stream whose event 1 is ORDER_CREATED.
  */
-import { countRowsWritten } from "./rows-written.ts";
+import { countStorageWrites } from "./rows-written.ts";
 import { merchantIdOfOrder, type MerchantActionKind, type Order, type StreamEventName } from "../../schema/index.ts";
 import { orderEventFrame, type SnapshotPayload } from "./frames.ts";
 import { IDENTITY_HEADER, LiveRoom, requestIdOf, type SocketIdentity } from "./live-room.ts";
@@ -28,7 +28,7 @@ export class OrderRoom extends LiveRoom {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    countRowsWritten(env, ctx.storage.sql, "orderRoom");
+    countStorageWrites(env, ctx.storage, "orderRoom");
     this.sql = ctx.storage.sql;
     this.sql.exec(
       `CREATE TABLE IF NOT EXISTS current_order (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL, json TEXT NOT NULL)`,
