@@ -90,7 +90,8 @@ export class EventLog {
       create: (s) => {
         s.exec(EVENTS_TABLE);
         if (byOrder) s.exec(`CREATE INDEX events_by_order ON events (order_id, seq) WHERE order_id IS NOT NULL`);
-        s.exec(`CREATE TABLE stream_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
+        // WITHOUT ROWID: the epoch is one row written, not two (every order room makes one).
+        s.exec(`CREATE TABLE stream_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`);
       },
       upgrades: [
         // v1 → v2: merchant-level events carry no order (order_id, version nullable).

@@ -12,11 +12,20 @@ export class OrderStore {
   /**
    * Inside a change's transaction. A new order is inserted; a change updates in place (not
    * INSERT OR REPLACE, which deletes and re-inserts the row and every index entry: 3 rows written
-   * per change instead of 1).
+   * per change instead of 1). `active` is set only when it changes: the board's index is partial
+   * on it, and naming the column in an UPDATE rewrites the index entry too (2 rows, not 1).
    */
-  put(order: Order): void {
+  put(order: Order, before: Order | null = null): void {
     const active = isActiveStatus(order.status) ? 1 : 0;
-    if (order.version === 1) {
+    if (before && isActiveStatus(before.status) === (active === 1)) {
+      this.sql.exec(
+        `UPDATE orders SET status = ?, version = ?, json = ? WHERE id = ?`,
+        order.status,
+        order.version,
+        JSON.stringify(order),
+        order.id,
+      );
+    } else if (order.version === 1) {
       this.sql.exec(
         `INSERT INTO orders (id, status, version, placed_at, active, json) VALUES (?, ?, ?, ?, ?, ?)`,
         order.id,

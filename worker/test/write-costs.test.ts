@@ -1,0 +1,113 @@
+/**
+ * What a change costs in rows written (issue 15): an order still on the board is rewritten in
+ * place without touching the board's index; delivery cursors are written once per interval while
+ * changes keep coming (and by the alarm once they stop), not per change; a busy room's changes
+ * share one backstop alarm; a caller's idempotency key and an order room's epoch are one row each.
+ * Counted with the dev-only rows-written counters (worker/rooms/rows-written.ts).
+ */
+import { runInDurableObject, runDurableObjectAlarm } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { CURSOR_WRITE_MS } from "../rooms/delivery/delivery.ts";
+import { OrderStore } from "../rooms/merchant/orders.ts";
+import { tokens } from "./support/credentials.ts";
+import { flushOutbox, merchantStub, orderStub, placeOrder, setupMerchant } from "./support/fixtures.ts";
+import { api } from "./support/http.ts";
+import { advanceRoomClock, alarmOf } from "./support/room-seams.ts";
+import { openOrderSocket } from "./support/sockets.ts";
+
+type PerRoom = Record<"merchantRoom" | "orderRoom" | "callerKeys", number>;
+type Counters = { sql: PerRoom; alarm: PerRoom };
+
+async function counters(): Promise<Counters> {
+  return (await api<Counters>("GET", "/api/dev/rows-written")).body;
+}
+
+const storedCursor = (merchantId: string, receiver: string) =>
+  runInDurableObject(
+    merchantStub(merchantId),
+    (_room, state) =>
+      state.storage.sql.exec<{ cursor: number }>(`SELECT cursor FROM receivers WHERE name = ?`, receiver).one().cursor,
+  );
+
+describe("rows written per change", () => {
+  it("an order still on the board is rewritten with one row, its board index untouched", async () => {
+    const { merchantId } = await setupMerchant();
+    const order = await placeOrder(merchantId);
+    await flushOutbox(merchantId);
+    const before = await counters();
+    await runInDurableObject(merchantStub(merchantId), (_room, state) => {
+      const store = new OrderStore(state.storage.sql);
+      const placed = store.get(order.id)!;
+      state.storage.transactionSync(() => store.put({ ...placed, status: "ACCEPTED", version: 2 }, placed));
+    });
+    expect((await counters()).sql.merchantRoom - before.sql.merchantRoom).toBe(1);
+  });
+
+  it("delivery cursors are written once per interval while changes keep coming, then by the alarm", async () => {
+    const { merchantId, staff } = await setupMerchant();
+    const order = await placeOrder(merchantId);
+    await flushOutbox(merchantId);
+    await advanceRoomClock(merchantId, CURSOR_WRITE_MS + 1);
+    const path = `/api/merchants/${merchantId}/orders/${order.id}`;
+    expect((await api("POST", `${path}/accept`, { token: staff, body: { prepMinutes: 10 } })).status).toBe(200);
+    await flushOutbox(merchantId); // the last write was an interval ago: written now
+    const written = await storedCursor(merchantId, "history");
+    expect(written).toBe(2);
+    for (const prepMinutes of [12, 14, 16]) {
+      await advanceRoomClock(merchantId, 2_000); // a busy kitchen: a change every few seconds
+      const res = await api("POST", `${path}/prep-time`, { token: staff, body: { prepMinutes } });
+      expect(res.status).toBe(200);
+      await flushOutbox(merchantId);
+    }
+    // Delivered (the receivers have every change) but not yet written down: a restart would redeliver.
+    expect(await storedCursor(merchantId, "history")).toBe(written);
+    expect(await alarmOf(merchantStub(merchantId))).not.toBeNull();
+    await advanceRoomClock(merchantId, CURSOR_WRITE_MS);
+    await runDurableObjectAlarm(merchantStub(merchantId));
+    expect(await storedCursor(merchantId, "history")).toBe(written + 3);
+  });
+
+  it("a busy room's changes share the backstop alarm: at most one alarm write per change, not three", {
+    timeout: 30_000,
+  }, async () => {
+    const { merchantId, staff } = await setupMerchant();
+    const order = await placeOrder(merchantId);
+    await flushOutbox(merchantId);
+    await runDurableObjectAlarm(merchantStub(merchantId)); // whatever is due now, and the alarm re-armed
+    const path = `/api/merchants/${merchantId}/orders/${order.id}`;
+    const before = await counters();
+    expect((await api("POST", `${path}/accept`, { token: staff, body: { prepMinutes: 10 } })).status).toBe(200);
+    await flushOutbox(merchantId);
+    for (const prepMinutes of [12, 14, 16]) {
+      // Longer apart than the old 2 s backstop, well within the cursors' interval (real time: the
+      // alarm is set in wall time).
+      await new Promise((r) => setTimeout(r, 2_100));
+      expect((await api("POST", `${path}/prep-time`, { token: staff, body: { prepMinutes } })).status).toBe(200);
+      await flushOutbox(merchantId);
+    }
+    // Four changes; with a 2 s backstop and 1 s cursor writes they cost 12 alarm writes here.
+    expect((await counters()).alarm.merchantRoom - before.alarm.merchantRoom).toBeLessThanOrEqual(4);
+  });
+
+  it("a caller's idempotency key is one row; a new order room's epoch is one row", async () => {
+    const { merchantId } = await setupMerchant();
+    const customer = await tokens.customer(`keys-${crypto.randomUUID()}`);
+    const keyed = { "idempotency-key": `k-${crypto.randomUUID()}` };
+    const body = { merchantId, items: [{ name: "Tea", quantity: 1, unitPriceCents: 300 }] };
+    expect((await api("POST", "/api/orders", { token: customer, body, headers: keyed })).status).toBe(201);
+    const before = await counters();
+    const res = await api<{ id: string }>("POST", "/api/orders", {
+      token: customer,
+      body,
+      headers: { "idempotency-key": `k-${crypto.randomUUID()}` },
+    });
+    expect(res.status).toBe(201);
+    expect((await counters()).sql.callerKeys - before.sql.callerKeys).toBe(1);
+    await runInDurableObject(orderStub(res.body.id), (_room, state) => {
+      const cursor = state.storage.sql.exec(`INSERT OR REPLACE INTO stream_meta (key, value) VALUES ('probe', 'x')`);
+      expect(cursor.rowsWritten).toBe(1);
+    });
+    const socket = await openOrderSocket(res.body.id, customer);
+    socket.close();
+  });
+});
