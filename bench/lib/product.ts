@@ -30,7 +30,7 @@ export function snapshotProduct(dir: string, ref: string | undefined, patch?: st
     execFileSync("tar", ["-x", "-C", dir], { input: git(["archive", "--format=tar", ref, ...files]) });
     source = `git ${ref} (${commit})`;
     if (patch) {
-      execFileSync("git", ["apply", "--directory=.", patch], { cwd: dir });
+      execFileSync("git", ["apply", patch], { cwd: dir });
       source += ` + ${path.relative(REPO, patch)}`;
     }
   } else {

@@ -74,6 +74,7 @@ function figures(s: ScenarioResults) {
     rows_written_per_change: c?.rows_written_per_change ?? null,
     rows_written_per_relay: c?.rows_written_per_relay ?? null,
     rows_written_per_order: c?.rows_written_per_order ?? null,
+    rows_written_per_order_burst: c?.rows_written_per_order_burst ?? null,
     d1_bytes_per_order: c?.d1_bytes_per_order ?? null,
   };
 }

@@ -52,6 +52,7 @@ export function printTable(r: Report): void {
     "rows_written_per_change",
     "rows_written_per_relay",
     "rows_written_per_order",
+    "rows_written_per_order_burst",
     "d1_bytes_per_order",
     "rush_sustained_orders_per_s",
     "relay_p50_ms",
@@ -136,13 +137,19 @@ export function printTable(r: Report): void {
       const c = s.costs;
       lines.push(
         `costs: workerd CPU ${fmt(c.cpu_ms_per_placement)} ms/placement, ${fmt(c.cpu_ms_per_socket_accept)} ms/socket accept, ${fmt(c.cpu_ms_per_bulk_accepted_order)} ms/bulk-accepted order, ${fmt(c.cpu_ms_per_order_lifecycle)} ms/order lifecycle (until idle)`,
-        `       rows written ${fmt(c.rows_written_per_change)}/change (merchant room), ${fmt(c.rows_written_per_relay)}/relayed version (${fmt(c.rows_written_per_relay_call)}/relay call), ${fmt(c.rows_written_per_order)}/order lifecycle (${Object.entries(
-          c.lifecycle.rows_per_order_by_storage ?? {},
-        )
-          .filter(([, v]) => v)
-          .map(([k, v]) => `${k} ${fmt(v)}`)
-          .join(", ")}); D1 ${fmt(c.d1_bytes_per_order)} bytes/order`,
       );
+      for (const [name, b] of [
+        ["paced", c.paced],
+        ["burst", c.burst],
+      ] as const)
+        lines.push(
+          `       ${name} lifecycles (${b.orders}): rows written ${fmt(b.rows_per_change)}/change (merchant room), ${fmt(b.rows_per_relay)}/relayed version (${fmt(b.rows_per_relay_call)}/relay call), ${fmt(b.rows_per_order)}/order (${Object.entries(
+            b.rows_per_order_by_storage ?? {},
+          )
+            .filter(([, v]) => v)
+            .map(([k, v]) => `${k} ${fmt(v)}`)
+            .join(", ")}); CPU ${fmt(b.cpu_ms_per_order)} ms/order; D1 ${fmt(b.d1_bytes_per_order)} bytes/order`,
+        );
     }
   }
 }
