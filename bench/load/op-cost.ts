@@ -104,6 +104,7 @@ export function opCostMeter(workerPids: number[], proxyPids: number[] = []) {
       proxy_cpu_ms: round(proxy / ops, 2),
       rows_written: written ? round(written.total / ops, 2) : null,
       rows_merchant_room: written ? round((written.rows.merchantRoom ?? 0) / ops, 2) : null,
+      rows_detail: written ? JSON.stringify({ sql: written.sql, alarm: written.alarm, calls: written.calls }) : null,
     });
     return out;
   };
