@@ -2,7 +2,8 @@
  * What a change costs in rows written (issue 15): an order still on the board is rewritten in
  * place without touching the board's index; delivery cursors are written once per interval while
  * changes keep coming (and by the alarm once they stop), not per change; a busy room's changes
- * share one backstop alarm; a caller's idempotency key and an order room's epoch are one row each.
+ * share one backstop alarm; an order room takes a relayed change with one row; a caller's
+ * idempotency key and an order room's epoch are one row each.
  * Counted with the dev-only rows-written counters (worker/rooms/rows-written.ts).
  */
 import { runInDurableObject, runDurableObjectAlarm } from "cloudflare:test";
@@ -10,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { CURSOR_WRITE_MS } from "../rooms/delivery/delivery.ts";
 import { OrderStore } from "../rooms/merchant/orders.ts";
 import { tokens } from "./support/credentials.ts";
-import { flushOutbox, merchantStub, orderStub, placeOrder, setupMerchant } from "./support/fixtures.ts";
+import { evictIfRunning, flushOutbox, merchantStub, orderStub, placeOrder, setupMerchant } from "./support/fixtures.ts";
 import { api } from "./support/http.ts";
 import { advanceRoomClock, alarmOf } from "./support/room-seams.ts";
 import { openOrderSocket } from "./support/sockets.ts";
@@ -87,6 +88,22 @@ describe("rows written per change", () => {
     }
     // Four changes; with a 2 s backstop and 1 s cursor writes they cost 12 alarm writes here.
     expect((await counters()).alarm.merchantRoom - before.alarm.merchantRoom).toBeLessThanOrEqual(4);
+  });
+
+  it("an order room takes a relayed change with one row, its event: the order is the newest event's", async () => {
+    const { merchantId, staff } = await setupMerchant();
+    const customer = await tokens.customer(`watch-${crypto.randomUUID()}`);
+    const order = await placeOrder(merchantId, customer);
+    const socket = await openOrderSocket(order.id, customer); // watched: relayed at once
+    await flushOutbox(merchantId);
+    const before = await counters();
+    const path = `/api/merchants/${merchantId}/orders/${order.id}`;
+    expect((await api("POST", `${path}/accept`, { token: staff, body: { prepMinutes: 10 } })).status).toBe(200);
+    await flushOutbox(merchantId);
+    expect((await counters()).sql.orderRoom - before.sql.orderRoom).toBe(1);
+    await evictIfRunning(orderStub(order.id));
+    expect(await orderStub(order.id).getOrder()).toMatchObject({ status: "ACCEPTED", version: 2 });
+    socket.close();
   });
 
   it("a caller's idempotency key is one row; a new order room's epoch is one row", async () => {
