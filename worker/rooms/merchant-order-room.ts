@@ -77,7 +77,7 @@ export class MerchantOrderRoom extends LiveRoom {
     this.desk = new Desk({
       storage: this.ctx.storage,
       env: this.env,
-      log: this.openLog(true),
+      log: this.openLog((orderId) => this.desk?.orders.eventSeqs(orderId) ?? null),
       clock: () => this.clock(),
       targets: () => this.deliveryTargets,
       broadcastEnvelopes: (envelopes) => this.broadcastEnvelopes(envelopes),

@@ -34,7 +34,7 @@ export class OrderRoom extends LiveRoom {
     // The order as it is now is the newest event's payload.order: the log always keeps its newest
     // event, so no table of its own (rooms made before issue 15 also have a current_order table,
     // no longer written or read: a row fewer per relay, two fewer per new room).
-    this.openLog(false); // only real orders reach an order room (the Worker checks first)
+    this.openLog(); // only real orders reach an order room (the Worker checks first)
   }
 
   protected get roomName(): string {
