@@ -1,8 +1,8 @@
 /**
  * Every long-running script stops everything it started when it is signalled: `npm run chaos` and
- * `npm run bench` are started as a user or CI would, signalled once their servers are up, and then
- * nothing they started may be left — no process of their process group, no `wrangler dev` or
- * workerd (those run in process groups of their own), no temp dir.
+ * `npm run bench` (both its modes) are started as a user or CI would, signalled once their servers
+ * are up, and then nothing they started may be left — no process of their process group, no
+ * `wrangler dev`, Miniflare host or workerd (those run in process groups of their own), no temp dir.
  *
  * Each case is signalled the way it happens in real life: a CI cancel or a service manager signals
  * npm's pid only (npm forwards SIGINT/SIGTERM to the script, which the npm scripts `exec`); `timeout`,
@@ -33,7 +33,7 @@ const CASES: Case[] = [
   { script: ["run", "chaos", "--", "--quick"], ready: /wrangler dev up on/, signal: "SIGTERM", to: "group" },
   { script: ["run", "chaos", "--", "--quick"], ready: /wrangler dev up on/, signal: "SIGHUP", to: "group" },
   {
-    script: ["run", "bench", "--", "--quick", "--only", "floor"],
+    script: ["run", "bench", "--", "--quick", "--mode", "dev", "--only", "floor"],
     ready: /scenario floor…/,
     signal: "SIGINT",
     to: "group",
@@ -53,6 +53,13 @@ const CASES: Case[] = [
     ready: /browser tests: wrangler dev up on/,
     signal: "SIGINT",
     to: "group",
+  },
+  // The production-shaped server: a Miniflare host (Node) and its workerd, a process group of their own.
+  {
+    script: ["run", "bench", "--", "--quick", "--mode", "prod", "--only", "floor"],
+    ready: /scenario floor…/,
+    signal: "SIGTERM",
+    to: "npm",
   },
 ];
 
@@ -80,10 +87,10 @@ for (const c of CASES) {
     try {
       await ready;
       started = descendants(pid);
-      const servers = started.filter((p) => /wrangler(\.js)? dev|workerd/.test(p.cmdline));
+      const servers = started.filter((p) => /wrangler(\.js)? dev|miniflare-host|workerd/.test(p.cmdline));
       assert.ok(
         servers.some((p) => p.pgid !== pid),
-        `a wrangler dev in a process group of its own is running:\n${servers.map((p) => p.cmdline).join("\n")}`,
+        `a server (wrangler dev or the Miniflare host) in a process group of its own is running:\n${servers.map((p) => p.cmdline).join("\n")}`,
       );
       tmp = /(\/\S*ticket-rail-(?:bench|chaos|e2e)-[A-Za-z0-9]+)/.exec(servers.map((p) => p.cmdline).join(" "))?.[1];
       assert.ok(tmp && fs.existsSync(tmp), `its temp dir (${tmp}) exists`);

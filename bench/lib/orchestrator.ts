@@ -61,11 +61,14 @@ export class Agent {
 
 export type Agents = { screensA: Agent; screensB: Agent; placer: Agent; solo: Agent };
 
-/** Pids of each server process, by the name its CPU is reported under. */
+/**
+ * Pids of each server process, by the name its CPU is reported under. `product_host_node` is
+ * wrangler's Node process (dev mode) or the Miniflare host (prod mode); only dev mode has a proxy.
+ */
 export type ServerPids = {
   product_workerd: number[];
   product_proxy_workerd: number[];
-  product_wrangler_node: number[];
+  product_host_node: number[];
   echo_workerd: number[];
   ws_baseline: number[];
 };
@@ -107,9 +110,15 @@ export function cpuPerOrder(cpu: CpuUsage, count: number): Record<string, number
   return out;
 }
 
+/** How the product is served: production-shaped (Miniflare, no dev tooling) or `wrangler dev`. */
+export type Mode = "prod" | "dev";
+
 /** What every scenario's orchestrator half gets. */
 export interface BenchContext {
   quick: boolean;
+  mode: Mode;
+  /** Where the product's local D1 databases and Durable Objects persist (`<persistTo>/v3/…`). */
+  persistTo: string;
   base: string;
   wsBase: string;
   echoUrl: string;

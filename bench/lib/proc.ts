@@ -73,8 +73,26 @@ const CLK_TCK = (() => {
   }
 })();
 
-/** CPU time (user + system, ms) a process has used so far, or null if it is gone. */
+/**
+ * CPU time (ms) a process has used so far, or null if it is gone: the scheduler's own account of
+ * each of its threads (`/proc/<pid>/task/<tid>/schedstat`, nanoseconds), so one operation's few
+ * milliseconds are measurable; where that is missing, user + system time from /proc/<pid>/stat,
+ * which counts in ticks of 10 ms.
+ */
 export function cpuMsOf(pid: number): number | null {
+  try {
+    let ns = 0;
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+      } catch {
+        // the thread exited meanwhile
+      }
+    }
+    if (ns > 0) return ns / 1e6;
+  } catch {
+    // no schedstat here: ticks below
+  }
   try {
     const fields = statFields(pid);
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;

@@ -1,7 +1,7 @@
 /**
- * The one process manager of `npm run bench` and `npm run chaos`. Every `wrangler` it starts runs
- * in its own process group, so a stop takes wrangler's Node process, esbuild and both workerd
- * processes together; forked helpers (load processes, the `ws` baseline) are tracked too; and
+ * The one process manager of `npm run bench` and `npm run chaos`. Every server it starts (`wrangler
+ * dev`, or the production-shaped Miniflare host) runs in its own process group, so a stop takes
+ * wrangler's Node process, esbuild and both workerd processes (or the host and its workerd) together; forked helpers (load processes, the `ws` baseline) are tracked too; and
  * cleanups (temp dirs, copying logs out) are registered here. `stopAll()` stops all of it, and
  * `stopOnSignals()` makes SIGINT, SIGTERM and SIGHUP do that before the script exits: a run ended by
  * Ctrl-C, `timeout`, a CI cancel, a service manager or a closed terminal leaves nothing running.
@@ -101,7 +101,7 @@ export function runNode(argv: string[], { cwd = REPO, logFile }: RunOptions): Pr
   });
 }
 
-export interface DevServerOptions {
+export interface ServerOptions {
   port: number;
   persistTo: string;
   logFile: string;
@@ -112,13 +112,13 @@ export interface DevServerOptions {
   healthPath?: string;
   vars?: Record<string, string>;
 }
-
 /**
- * One `wrangler dev` on 127.0.0.1:port over `persistTo`: start() waits for the health path;
- * crash() SIGKILLs the whole process group at once (a crash, no shutdown); stop() is gentle.
+ * One server of the product (or of the echo floor) on 127.0.0.1:port over `persistTo`, in a
+ * process group of its own: start() waits for the health path; crash() SIGKILLs the whole group
+ * at once (a crash, no shutdown); stop() is gentle.
  */
-export class DevServer {
-  readonly options: DevServerOptions;
+abstract class ServerProcess {
+  readonly options: ServerOptions;
   up = false;
   pgid: number | null = null;
   inspectorPort: number | null = null;
@@ -126,8 +126,10 @@ export class DevServer {
   readonly startMs: number[] = [];
   /** The last start's command line, for the report. */
   command = "";
+  /** What it is called in messages ("wrangler dev", "miniflare"). */
+  abstract readonly kind: string;
 
-  constructor(options: DevServerOptions) {
+  constructor(options: ServerOptions) {
     this.options = options;
   }
 
@@ -135,23 +137,24 @@ export class DevServer {
     return `http://127.0.0.1:${this.options.port}`;
   }
 
+  /** The Node command line of the group's leader, and how it is shown in the report. */
+  protected abstract prepare(inspectorPort: number): Promise<{ argv: string[]; command: string }>;
+
   async start(timeoutMs = 180_000): Promise<void> {
-    const { port, persistTo, logFile, cwd = REPO, vars = {}, healthPath = "/api/health" } = this.options;
+    const { logFile, cwd = REPO, healthPath = "/api/health" } = this.options;
     this.inspectorPort = this.options.inspectorPort ?? (await freePort());
-    const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(this.inspectorPort)];
-    args.push("--persist-to", persistTo, "--show-interactive-dev-session=false", "--log-level", "warn");
-    for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
+    const { argv, command } = await this.prepare(this.inspectorPort);
     const out = fs.openSync(logFile, "a");
     fs.writeSync(out, `\n=== start ${this.startMs.length + 1} at ${new Date().toISOString()} ===\n`);
-    const child = spawnGroup([wranglerEntry(cwd), ...args], cwd, out);
+    const child = spawnGroup(argv, cwd, out);
     fs.closeSync(out);
     this.pgid = child.pid ?? null;
-    this.command = ["wrangler", ...args].join(" ");
+    this.command = command;
     let exited: string | null = null;
     child.on("exit", (code, signal) => (exited = String(code ?? signal)));
     const t0 = Date.now();
     while (Date.now() - t0 < timeoutMs) {
-      if (exited !== null) throw new Error(`wrangler dev exited (${exited}) before it was healthy:\n${tail(logFile)}`);
+      if (exited !== null) throw new Error(`${this.kind} exited (${exited}) before it was healthy:\n${tail(logFile)}`);
       try {
         const res = await fetch(`${this.base}${healthPath}`, { signal: AbortSignal.timeout(2000) });
         if (res.ok) {
@@ -164,10 +167,10 @@ export class DevServer {
       }
       await sleep(100);
     }
-    throw new Error(`wrangler dev not healthy after ${timeoutMs} ms:\n${tail(logFile)}`);
+    throw new Error(`${this.kind} not healthy after ${timeoutMs} ms:\n${tail(logFile)}`);
   }
 
-  /** SIGKILL to every process of this run of wrangler dev, then wait until all are gone. */
+  /** SIGKILL to every process of this run of the server, then wait until all are gone. */
   async crash(): Promise<void> {
     this.up = false;
     if (this.pgid !== null) await stopGroup(this.pgid, 0);
@@ -179,6 +182,48 @@ export class DevServer {
     this.up = false;
     if (this.pgid !== null) await stopGroup(this.pgid, 5000);
     this.pgid = null;
+  }
+}
+
+/** `wrangler dev`: wrangler's Node process, its proxy workerd and the workerd running the Worker. */
+export class DevServer extends ServerProcess {
+  readonly kind = "wrangler dev";
+
+  protected async prepare(inspectorPort: number) {
+    const { port, persistTo, cwd = REPO, vars = {} } = this.options;
+    const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort)];
+    args.push("--persist-to", persistTo, "--show-interactive-dev-session=false", "--log-level", "warn");
+    for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
+    return { argv: [wranglerEntry(cwd), ...args], command: ["wrangler", ...args].join(" ") };
+  }
+}
+
+const MINIFLARE_HOST = fileURLToPath(new URL("./miniflare-host.ts", import.meta.url));
+
+/**
+ * The production-shaped server (issue 15): the Worker bundled as `wrangler deploy` bundles it
+ * (`--dry-run --outdir`, once per server), served by one workerd through Miniflare's API with
+ * clients on the Worker's own socket — no wrangler proxy, dev middleware or live reload
+ * (miniflare-host.ts). Its group: the Node host and its workerd.
+ */
+export class MiniflareServer extends ServerProcess {
+  readonly kind = "miniflare";
+  private script: string | null = null;
+
+  protected async prepare(inspectorPort: number) {
+    const { port, persistTo, logFile, cwd = REPO, vars = {} } = this.options;
+    if (this.script === null) {
+      const outdir = `${persistTo}-bundle`;
+      await runWrangler(["deploy", "--dry-run", "--env=", "--outdir", outdir], { cwd, logFile });
+      const js = fs.readdirSync(outdir).find((f) => f.endsWith(".js"));
+      if (!js) throw new Error(`wrangler deploy --dry-run wrote no script to ${outdir}`);
+      this.script = path.join(outdir, js);
+    }
+    // An inspector only when asked for one (profiling): wrangler dev always has one, production none.
+    const inspect = this.options.inspectorPort === undefined ? {} : { inspectorPort };
+    const config = { appDir: cwd, script: this.script, host: "127.0.0.1", port, persistTo, vars, ...inspect };
+    const shown = `miniflare (bench/lib/miniflare-host.ts) serving ${path.basename(this.script)} of wrangler deploy --dry-run on 127.0.0.1:${port}, persist ${persistTo}, vars ${JSON.stringify(vars)}`;
+    return { argv: [MINIFLARE_HOST, JSON.stringify(config)], command: shown };
   }
 }
 

@@ -14,9 +14,10 @@ import { REPO, runWrangler } from "./processes.ts";
  * A private copy of the product for this run. `wrangler dev` watches its sources and reloads on
  * every change; on a machine where others are editing the repo, that would drop every socket
  * mid-scenario. So the bench serves a snapshot: the working tree (default) or a git ref (--ref).
+ * `patch` (with a ref) is applied to the copy: the rows-written counter for a commit from before it.
  * Returns a description of what was copied.
  */
-export function snapshotProduct(dir: string, ref: string | undefined): string {
+export function snapshotProduct(dir: string, ref: string | undefined, patch?: string): string {
   const files = ["worker", "schema", "wrangler.toml", ".dev.vars", "package.json", "tsconfig.json"];
   const git = (args: string[], input?: Buffer) =>
     execFileSync("git", args, { cwd: REPO, maxBuffer: 1 << 30, ...(input ? { input } : {}) });
@@ -28,6 +29,10 @@ export function snapshotProduct(dir: string, ref: string | undefined): string {
   if (ref) {
     execFileSync("tar", ["-x", "-C", dir], { input: git(["archive", "--format=tar", ref, ...files]) });
     source = `git ${ref} (${commit})`;
+    if (patch) {
+      execFileSync("git", ["apply", patch], { cwd: dir });
+      source += ` + ${path.relative(REPO, patch)}`;
+    }
   } else {
     for (const f of files)
       if (fs.existsSync(path.join(REPO, f))) fs.cpSync(path.join(REPO, f), path.join(dir, f), { recursive: true });

@@ -7,6 +7,7 @@ import type { BenchContext } from "../lib/orchestrator.ts";
 import { clientHandlers } from "../load/client.ts";
 import { screenHandlers } from "../load/screens.ts";
 import * as bulk from "./bulk.ts";
+import * as costs from "./costs.ts";
 import * as fanout from "./fanout.ts";
 import * as floor from "./floor.ts";
 import * as ops from "./ops.ts";
@@ -16,7 +17,8 @@ import * as resume from "./resume.ts";
 import * as rush from "./rush.ts";
 import * as webhook from "./webhook.ts";
 
-export const SCENARIOS = { floor, fanout, relay, webhook, bulk, resume, polling, rush, ops } satisfies Record<
+// costs first: nothing another scenario deferred (relays to order rooms nobody watches) lands in it.
+export const SCENARIOS = { costs, floor, fanout, relay, webhook, bulk, resume, polling, rush, ops } satisfies Record<
   string,
   { orchestrate: (ctx: BenchContext) => Promise<void>; agent: object }
 >;
@@ -29,6 +31,7 @@ export const byDefault = (name: ScenarioName): boolean => name !== "ops";
 export const agentHandlers = {
   ...clientHandlers,
   ...screenHandlers,
+  ...costs.agent,
   ...floor.agent,
   ...fanout.agent,
   ...relay.agent,
@@ -43,6 +46,7 @@ export type AgentApi = typeof agentHandlers;
 
 /** Each scenario's figures, under its name in the report's `scenarios`. */
 export interface ScenarioResults {
+  costs?: costs.CostsResult;
   floor?: floor.FloorResult;
   fanout?: fanout.FanoutResult;
   relay?: relay.RelayResult;

@@ -76,12 +76,13 @@ export class EventLog {
   readonly epoch: string;
 
   /**
-   * `byOrder`: index events by order (the merchant room reads one order's events for its audit
-   * trail and for relays; an order room holds one order and would only pay for the index).
+   * `seqsOf`: where one order's events are (a JSON array of seqs; null: no such order). The merchant
+   * room keeps them in the order's own row and reads an order's events for its audit trail and
+   * for relays; an order room holds one order and never asks. Without it, forOrder scans the log.
    */
   constructor(
     private readonly storage: DurableObjectStorage,
-    byOrder: boolean,
+    private readonly seqsOf: ((orderId: string) => string | null) | null = null,
   ) {
     const sql = storage.sql;
     applyLayout(storage, {
@@ -89,8 +90,8 @@ export class EventLog {
       exists: (s) => tableExists(s, "events"),
       create: (s) => {
         s.exec(EVENTS_TABLE);
-        if (byOrder) s.exec(`CREATE INDEX events_by_order ON events (order_id, seq) WHERE order_id IS NOT NULL`);
-        s.exec(`CREATE TABLE stream_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
+        // WITHOUT ROWID: the epoch is one row written, not two (every order room makes one).
+        s.exec(`CREATE TABLE stream_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`);
       },
       upgrades: [
         // v1 → v2: merchant-level events carry no order (order_id, version nullable).
@@ -100,7 +101,6 @@ export class EventLog {
           s.exec(EVENTS_TABLE);
           s.exec(`INSERT INTO events (${COLUMNS}) SELECT ${COLUMNS} FROM events_v1`);
           s.exec(`DROP TABLE events_v1`);
-          if (byOrder) s.exec(`CREATE INDEX events_by_order ON events (order_id, seq) WHERE order_id IS NOT NULL`);
         },
       ],
     });
@@ -205,8 +205,20 @@ export class EventLog {
 
   /** Every stored event of one order (from `fromSeq` on), oldest first. */
   forOrder(orderId: string, fromSeq = 0): StoredEvent[] {
+    if (!this.seqsOf) {
+      return this.storage.sql
+        .exec<EventRow>(`SELECT ${COLUMNS} FROM events WHERE order_id = ? AND seq >= ? ORDER BY seq`, orderId, fromSeq)
+        .toArray()
+        .map(toStored);
+    }
+    const seqs = this.seqsOf(orderId);
+    if (seqs === null) return [];
     return this.storage.sql
-      .exec<EventRow>(`SELECT ${COLUMNS} FROM events WHERE order_id = ? AND seq >= ? ORDER BY seq`, orderId, fromSeq)
+      .exec<EventRow>(
+        `SELECT ${COLUMNS} FROM events WHERE seq IN (SELECT value FROM json_each(?)) AND seq >= ? ORDER BY seq`,
+        seqs,
+        fromSeq,
+      )
       .toArray()
       .map(toStored);
   }

@@ -53,8 +53,8 @@ export abstract class LiveRoom extends DurableObject<Env> {
    * Creates (or opens) the room's stream and its tables. Subclasses call it when their own tables
    * are created — never first inside a transaction, which could roll the tables back under it.
    */
-  protected openLog(byOrder: boolean): EventLog {
-    return (this.eventLog ??= new EventLog(this.ctx.storage, byOrder));
+  protected openLog(seqsOf: ConstructorParameters<typeof EventLog>[1] = null): EventLog {
+    return (this.eventLog ??= new EventLog(this.ctx.storage, seqsOf));
   }
 
   protected get log(): EventLog {

@@ -7,7 +7,7 @@
  * then broadcast to the kitchen screens and delivered from the event log to the order rooms and
  * D1 (delivery/). This class is the wiring: the socket edge is LiveRoom's, the rest the desk's.
  */
-import { countRowsWritten } from "./rows-written.ts";
+import { countRelayCall, countStorageWrites } from "./rows-written.ts";
 import {
   type AckEnvelope,
   type AuditEntry,
@@ -56,9 +56,12 @@ export class MerchantOrderRoom extends LiveRoom {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    countRowsWritten(env, ctx.storage.sql, "merchantRoom");
+    countStorageWrites(env, ctx.storage, "merchantRoom");
     this.deliveryTargets = {
-      orderRoom: (orderId, relays) => env.ORDER_ROOM.get(env.ORDER_ROOM.idFromName(orderId)).relay(relays),
+      orderRoom: (orderId, relays) => {
+        countRelayCall();
+        return env.ORDER_ROOM.get(env.ORDER_ROOM.idFromName(orderId)).relay(relays);
+      },
       history: (batch) => projectChanges(this.historyDb(), batch),
       webhook: postWebhook,
     };
@@ -74,7 +77,7 @@ export class MerchantOrderRoom extends LiveRoom {
     this.desk = new Desk({
       storage: this.ctx.storage,
       env: this.env,
-      log: this.openLog(true),
+      log: this.openLog((orderId) => this.desk?.orders.eventSeqs(orderId) ?? null),
       clock: () => this.clock(),
       targets: () => this.deliveryTargets,
       broadcastEnvelopes: (envelopes) => this.broadcastEnvelopes(envelopes),

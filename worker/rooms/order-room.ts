@@ -3,8 +3,9 @@
  * anything: it receives every committed change of its order from the merchant room's outbox,
  * in version order, and keeps its own gap-free stream whose event 1 is ORDER_CREATED.
  */
-import { countRowsWritten } from "./rows-written.ts";
+import { countStorageWrites } from "./rows-written.ts";
 import { merchantIdOfOrder, type MerchantActionKind, type Order, type StreamEventName } from "../../schema/index.ts";
+import { readEnvelope } from "./event-log.ts";
 import { orderEventFrame, type SnapshotPayload } from "./frames.ts";
 import { IDENTITY_HEADER, LiveRoom, requestIdOf, type SocketIdentity } from "./live-room.ts";
 
@@ -28,12 +29,12 @@ export class OrderRoom extends LiveRoom {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    countRowsWritten(env, ctx.storage.sql, "orderRoom");
+    countStorageWrites(env, ctx.storage, "orderRoom");
     this.sql = ctx.storage.sql;
-    this.sql.exec(
-      `CREATE TABLE IF NOT EXISTS current_order (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL, json TEXT NOT NULL)`,
-    );
-    this.openLog(false); // only real orders reach an order room (the Worker checks first)
+    // The order as it is now is the newest event's payload.order: the log always keeps its newest
+    // event, so no table of its own (rooms made before issue 15 also have a current_order table,
+    // no longer written or read: a row fewer per relay, two fewer per new room).
+    this.openLog(); // only real orders reach an order room (the Worker checks first)
   }
 
   protected get roomName(): string {
@@ -42,8 +43,11 @@ export class OrderRoom extends LiveRoom {
 
   private order(): Order | null {
     if (this.orderCache === undefined) {
-      const row = this.sql.exec<{ json: string }>(`SELECT json FROM current_order WHERE id = 1`).toArray()[0];
-      this.orderCache = row ? (JSON.parse(row.json) as Order) : null;
+      const row = this.sql
+        .exec<{ envelope: string }>(`SELECT envelope FROM events ORDER BY seq DESC LIMIT 1`)
+        .toArray()[0];
+      const newest = row ? (readEnvelope(row.envelope) as { payload?: { order?: Order } }) : null;
+      this.orderCache = newest?.payload?.order ?? null;
     }
     return this.orderCache;
   }
@@ -95,13 +99,6 @@ export class OrderRoom extends LiveRoom {
         );
         envelopes.push(stored.envelope);
       }
-      const last = fresh[fresh.length - 1]!.order;
-      // Updated in place once it exists: a replace deletes and re-inserts (2 rows written).
-      const sql =
-        fresh[0]!.order.version === 1
-          ? `INSERT INTO current_order (version, json, id) VALUES (?, ?, 1)`
-          : `UPDATE current_order SET version = ?, json = ? WHERE id = 1`;
-      this.sql.exec(sql, last.version, JSON.stringify(last));
     });
   }
 

@@ -16,6 +16,7 @@
  *   pauses pairing for everyone for a window (the operator sees it and can raise the limit).
  */
 import { DurableObject } from "cloudflare:workers";
+import { countStorageWrites } from "./rows-written.ts";
 import { sha256Hex } from "../auth/device-credentials.ts";
 import { parseRateLimit, type RateLimit } from "../rate-limit.ts";
 import { applyLayout, type StorageLayout, tableExists } from "./storage-schema.ts";
@@ -62,6 +63,7 @@ export class PairingCodes extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    countStorageWrites(env, ctx.storage, "pairingCodes");
     applyLayout(ctx.storage, LAYOUT);
     this.sql = ctx.storage.sql;
     this.clientLimit = parseRateLimit(env.PAIR_FAILURE_LIMIT, DEFAULT_CLIENT_FAILURES);

@@ -12,6 +12,7 @@
  * if the subscription did not exist.
  */
 import { DurableObject } from "cloudflare:workers";
+import { countStorageWrites } from "./rows-written.ts";
 import type {
   CreateWebhookBody,
   CreatedWebhook,
@@ -59,6 +60,7 @@ export class WebhookRegistry extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    countStorageWrites(env, ctx.storage, "webhookRegistry");
     openRegistryTables(ctx.storage);
     this.sql = ctx.storage.sql;
     this.log = new DeliveriesLog(this.sql);

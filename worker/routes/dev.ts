@@ -5,7 +5,7 @@
 import { Hono } from "hono";
 import { DevFaultsBodySchema, DevTokenBodySchema } from "../../schema/index.ts";
 import { authSecret, issueToken, requireRole } from "../auth.ts";
-import { rowsWritten } from "../rooms/rows-written.ts";
+import { rowsWritten, writes } from "../rooms/rows-written.ts";
 import { ApiError, limitBody, respond, valid } from "../http.ts";
 import { authenticated, merchantRoom, type AppEnv } from "./context.ts";
 
@@ -29,6 +29,6 @@ export const devRoutes = new Hono<AppEnv>()
     const body = c.req.valid("json");
     return respond(c, await merchantRoom(c.env, body.merchantId).injectRelayFaults(body));
   })
-  // SQLite rows written so far in this isolate, per kind of storage (the bench reads it before
+  // Rows written so far in this isolate, per kind of storage, and how (the bench reads it before
   // and after a scenario; worker/rooms/rows-written.ts).
-  .get("/rows-written", (c) => c.json(rowsWritten));
+  .get("/rows-written", (c) => c.json({ rows: rowsWritten(), ...writes }));

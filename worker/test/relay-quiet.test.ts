@@ -47,6 +47,19 @@ describe("relays to order rooms nobody watches", () => {
     expect(await versions(order.id)).toEqual(oneToN(3));
   });
 
+  it("changes whose time comes close together go in one pass, not an alarm each", async () => {
+    const { merchantId, relayCalls } = await quietMerchant();
+    const orders = [];
+    for (let i = 0; i < 5; i++) {
+      orders.push(await placeOrder(merchantId));
+      await advanceRoomClock(merchantId, 1_000); // five placements over five seconds
+    }
+    await advanceRoomClock(merchantId, QUIET_MS - 5_000 + 1); // the first one's time has come
+    await runDurableObjectAlarm(merchantStub(merchantId));
+    expect(relayCalls()).toEqual([1, 1, 1, 1, 1]);
+    for (const o of orders) expect(await versions(o.id)).toEqual(oneToN(1));
+  });
+
   it("a final change goes at once, with the versions before it", async () => {
     const { merchantId, staff, relayCalls } = await quietMerchant();
     const order = await placeOrder(merchantId);

@@ -18,8 +18,13 @@ import { backoffMs, errorMessage, PartialDelivery, type Receiver, type ReceiverS
 
 export type { ParkedChange };
 
-/** A cursor is written at most this often while it moves (a lost one only means redelivery). */
-const CURSOR_WRITE_MS = 1_000;
+/**
+ * A cursor is written at most this often while it moves, and by the alarm once it stops (a lost
+ * one only means redelivery: every receiver is idempotent). Writing it after every change cost a
+ * row per receiver per change, and at once a second alarm write to come back for it (issue 15);
+ * eviction or a restart now redelivers at most this much of the stream.
+ */
+export const CURSOR_WRITE_MS = 15_000;
 /** Failures of a change delivered alone before it may be parked. */
 const PARK_AFTER = 3;
 

@@ -9,7 +9,7 @@ import type { Principal } from "../../domain/changes.ts";
 import { SYSTEM_DEADLINE, SYSTEM_SCHEDULE } from "../../domain/changes.ts";
 import { errorField, logger } from "../../log.ts";
 import { DEFAULT_REST_LIMIT, parseRateLimit, RateCounter } from "../../rate-limit.ts";
-import { Delivery } from "../delivery/delivery.ts";
+import { CURSOR_WRITE_MS, Delivery } from "../delivery/delivery.ts";
 import { HistoryReceiver } from "../delivery/history-receiver.ts";
 import { OrderRoomReceiver } from "../delivery/order-room-receiver.ts";
 import { type WebhookDeps, WebhookReceivers } from "../delivery/webhook-receivers.ts";
@@ -28,8 +28,13 @@ import { MerchantSettings, mergeSettings } from "./settings.ts";
 import { type CallContext, notFound, type Result, refused, Writer } from "./writer.ts";
 
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
-/** If the delivery started after a commit is lost (eviction), the alarm retries this soon. */
-const DELIVERY_BACKSTOP_MS = 2_000;
+/**
+ * If the delivery started after a commit is lost (a crash or eviction before it ends), the alarm
+ * retries this soon. The same as the cursors' write interval, so one alarm does both: a busy
+ * kitchen's changes share one alarm write per interval instead of two or three per change
+ * (issue 15). A lost delivery is rare; it then waits at most this long.
+ */
+const DELIVERY_BACKSTOP_MS = CURSOR_WRITE_MS;
 
 /** What the desk needs from its room. */
 export interface DeskHooks {

@@ -12,30 +12,54 @@ export class OrderStore {
   /**
    * Inside a change's transaction. A new order is inserted; a change updates in place (not
    * INSERT OR REPLACE, which deletes and re-inserts the row and every index entry: 3 rows written
-   * per change instead of 1).
+   * per change instead of 1). `active` is set only when it changes: the board's index is partial
+   * on it, and naming the column in an UPDATE rewrites the index entry too (2 rows, not 1).
    */
-  put(order: Order): void {
+  put(order: Order, before: Order | null, seq: number): void {
     const active = isActiveStatus(order.status) ? 1 : 0;
-    if (order.version === 1) {
+    // The change's event joins the order's list of seqs (EventLog.forOrder reads it).
+    const seqs = `event_seqs = CASE event_seqs WHEN '' THEN ? ELSE event_seqs || ',' || ? END`;
+    if (before && isActiveStatus(before.status) === (active === 1)) {
       this.sql.exec(
-        `INSERT INTO orders (id, status, version, placed_at, active, json) VALUES (?, ?, ?, ?, ?, ?)`,
+        `UPDATE orders SET status = ?, version = ?, json = ?, ${seqs} WHERE id = ?`,
+        order.status,
+        order.version,
+        JSON.stringify(order),
+        String(seq),
+        String(seq),
+        order.id,
+      );
+    } else if (order.version === 1) {
+      this.sql.exec(
+        `INSERT INTO orders (id, status, version, placed_at, active, json, event_seqs) VALUES (?, ?, ?, ?, ?, ?, ?)`,
         order.id,
         order.status,
         order.version,
         order.placedAt,
         active,
         JSON.stringify(order),
+        String(seq),
       );
     } else {
       this.sql.exec(
-        `UPDATE orders SET status = ?, version = ?, active = ?, json = ? WHERE id = ?`,
+        `UPDATE orders SET status = ?, version = ?, active = ?, json = ?, ${seqs} WHERE id = ?`,
         order.status,
         order.version,
         active,
         JSON.stringify(order),
+        String(seq),
+        String(seq),
         order.id,
       );
     }
+  }
+
+  /** The seqs of the order's stream events, oldest first, as a JSON array (null: no such order). */
+  eventSeqs(orderId: string): string | null {
+    const row = this.sql
+      .exec<{ seqs: string }>(`SELECT event_seqs AS seqs FROM orders WHERE id = ?`, orderId)
+      .toArray()[0];
+    return row ? `[${row.seqs}]` : null;
   }
 
   /** Active orders, oldest first (the live board). */

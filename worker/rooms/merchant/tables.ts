@@ -4,7 +4,9 @@
  *
  * Layout choices are about rows written per change (each index entry is a row written, billed
  * and paid for in latency): small tables keyed by what they are looked up by are WITHOUT ROWID
- * (no second index for the key), and only active orders are in the board's index.
+ * (no second index for the key), and only active orders are in the board's index. An order's
+ * stream events are found through the seqs kept in its own row (`event_seqs`, rewritten with the
+ * row at every change anyway), not through an index on the events: one row per event fewer.
  */
 import { applyLayout, type StorageLayout, tableExists } from "../storage-schema.ts";
 
@@ -16,7 +18,8 @@ const CREATE = [
     version INTEGER NOT NULL,
     placed_at TEXT NOT NULL,
     active INTEGER NOT NULL,
-    json TEXT NOT NULL
+    json TEXT NOT NULL,
+    event_seqs TEXT NOT NULL DEFAULT ''
   ) WITHOUT ROWID`,
   `CREATE INDEX orders_active ON orders (placed_at, id) WHERE active = 1`,
   // History, newest first (GET …/orders?status=all): the room keeps every order.
@@ -79,6 +82,15 @@ export const MERCHANT_TABLES: StorageLayout = {
         order_id TEXT NOT NULL,
         fingerprint TEXT NOT NULL
       ) WITHOUT ROWID`);
+    },
+    // v3 → v4: each order keeps its events' seqs; the events' index by order goes (issue 15).
+    (sql) => {
+      sql.exec(`ALTER TABLE orders ADD COLUMN event_seqs TEXT NOT NULL DEFAULT ''`);
+      if (tableExists(sql, "events")) {
+        sql.exec(`UPDATE orders SET event_seqs = COALESCE(
+          (SELECT group_concat(seq) FROM (SELECT seq FROM events WHERE events.order_id = orders.id ORDER BY seq)), '')`);
+      }
+      sql.exec(`DROP INDEX IF EXISTS events_by_order`);
     },
   ],
 };

@@ -139,11 +139,11 @@ export class Writer {
   /** Writes one change of an order: its row, its stream event, its times. Inside a transaction. */
   commitOrder(before: Order | null, order: Order, event: StreamEventName, call: CallContext, now: Date): void {
     const nowMs = now.getTime();
-    this.p.orders.put(order);
     const actor = { role: call.principal.role, id: call.principal.id };
     const stored = this.p.log.append(order.id, order.version, call.via, nowMs, (seq) =>
       orderChangeFrame(event, seq, { order, actor }, now.toISOString(), call.key),
     );
+    this.p.orders.put(order, before, stored.seq);
     this.committed.push(stored.envelope);
     if (!before && order.status === "PLACED") this.p.schedule.set("expire", order.id, Date.parse(order.acceptBy));
     else if (before?.status === "PLACED" && order.status !== "PLACED") this.p.schedule.clear("expire", order.id);
