@@ -21,6 +21,7 @@ import {
   type Agents,
   type BenchContext,
   cpuMeter,
+  deliverDeferred,
   type Mode,
   mintToken,
   type ServerPids,
@@ -201,6 +202,7 @@ async function runMode(
       results: out,
       meter: () => cpuMeter(servers, Object.values(agents)),
       quiet: () => waitQuiet(servers.product_workerd),
+      merchants: new Set(),
       log: (...parts: unknown[]) => log(`[${mode}]`, ...parts),
     };
 
@@ -210,6 +212,7 @@ async function runMode(
       const started = now();
       ctx.log(`scenario ${name}…`);
       try {
+        await deliverDeferred(ctx);
         if ((await ctx.quiet()) === null) ctx.log("the product did not go idle within 60 s; starting anyway");
         const profiling = opts.profile === name ? await captureProfile(inspectorPort) : null;
         await scenario.orchestrate(ctx);

@@ -136,6 +136,14 @@ export const DevFaultsBodySchema = z.object({
 });
 export type DevFaultsBody = z.infer<typeof DevFaultsBodySchema>;
 
+/**
+ * Dev mode only (`POST /api/dev/deliver`, used by `npm run bench`): deliver everything a merchant
+ * room holds back now, relays that wait for a quiet order included (a scenario is not charged for
+ * the previous one's deferred work).
+ */
+export const DevDeliverBodySchema = z.object({ merchantId: IdSchema });
+export type DevDeliverBody = z.infer<typeof DevDeliverBodySchema>;
+
 /** The claims a token must carry. */
 export const TokenClaimsSchema = z
   .object({

@@ -136,6 +136,8 @@ export interface BenchContext {
   meter(): ReturnType<typeof cpuMeter>;
   /** Waits for the product to go idle (the previous step's outbox drained); returns the ms it took. */
   quiet(): Promise<number | null>;
+  /** Every merchant this run created (deliverDeferred asks each to deliver what it holds back). */
+  merchants: Set<string>;
   log(...parts: unknown[]): void;
 }
 
@@ -143,6 +145,21 @@ export async function mintToken(api: HttpClient, body: Record<string, string>): 
   const r = await api<{ token: string }>("POST", "/api/dev/token", { body });
   if (r.status !== 200 || !r.json) throw new Error(`dev token: ${r.status} ${r.text} (is DEV_MODE=true in .dev.vars?)`);
   return r.json.token;
+}
+
+/**
+ * Before a scenario: every merchant room of the run delivers what it holds back now — relays to
+ * order rooms nobody watches wait up to 30 s (issue 15), so a scenario's deferred work would
+ * otherwise land in the middle of the next one, on the same single workerd thread (in production
+ * it is another room's work, on another machine). `waitQuiet` cannot see work that is not due yet.
+ * Older commits (--ref) have no such endpoint (404) and nothing deferred.
+ */
+export async function deliverDeferred(ctx: Pick<BenchContext, "api" | "dispatch" | "merchants">): Promise<void> {
+  for (const merchantId of ctx.merchants) {
+    const r = await ctx.api("POST", "/api/dev/deliver", { token: ctx.dispatch, body: { merchantId } });
+    if (r.status === 404 && !(r.text ?? "").includes("merchant")) return;
+    if (r.status !== 200) throw new Error(`delivering ${merchantId}'s deferred relays: ${r.status} ${r.text}`);
+  }
 }
 
 /** A fresh merchant id. */
@@ -155,6 +172,7 @@ export async function createMerchant(ctx: BenchContext, prefix: string, id = mer
     body: { name: `Bench ${prefix}`, acceptWindowSeconds: 3600 },
   });
   if (r.status !== 201) throw new Error(`creating merchant ${id}: ${r.status} ${r.text}`);
+  ctx.merchants.add(id);
   return {
     id,
     token: (sub: string) => mintToken(ctx.api, { role: "merchant", sub, merchantId: id }),

@@ -253,6 +253,13 @@ export class MerchantOrderRoom extends LiveRoom {
     return { ok: true, value: extendFaults(this.devFaults, spec, this.clock()) };
   }
 
+  /** Dev mode (`POST /api/dev/deliver`, the bench): deliverPending, for a merchant that exists. */
+  async deliverForDev(): Promise<Result<{ pending: number }>> {
+    if (this.env.DEV_MODE !== "true") return notFound("delivery hook");
+    if (!this.desk?.settings.get()) return notFound("merchant");
+    return { ok: true, value: await this.desk.deliverPending() };
+  }
+
   // ---------------------------------------------------------------- sockets
 
   override async fetch(request: Request): Promise<Response> {

@@ -7,6 +7,7 @@
 import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { faultyTargets, noFaults } from "../rooms/delivery/faulty-targets.ts";
+import { expectError, expectZod400 } from "./support/assertions.ts";
 import { tokens } from "./support/credentials.ts";
 import { merchantStub, orderStub, placeOrder, setupMerchant } from "./support/fixtures.ts";
 import { api } from "./support/http.ts";
@@ -113,5 +114,22 @@ describe("relays to order rooms nobody watches", () => {
     expect(await versions(unwatched.id)).toEqual(oneToN(2));
     expect(await versions(watched.id)).toEqual(oneToN(2));
     phone.close();
+  });
+
+  it("POST /api/dev/deliver (the bench, between scenarios) relays what waits, now; refusals are the contract's", async () => {
+    const { merchantId, staff, relayCalls } = await quietMerchant();
+    const order = await placeOrder(merchantId);
+    const dispatch = await tokens.dispatch();
+    const deliver = (token: string, body: unknown) => api("POST", "/api/dev/deliver", { token, body });
+    expectError(await deliver(staff, { merchantId }), 403, "FORBIDDEN", "a merchant");
+    expectZod400(await deliver(dispatch, {}), ["merchantId"]);
+    expectError(await deliver(dispatch, { merchantId: "no-such-merchant" }), 404, "NOT_FOUND", "unknown merchant");
+    expect(relayCalls()).toEqual([]);
+
+    const res = await deliver(dispatch, { merchantId });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ pending: 0 });
+    expect(relayCalls()).toEqual([1]);
+    expect(await versions(order.id)).toEqual(oneToN(1));
   });
 });

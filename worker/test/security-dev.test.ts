@@ -1,5 +1,5 @@
 /**
- * The dev-only surface (/api/dev/token, /api/dev/faults): absent (404, before anything else is
+ * The dev-only surface (/api/dev/token, /api/dev/faults, /api/dev/deliver, /api/dev/rows-written): absent (404, before anything else is
  * looked at) in the deployed configuration, which /api/health reports; in dev mode tokens are
  * minted for any role, and the fault hook really makes relays fail for the window it names -
  * after which the outbox alone brings order rooms and D1 level.
@@ -23,6 +23,8 @@ describe("the deployed configuration has no dev surface", () => {
       ["POST", "/api/dev/faults", { body: { merchantId, failOrderRoomRelaysForMs: 60_000 } }],
       ["POST", "/api/dev/faults", { token: dispatch, body: { merchantId, failProjectionForMs: 60_000 } }],
       ["POST", "/api/dev/faults", { token: dispatch, body: "garbage", headers: { "Content-Type": "text/plain" } }],
+      ["POST", "/api/dev/deliver", { token: dispatch, body: { merchantId } }],
+      ["GET", "/api/dev/rows-written", {}],
       ["GET", "/api/dev/anything", {}],
     ];
     for (const devMode of [undefined, "false"])
