@@ -65,6 +65,8 @@ function figures(s: ScenarioResults) {
     resume_exact: s.resume?.exact ?? null,
     floor_echo_p50_ms: s.floor?.echo.p50 ?? null,
     floor_echo_p99_ms: s.floor?.echo.p99 ?? null,
+    /** The floor of a change: the echo after one durable SQLite write (the output gate). */
+    floor_echo_write_p50_ms: s.floor?.echo_durable_write?.p50 ?? null,
     polling_visible_p50_ms: s.polling?.visible.p50 ?? null,
     polling_visible_p99_ms: s.polling?.visible.p99 ?? null,
     cpu_ms_per_placement: c?.cpu_ms_per_placement ?? null,

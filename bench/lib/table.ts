@@ -58,6 +58,7 @@ export function printTable(r: Report): void {
     "relay_p50_ms",
     "other_screen_p50_ms",
     "floor_echo_p50_ms",
+    "floor_echo_write_p50_ms",
     "webhook_p50_ms",
     "webhook_p99_ms",
   ] as const;
@@ -110,6 +111,7 @@ export function printTable(r: Report): void {
     }
     if (s.floor) {
       latency("floor: echo Worker → DO socket", s.floor.echo);
+      if (s.floor.echo_durable_write) latency("  echo after a durable write", s.floor.echo_durable_write);
       latency("  product socket ping/pong", s.floor.product_ping_pong);
       latency("  product GET /api/health", s.floor.product_rest_health);
     }

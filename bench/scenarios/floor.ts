@@ -1,6 +1,7 @@
 /**
  * Baseline (a), the floor: round trips through the echo Worker → Durable Object socket (bench/echo,
- * same runtime and Hibernation API as the rooms), the product's own `ping`/`pong` (answered by the
+ * same runtime and Hibernation API as the rooms), the same echo after one durable SQLite write
+ * (the floor of any change: the runtime holds the reply until the write is durable), the product's own `ping`/`pong` (answered by the
  * runtime, no room) and its cheapest REST request, `GET /api/health`.
  */
 import { now, type Summary, summarize } from "../lib/common.ts";
@@ -11,6 +12,7 @@ const PLAN = { quick: { n: 200, warmup: 20 }, full: { n: 2000, warmup: 200 } };
 
 export interface FloorResult {
   echo: Summary;
+  echo_durable_write: Summary;
   product_ping_pong: Summary;
   product_rest_health: Summary;
   cpu: CpuUsage;
@@ -23,6 +25,12 @@ export async function orchestrate(ctx: BenchContext): Promise<void> {
   await meter.start();
   const echo = await ctx.agents.solo.call("rtt", { url: ctx.echoUrl, message: `{"i":{i},"pad":"${pad}"}`, n, warmup });
   const cpu = await meter.stop();
+  const echoWrite = await ctx.agents.solo.call("rtt", {
+    url: `${ctx.echoUrl}?write=1`,
+    message: `{"i":{i},"pad":"${pad}"}`,
+    n,
+    warmup,
+  });
   // The product's own socket path without the room: `ping` is answered by the runtime.
   const m = await createMerchant(ctx, "bench-ping");
   const ping = await ctx.agents.solo.call("rtt", {
@@ -37,13 +45,14 @@ export async function orchestrate(ctx: BenchContext): Promise<void> {
   const health = await ctx.agents.solo.call("getLatency", { path: "/api/health", n, warmup });
   const out: FloorResult = {
     echo: summarize(echo.samples),
+    echo_durable_write: summarize(echoWrite.samples),
     product_ping_pong: summarize(ping.samples),
     product_rest_health: summarize(health.samples),
     cpu,
   };
   ctx.results.scenarios.floor = out;
   ctx.log(
-    `floor echo p50 ${out.echo.p50} ms; product ping/pong p50 ${out.product_ping_pong.p50} ms; GET /api/health p50 ${out.product_rest_health.p50} ms`,
+    `floor echo p50 ${out.echo.p50} ms (after a durable write ${out.echo_durable_write.p50} ms); product ping/pong p50 ${out.product_ping_pong.p50} ms; GET /api/health p50 ${out.product_rest_health.p50} ms`,
   );
 }
 

@@ -5,7 +5,7 @@
  * screen's seq is checked gap-free against the room's final seq (lost / duplicated / reordered).
  */
 import { now, ORDER_ITEMS, round, type Summary, sleep, split, summarize } from "../lib/common.ts";
-import { type BenchContext, type CpuUsage, createMerchant } from "../lib/orchestrator.ts";
+import { type BenchContext, type CpuUsage, createMerchant, deliverDeferred } from "../lib/orchestrator.ts";
 import { type Pressure, pressure } from "../lib/proc.ts";
 import { api } from "../load/client.ts";
 import { screens } from "../load/screens.ts";
@@ -60,6 +60,21 @@ export async function orchestrate(ctx: BenchContext): Promise<void> {
   await Promise.all(
     procs.map((p, i) => p.call("openScreens", { urls: halves[i]!.map(() => m.screenUrl(tokens[i]!)) })),
   );
+  // Warm-up, not timed (as in every scenario): the first orders of a merchant on a fresh isolate
+  // pay for compiling the paths a rush takes (a full run's first dev-mode step had its only two
+  // slow orders there, p99 111 ms, and every later step up to 60/s passed).
+  const warm = await ctx.agents.placer.call("placeRate", {
+    merchantId: m.id,
+    tokens: ctx.customers,
+    rate: rates[0]!,
+    durationMs: 1000,
+    prefix: "rush-warmup-",
+  });
+  if (warm.errors.length) throw new Error(`rush warm-up: ${warm.errors.join("; ")}`);
+  await sleep(500);
+  await Promise.all(procs.map((p) => p.call("resetGroups")));
+  await deliverDeferred(ctx);
+  await ctx.quiet();
   const steps: RushStep[] = [];
   let sustained = 0;
   for (const rate of rates) {
