@@ -53,6 +53,12 @@ const ROWS: Row[] = [
     status: 403,
     request: async (f) => ({ path: "/api/dev/faults", body: { merchantId: f.merchantId, failProjectionForMs: 1 } }),
   },
+  // The bench's step between scenarios (dispatch), likewise.
+  {
+    route: "POST /api/dev/deliver",
+    status: 403,
+    request: async (f) => ({ path: "/api/dev/deliver", body: { merchantId: f.merchantId } }),
+  },
   {
     route: `PUT ${M}`,
     status: 201,
