@@ -92,7 +92,9 @@ for (const c of CASES) {
         servers.some((p) => p.pgid !== pid),
         `a server (wrangler dev or the Miniflare host) in a process group of its own is running:\n${servers.map((p) => p.cmdline).join("\n")}`,
       );
-      tmp = /(\/\S*ticket-rail-(?:bench|chaos|e2e)-[A-Za-z0-9]+)/.exec(servers.map((p) => p.cmdline).join(" "))?.[1];
+      tmp = /(\/[^\s"']*ticket-rail-(?:bench|chaos|e2e)-[A-Za-z0-9]+)/.exec(
+        servers.map((p) => p.cmdline).join(" "),
+      )?.[1];
       assert.ok(tmp && fs.existsSync(tmp), `its temp dir (${tmp}) exists`);
       const dir = tmp;
 
