@@ -7,6 +7,7 @@
 import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { faultyTargets, noFaults } from "../rooms/delivery/faulty-targets.ts";
+import type { Desk } from "../rooms/merchant/desk.ts";
 import { expectError, expectZod400 } from "./support/assertions.ts";
 import { tokens } from "./support/credentials.ts";
 import { merchantStub, orderStub, placeOrder, setupMerchant } from "./support/fixtures.ts";
@@ -131,5 +132,36 @@ describe("relays to order rooms nobody watches", () => {
     expect(res.body).toEqual({ pending: 0 });
     expect(relayCalls()).toEqual([1]);
     expect(await versions(order.id)).toEqual(oneToN(1));
+  });
+
+  it("while relays wait, a commit reads only what came since, not the waiting stretch of the log again", async () => {
+    const { merchantId, relayCalls } = await quietMerchant();
+    // Counts the events the room's receivers read from its log (the order rooms' and D1's).
+    await inMerchantRoom(merchantId, (room) => {
+      const log = (room as unknown as { desk: Desk }).desk["h"].log;
+      const range = log.range.bind(log);
+      const counted = room as unknown as { eventsRead: number };
+      counted.eventsRead = 0;
+      log.range = (since, limit) => {
+        const events = range(since, limit);
+        counted.eventsRead += events.length;
+        return events;
+      };
+    });
+    const flush = () => inMerchantRoom(merchantId, (room) => (room as unknown as { desk: Desk }).desk.delivery.flush());
+    const eventsRead = () =>
+      inMerchantRoom(merchantId, (room) => (room as unknown as { eventsRead: number }).eventsRead);
+    const orders = [];
+    for (let i = 0; i < 40; i++) {
+      orders.push(await placeOrder(merchantId));
+      await flush();
+    }
+    // 40 commits, each looked at by two receivers: about 80 reads, not 40 × 41 / 2 for the waiting ones.
+    expect(await eventsRead()).toBeLessThan(200);
+    expect(relayCalls()).toEqual([]);
+    // Nothing was skipped: when the wait is over, every order's room gets its version.
+    await advanceRoomClock(merchantId, QUIET_MS + 1);
+    await runDurableObjectAlarm(merchantStub(merchantId));
+    for (const o of orders) expect(await versions(o.id)).toEqual(oneToN(1));
   });
 });

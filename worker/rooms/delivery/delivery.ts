@@ -43,6 +43,8 @@ interface CursorState {
   resets: number;
   /** A receiver that took only part of the log waits until then for the rest (room clock). */
   waitUntilMs: number;
+  /** While it waits: the newest seq a pass has looked at (in memory: a loss only costs a read). */
+  seenThrough: number;
 }
 
 export interface ReceiverStatus {
@@ -100,6 +102,7 @@ export class Delivery {
       lastPassMs: 0,
       resets: 0,
       waitUntilMs: 0,
+      seenThrough: 0,
     });
   }
 
@@ -118,7 +121,15 @@ export class Delivery {
   reset(name: string, cursor: number): boolean {
     const s = this.states.get(name);
     if (!s) return false;
-    Object.assign(s, { cursor, attempts: 0, nextMs: 0, window: null, lastError: null, lastErrorMs: null });
+    Object.assign(s, {
+      cursor,
+      attempts: 0,
+      nextMs: 0,
+      window: null,
+      lastError: null,
+      lastErrorMs: null,
+      seenThrough: 0,
+    });
     s.resets++;
     this.writeCursor(name, s, true);
     return true;
@@ -158,6 +169,12 @@ export class Delivery {
       const now = this.clock();
       if (!force && s.attempts > 0 && now < s.nextMs) break;
       if (!force && r.minIntervalMs > 0 && now < s.lastPassMs + r.minIntervalMs) break;
+      if (!force && r.anyDue && now < s.waitUntilMs && s.seenThrough > s.cursor) {
+        // Waiting: look only at what came since the last pass; read the rest again only if due.
+        const fresh = this.log.range(s.seenThrough, r.batch);
+        if (fresh.length > 0) s.seenThrough = fresh[fresh.length - 1]!.seq;
+        if (!r.anyDue(fresh, now)) break;
+      }
       const events = this.log.range(s.cursor, s.window ?? r.batch);
       if (events.length === 0) break;
       s.lastPassMs = now;
@@ -170,6 +187,7 @@ export class Delivery {
         const through = done.through ?? last;
         if (through > s.cursor) this.advance(s, through, r.batch);
         s.waitUntilMs = through < last ? (done.againAtMs ?? now) : 0;
+        s.seenThrough = through < last ? Math.max(s.seenThrough, last) : 0;
         if (through < last) break; // the rest waits (it was looked at and is not due)
       } catch (err) {
         calls++;

@@ -132,6 +132,10 @@ export class OrderRoomReceiver implements Receiver {
     );
   }
 
+  anyDue(events: StoredEvent[], nowMs: number): boolean {
+    return events.some((e) => this.due(e, nowMs, false));
+  }
+
   async deliver(events: StoredEvent[], nowMs: number, force: boolean): Promise<Delivered> {
     let waitAt = events.findIndex((e) => !this.due(e, nowMs, force));
     if (waitAt === -1) waitAt = events.length;

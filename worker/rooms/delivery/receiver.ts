@@ -37,6 +37,13 @@ export interface Receiver {
    * cursor then moves `through` that seq and the rest is looked at again at `againAtMs`.
    */
   deliver(events: StoredEvent[], nowMs: number, force: boolean): Promise<Delivered>;
+  /**
+   * While it waits (a pass took only a prefix, and `againAtMs` has not come): whether any of these
+   * events, new since that pass, is due now. If none is, the pass is skipped — the ones it
+   * already looked at only become due with time (the wait) or with a forced flush — so a receiver
+   * holding back a long stretch of the log does not read all of it again at every commit.
+   */
+  anyDue?(events: StoredEvent[], nowMs: number): boolean;
   /** Work the receiver tracks beside its cursor (an order room's failed relays, settings). */
   side?: SideWork;
   /** Longest wait between two retries (default 30 s); a remote endpoint gets a gentler schedule. */
