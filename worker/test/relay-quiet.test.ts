@@ -7,7 +7,7 @@
 import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { faultyTargets, noFaults } from "../rooms/delivery/faulty-targets.ts";
-import type { Desk } from "../rooms/merchant/desk.ts";
+import type { Desk, DeskHooks } from "../rooms/merchant/desk.ts";
 import { expectError, expectZod400 } from "./support/assertions.ts";
 import { tokens } from "./support/credentials.ts";
 import { merchantStub, orderStub, placeOrder, setupMerchant } from "./support/fixtures.ts";
@@ -138,7 +138,7 @@ describe("relays to order rooms nobody watches", () => {
     const { merchantId, relayCalls } = await quietMerchant();
     // Counts the events the room's receivers read from its log (the order rooms' and D1's).
     await inMerchantRoom(merchantId, (room) => {
-      const log = (room as unknown as { desk: Desk }).desk["h"].log;
+      const log = (room as unknown as { desk: { h: DeskHooks } }).desk.h.log;
       const range = log.range.bind(log);
       const counted = room as unknown as { eventsRead: number };
       counted.eventsRead = 0;
