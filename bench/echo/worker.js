@@ -10,6 +10,11 @@
 import { DurableObject } from "cloudflare:workers";
 
 export class EchoRoom extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS last (id INTEGER PRIMARY KEY, body TEXT)");
+  }
+
   async fetch(request) {
     const { 0: client, 1: server } = new WebSocketPair();
     const write = new URL(request.url).searchParams.has("write");
@@ -19,7 +24,6 @@ export class EchoRoom extends DurableObject {
 
   webSocketMessage(ws, message) {
     if (this.ctx.getTags(ws).includes("write")) {
-      this.ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS last (id INTEGER PRIMARY KEY, body TEXT)");
       this.ctx.storage.sql.exec("INSERT OR REPLACE INTO last (id, body) VALUES (1, ?)", message);
     }
     ws.send(message);

@@ -157,7 +157,8 @@ export async function mintToken(api: HttpClient, body: Record<string, string>): 
 export async function deliverDeferred(ctx: Pick<BenchContext, "api" | "dispatch" | "merchants">): Promise<void> {
   for (const merchantId of ctx.merchants) {
     const r = await ctx.api("POST", "/api/dev/deliver", { token: ctx.dispatch, body: { merchantId } });
-    if (r.status === 404 && !(r.text ?? "").includes("merchant")) return;
+    // Every merchant here was created by this run, so a 404 is the route missing: an older commit.
+    if (r.status === 404) return;
     if (r.status !== 200) throw new Error(`delivering ${merchantId}'s deferred relays: ${r.status} ${r.text}`);
   }
 }

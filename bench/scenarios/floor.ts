@@ -1,8 +1,9 @@
 /**
  * Baseline (a), the floor: round trips through the echo Worker → Durable Object socket (bench/echo,
  * same runtime and Hibernation API as the rooms), the same echo after one durable SQLite write
- * (the floor of any change: the runtime holds the reply until the write is durable), the product's own `ping`/`pong` (answered by the
- * runtime, no room) and its cheapest REST request, `GET /api/health`.
+ * (the floor of any change: the runtime holds the reply until the write is durable), the
+ * product's own `ping`/`pong` (answered by the runtime, no room) and its cheapest REST request,
+ * `GET /api/health`.
  */
 import { now, type Summary, summarize } from "../lib/common.ts";
 import { type BenchContext, type CpuUsage, createMerchant } from "../lib/orchestrator.ts";

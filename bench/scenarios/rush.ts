@@ -60,9 +60,9 @@ export async function orchestrate(ctx: BenchContext): Promise<void> {
   await Promise.all(
     procs.map((p, i) => p.call("openScreens", { urls: halves[i]!.map(() => m.screenUrl(tokens[i]!)) })),
   );
-  // Warm-up, not timed (as in every scenario): the first orders of a merchant on a fresh isolate
-  // pay for compiling the paths a rush takes (a full run's first dev-mode step had its only two
-  // slow orders there, p99 111 ms, and every later step up to 60/s passed).
+  // Warm-up, not timed, as in every scenario: the merchant's first orders set up its room and the
+  // customers' paths. (It did not remove the 2-3 slow orders of the first dev-mode step seen in
+  // full runs, whose cause is still unknown; prod never showed them.)
   const warm = await ctx.agents.placer.call("placeRate", {
     merchantId: m.id,
     tokens: ctx.customers,
